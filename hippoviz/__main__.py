@@ -1,0 +1,3 @@
+from hippoviz.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,53 @@
+"""L0: the one schema of every parameter, TOML I/O and validation (stdlib only)."""
+
+from hippoviz.params.core import (
+    SECTIONS,
+    SPECS,
+    ParamError,
+    ParamSpec,
+    closest_key,
+    coerce,
+    diff,
+    dumps,
+    flat,
+    from_dict,
+    get,
+    iter_specs,
+    load,
+    loads,
+    needs_rebuild,
+    parse_set,
+    replace,
+    save,
+    spec,
+    to_dict,
+)
+from hippoviz.params.presets import PRESETS, load_preset
+from hippoviz.params.schema import Meta, Params
+
+__all__ = [
+    "PRESETS",
+    "SECTIONS",
+    "SPECS",
+    "Meta",
+    "ParamError",
+    "ParamSpec",
+    "Params",
+    "closest_key",
+    "coerce",
+    "diff",
+    "dumps",
+    "flat",
+    "from_dict",
+    "get",
+    "iter_specs",
+    "load",
+    "load_preset",
+    "loads",
+    "needs_rebuild",
+    "parse_set",
+    "replace",
+    "save",
+    "spec",
+    "to_dict",
+]

@@ -1,0 +1,245 @@
+"""The one declaration of every hippoviz parameter.
+
+Each parameter is a field of a frozen dataclass whose metadata (:class:`Meta`) gives its range,
+step, unit, doc, choices and whether it is *live* (applied between simulation chunks) or needs a
+rebuild (sizes, seeds of random draws). The GUI panel, TOML files, ``--set`` overrides,
+``hippoviz params`` and the provenance of every output are all generated from these classes.
+
+Values that Santos-Pata et al. (2021) do not state are this project's reconstruction; their
+defaults follow the calibration described in the documentation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Meta:
+    """Metadata of one parameter."""
+
+    doc: str
+    unit: str = ""
+    lo: float | None = None
+    hi: float | None = None
+    step: float | None = None
+    choices: tuple[str, ...] | None = None
+    live: bool = True
+    gating: bool = False  # shown in the gating panel up front
+
+
+def p(default: Any, doc: str, **kw: Any) -> Any:
+    """Declare a parameter field with its metadata."""
+    return dataclasses.field(default=default, metadata={"meta": Meta(doc=doc, **kw)})
+
+
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TimeParams:
+    dt_ms: float = p(10.0, "Simulation step.", unit="ms", lo=1.0, hi=20.0, step=1.0, live=False)
+    f_theta_hz: float = p(8.0, "Theta rhythm frequency.", unit="Hz", lo=4.0, hi=12.0, step=0.5)
+
+
+@dataclass(frozen=True)
+class ArenaParams:
+    width_m: float = p(1.0, "Arena extent along x (stretch it live).", unit="m", lo=0.3, hi=3.0,
+                       step=0.05)
+    height_m: float = p(1.0, "Arena extent along y (stretch it live).", unit="m", lo=0.3, hi=3.0,
+                        step=0.05)
+    shape_morph: float = p(
+        0.0,
+        "Outline: 0 = rectangle, 1 = circle (ellipse when stretched); in between, a blend of the "
+        "two outlines (square-to-circle morph).",
+        lo=0.0, hi=1.0, step=0.05)
+
+
+@dataclass(frozen=True)
+class AgentParams:
+    speed_mean_m_s: float = p(0.08, "Mean running speed (Rayleigh-distributed, OU process).",
+                              unit="m/s", lo=0.01, hi=0.5, step=0.01)
+    speed_tau_s: float = p(0.7, "Coherence time of the speed OU process.", unit="s", lo=0.05,
+                           hi=5.0, step=0.05)
+    rot_std_deg_s: float = p(120.0, "Standard deviation of the rotational velocity.",
+                             unit="deg/s", lo=0.0, hi=720.0, step=10.0)
+    rot_tau_s: float = p(0.08, "Coherence time of the rotational-velocity OU process "
+                         "(RatInABox fit to Sargolini et al. 2006).", unit="s", lo=0.01, hi=5.0,
+                         step=0.01)
+    thigmotaxis: float = p(0.5, "Wall following: how strongly walls turn and slow the rat.",
+                           lo=0.0, hi=1.0, step=0.05)
+    wall_range_m: float = p(0.1, "Distance at which walls start to repel.", unit="m", lo=0.01,
+                            hi=0.5, step=0.01)
+
+
+@dataclass(frozen=True)
+class InputParams:
+    n_grid_per_module: int = p(64, "Grid cells per module (phases uniform over the module's "
+                               "unit rhombus).", lo=4, hi=256, step=4, live=False)
+    grid_spacings_m: tuple[float, ...] = p((0.40, 0.50, 0.70, 1.00),
+                                           "Spacing of each MEC grid module (Stensola et al. "
+                                           "2012: ratio about 1.4); one entry per module.",
+                                           unit="m", lo=0.1, hi=3.0, live=False)
+    border_widths_m: tuple[float, ...] = p((0.05, 0.10, 0.15, 0.20),
+                                           "Widths sigma of the border fields: one border "
+                                           "cell per wall and width.", unit="m", lo=0.01,
+                                           hi=0.5, live=False)
+    n_lec_context: int = p(96, "LEC context cells (smooth random spatial fields).", lo=0,
+                           hi=1024, step=8, live=False)
+    lec_sigma_m: float = p(0.10, "Smoothing of the LEC context fields.", unit="m", lo=0.02,
+                           hi=0.5, step=0.01, live=False)
+    max_objects: int = p(4, "Object slots in the LEC input.", lo=0, hi=16, step=1, live=False)
+    n_object_cells: int = p(8, "LEC object cells per object: one at the object, the others at "
+                            "fixed vectors from it (landmark-vector cells).", lo=1, hi=32,
+                            step=1, live=False)
+    object_sigma_m: float = p(0.08, "Width of object-cell fields.", unit="m", lo=0.02, hi=0.3,
+                              step=0.01)
+    object_vector_max_m: float = p(0.30, "Longest landmark vector.", unit="m", lo=0.0, hi=0.6,
+                                   step=0.05, live=False)
+    context_a: int = p(0, "LEC context shown at morph 0 (each index is an independent draw).",
+                       lo=0, hi=99, step=1)
+    context_b: int = p(1, "LEC context shown at morph 1.", lo=0, hi=99, step=1)
+    context_morph: float = p(0.0, "LEC context morph m: 0 = context A, 1 = context B.", lo=0.0,
+                             hi=1.0, step=0.05)
+    morph_mode: str = p("switch", "switch: a fraction m of cells take their B field (per cell, "
+                        "Renno-Costa style); blend: every cell shows (1-m)A + mB.",
+                        choices=("switch", "blend"))
+    room: int = p(0, "Room index: each room realigns the grid modules (phase shift and "
+                  "rotation); 0 is the home room.", lo=0, hi=99, step=1)
+    gamma_mec: float = p(1.0, "Input gain of the MEC grid cells (path integration).", lo=0.0,
+                         hi=2.0, step=0.05, gating=True)
+    gamma_border: float = p(1.0, "Input gain of the MEC border cells.", lo=0.0, hi=2.0, step=0.05,
+                            gating=True)
+    gamma_lec: float = p(1.0, "Input gain of LEC (context and objects): the knob between rate "
+                         "and global remapping.", lo=0.0, hi=2.0, step=0.05, gating=True)
+    gamma_ta: float = p(0.0, "Gain of the EC III -> CA1 temporoammonic shortcut.", lo=0.0,
+                        hi=2.0, step=0.05, gating=True)
+    sigma_input: float = p(0.0, "Gaussian noise added to the EC input rates.", lo=0.0, hi=1.0,
+                           step=0.01)
+
+
+@dataclass(frozen=True)
+class NetworkParams:
+    n_dg: int = p(1024, "Dentate gyrus units.", lo=16, hi=8192, step=16, live=False)
+    n_ca3: int = p(256, "CA3 units.", lo=16, hi=4096, step=16, live=False)
+    n_ca1: int = p(128, "CA1 units.", lo=16, hi=4096, step=16, live=False)
+    init_scale: float = p(1.0, "Scale of the initial random weights (x 1/sqrt(fan-in)).",
+                          lo=0.1, hi=5.0, step=0.1, live=False)
+    sparsity_dg: str = p("kwta", "Local inhibition of DG: k-WTA, E%-max or none (L1).",
+                         choices=("kwta", "emax", "none"), gating=True)
+    sparsity_ca3: str = p("kwta", "Local inhibition of CA3.", choices=("kwta", "emax", "none"),
+                          gating=True)
+    sparsity_ca1: str = p("kwta", "Local inhibition of CA1.", choices=("kwta", "emax", "none"),
+                          gating=True)
+    k_dg: float = p(0.05, "k-WTA: active fraction of DG.", lo=0.005, hi=0.5, step=0.005,
+                    gating=True)
+    k_ca3: float = p(0.10, "k-WTA: active fraction of CA3.", lo=0.005, hi=0.5, step=0.005,
+                     gating=True)
+    k_ca1: float = p(0.10, "k-WTA: active fraction of CA1.", lo=0.005, hi=0.5, step=0.005,
+                     gating=True)
+    e_dg: float = p(0.10, "E%-max: units within E of the layer's maximum fire (DG).", lo=0.01,
+                    hi=0.5, step=0.01)
+    e_ca3: float = p(0.10, "E%-max for CA3.", lo=0.01, hi=0.5, step=0.01)
+    e_ca1: float = p(0.10, "E%-max for CA1.", lo=0.01, hi=0.5, step=0.01)
+    l1: float = p(1e-3, "L1 activity penalty of layers without sparsity.", lo=0.0, hi=0.1,
+                  step=1e-4)
+    homeostasis_rate: float = p(0.05, "Adaptive threshold: theta_i += rate * (active_i - "
+                                "target) each batch; 0 disables it.", lo=0.0, hi=0.5, step=0.01)
+    sigma_hidden: float = p(0.0, "Gaussian noise on hidden pre-activations.", lo=0.0, hi=1.0,
+                            step=0.01)
+    dropout: float = p(0.0, "Probability that a hidden unit is silenced on a step.", lo=0.0,
+                       hi=0.9, step=0.05)
+
+
+@dataclass(frozen=True)
+class LearningParams:
+    enabled: bool = p(True, "Plasticity on (off = frozen weights, a probe session).",
+                      gating=True)
+    feedback: str = p("backprop", "Error pathway: exact transpose (backprop) or fixed random "
+                      "feedback (feedback alignment, Lillicrap et al. 2016).",
+                      choices=("backprop", "alignment"), gating=True)
+    optimizer: str = p("sgd", "SGD with momentum or Adam.", choices=("sgd", "adam"))
+    momentum: float = p(0.9, "SGD momentum.", lo=0.0, hi=0.99, step=0.01)
+    batch_steps: int = p(12, "Steps whose updates are accumulated and applied together "
+                         "(about one theta cycle).", lo=1, hi=100, step=1)
+    lr_dg: float = p(0.002, "Learning rate of EC -> DG.", lo=0.0, hi=0.05, step=0.0005,
+                     gating=True)
+    lr_ca3: float = p(0.002, "Learning rate of DG -> CA3.", lo=0.0, hi=0.05, step=0.0005,
+                      gating=True)
+    lr_ca1: float = p(0.002, "Learning rate of CA3 -> CA1 (and the EC -> CA1 shortcut).",
+                      lo=0.0, hi=0.05, step=0.0005, gating=True)
+    lr_out: float = p(0.002, "Learning rate of CA1 -> EC.", lo=0.0, hi=0.05, step=0.0005,
+                      gating=True)
+    g_ec_ca1: float = p(1.0, "Countercurrent gain EC -> CA1: error delivered to CA1 "
+                        "(0 = lesion).", lo=0.0, hi=2.0, step=0.05, gating=True)
+    g_ca1_ca3: float = p(1.0, "Countercurrent gain CA1 -> CA3/hilus back-projection "
+                         "(0 = lesion).", lo=0.0, hi=2.0, step=0.05, gating=True)
+    g_ca3_dg: float = p(1.0, "Countercurrent gain CA3/CA1 -> DG back-projection (0 = lesion).",
+                        lo=0.0, hi=2.0, step=0.05, gating=True)
+
+
+@dataclass(frozen=True)
+class ThetaParams:
+    gating: bool = p(False, "SPEAR theta gating (Hasselmo et al. 2002): EC input strong and "
+                     "plasticity on in the encoding half-cycle, EC input weak and plasticity off "
+                     "in the retrieval half.", gating=True)
+    depth: float = p(0.5, "How much the EC input drops in the retrieval half.", lo=0.0, hi=1.0,
+                     step=0.05, gating=True)
+    encoding_phase_deg: float = p(0.0, "Start of the encoding window in the theta cycle.",
+                                  unit="deg", lo=0.0, hi=360.0, step=15.0, gating=True)
+    encoding_window_deg: float = p(180.0, "Length of the encoding window.", unit="deg", lo=0.0,
+                                   hi=360.0, step=15.0, gating=True)
+
+
+@dataclass(frozen=True)
+class SpikeParams:
+    kappa: float = p(0.5, "Theta modulation depth of firing rates.", lo=0.0, hi=1.0, step=0.05)
+    rmax_grid_hz: float = p(15.0, "Peak rate of grid and border inputs.", unit="Hz", lo=0.0,
+                            hi=100.0, step=1.0)
+    rmax_lec_hz: float = p(10.0, "Peak rate of LEC inputs.", unit="Hz", lo=0.0, hi=100.0,
+                           step=1.0)
+    rmax_dg_hz: float = p(5.0, "Peak rate of DG units.", unit="Hz", lo=0.0, hi=100.0, step=1.0)
+    rmax_ca3_hz: float = p(20.0, "Peak rate of CA3 units.", unit="Hz", lo=0.0, hi=100.0,
+                           step=1.0)
+    rmax_ca1_hz: float = p(20.0, "Peak rate of CA1 units.", unit="Hz", lo=0.0, hi=100.0,
+                           step=1.0)
+    rmax_out_hz: float = p(10.0, "Peak rate of the EC deep-layer output units.", unit="Hz",
+                           lo=0.0, hi=100.0, step=1.0)
+    phase_ec_deg: float = p(0.0, "Preferred theta phase of EC units.", unit="deg", lo=0.0,
+                            hi=360.0, step=15.0)
+    phase_dg_deg: float = p(90.0, "Preferred theta phase of DG.", unit="deg", lo=0.0, hi=360.0,
+                            step=15.0)
+    phase_ca3_deg: float = p(180.0, "Preferred theta phase of CA3.", unit="deg", lo=0.0,
+                             hi=360.0, step=15.0)
+    phase_ca1_deg: float = p(270.0, "Preferred theta phase of CA1.", unit="deg", lo=0.0,
+                             hi=360.0, step=15.0)
+
+
+@dataclass(frozen=True)
+class AnalysisParams:
+    bin_size_m: float = p(0.025, "Rate-map bin size.", unit="m", lo=0.01, hi=0.2, step=0.005)
+    n_shuffles: int = p(100, "Circular shuffles for the spatial-information test.", lo=10,
+                        hi=2000, step=10)
+    p_value: float = p(0.01, "Significance level of the spatial-information test.", lo=0.001,
+                       hi=0.1, step=0.001)
+    window_min: float = p(10.0, "Analyse the last this-many simulated minutes of a run.",
+                          unit="min", lo=0.5, hi=120.0, step=0.5)
+    min_field_bins: int = p(9, "Smallest place field (contiguous bins at >= 20 % of peak).",
+                            lo=1, hi=400, step=1)
+    min_peak_hz: float = p(1.0, "Lowest peak rate of a place cell.", unit="Hz", lo=0.0,
+                           hi=50.0, step=0.5)
+
+
+@dataclass(frozen=True)
+class Params:
+    """Every parameter of a hippoviz simulation."""
+
+    time: TimeParams = TimeParams()
+    arena: ArenaParams = ArenaParams()
+    agent: AgentParams = AgentParams()
+    inputs: InputParams = InputParams()
+    network: NetworkParams = NetworkParams()
+    learning: LearningParams = LearningParams()
+    theta: ThetaParams = ThetaParams()
+    spikes: SpikeParams = SpikeParams()
+    analysis: AnalysisParams = AnalysisParams()
