@@ -222,6 +222,9 @@ class AnalysisParams:
                         hi=2000, step=10)
     p_value: float = p(0.01, "Significance level of the spatial-information test.", lo=0.001,
                        hi=0.1, step=0.001)
+    ratemap_memory_min: float = p(5.0, "Online rate maps forget with this time constant, so "
+                                  "they follow remapping (0 = never forget).", unit="min",
+                                  lo=0.0, hi=600.0, step=0.5)
     window_min: float = p(10.0, "Analyse the last this-many simulated minutes of a run.",
                           unit="min", lo=0.5, hi=120.0, step=0.5)
     min_field_bins: int = p(9, "Smallest place field (contiguous bins at >= 20 % of peak).",

@@ -1,0 +1,2 @@
+from hippoviz.analysis.ratemaps import bin_positions
+from hippoviz.analysis.spatial_info import spatial_information_shuffle

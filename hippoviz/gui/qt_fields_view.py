@@ -1,0 +1,441 @@
+"""Place-field gallery: the rate maps of one layer as one composed image, sorted by information.
+
+The gallery is a single pyqtgraph ``ImageItem``: each page of maps is resampled and tiled into
+one RGBA array sized to the view (one texture upload per redraw, whatever the number of cells),
+with one small ``TextItem`` label per visible tile. Clicking a tile selects that unit everywhere
+(``selection.select(layer, unit)``); the selected unit is framed in white.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyqtgraph as pg
+from numpy.typing import NDArray
+from PyQt6 import QtCore, QtGui, QtWidgets
+
+from hippoviz.gui import palette
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hippoviz.gui.selection import QtSelection
+
+#: Layers offered first (in this order); any other layer with rate maps is appended.
+DEFAULT_LAYERS: tuple[str, ...] = ("dg", "ca3", "ca1")
+_ALL_LAYERS: tuple[str, ...] = ("ec", "dg", "ca3", "ca1", "out")
+#: Tile edge lengths offered (pixels).
+TILE_SIZES: dict[str, int] = {"small": 52, "medium": 68, "large": 100}
+_GAP = 5  # pixels between tiles (room for the selection frame)
+_LABEL_H = 13  # pixels of the label band under each tile
+_FRAME = 2  # selection frame width (pixels)
+
+
+def spatial_information(maps: NDArray[np.floating]) -> tuple[NDArray[np.float64],
+                                                              NDArray[np.float64]]:
+    """Skaggs spatial information and peak rate of each rate map.
+
+    Occupancy is taken as uniform over the visited (finite) bins of each map, which is what a
+    map alone allows: ``I = sum_i p_i (l_i / l) log2(l_i / l)`` with ``p_i = 1 / n_visited``.
+
+    Parameters
+    ----------
+    maps : (n_units, ny, nx) float
+        Rates in Hz, NaN where unvisited.
+
+    Returns
+    -------
+    si_bits_per_spike : (n_units,) float64
+        NaN for silent or never-visited units.
+    peak_hz : (n_units,) float64
+        NaN for never-visited units.
+    """
+    m = np.asarray(maps, dtype=np.float64).reshape(maps.shape[0], -1)
+    valid = np.isfinite(m)
+    n_vis = valid.sum(axis=1)
+    r = np.where(valid, m, 0.0)
+    r = np.maximum(r, 0.0)
+    total = r.sum(axis=1)
+    mean = np.divide(total, n_vis, out=np.zeros_like(total), where=n_vis > 0)
+    rel = np.divide(r, mean[:, None], out=np.zeros_like(r), where=mean[:, None] > 0)
+    logs = np.log2(rel, out=np.zeros_like(rel), where=rel > 0)
+    si = np.divide((rel * logs).sum(axis=1), n_vis, out=np.full_like(total, np.nan),
+                   where=(n_vis > 0) & (mean > 0))
+    peak = np.fmax.reduce(np.where(valid, m, np.nan), axis=1) if m.shape[1] else np.full(
+        m.shape[0], np.nan)
+    return si, peak
+
+
+class QtFieldsView(QtWidgets.QWidget):
+    """A paged gallery of rate maps (each scaled to its own peak; grey = unvisited) of one layer,
+    sorted by spatial information, each labelled ``SI (bits/spike) · peak (Hz)`` and numbered.
+
+    Reads ``source.latest("ratemaps")`` (dict layer -> ``(n_units, ny, nx)`` float32 Hz, row 0 =
+    ``ymin``). Redraws only when the maps, the page, the layout or the selection changed.
+    """
+
+    title = "Place fields"
+
+    def __init__(self, source: Any, selection: QtSelection | Any,
+                 parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.source = source
+        self.selection = selection
+        self._maps_obj: Any = None  # last ratemaps dict seen (identity check)
+        self._stats: dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
+        self._order: NDArray[np.intp] = np.zeros(0, dtype=np.intp)
+        self._page = 0
+        self._dirty = True
+        self._page_units: list[int] = []
+        self._cols = 1
+        self._rows = 1
+        self._tile = (TILE_SIZES["medium"], TILE_SIZES["medium"])  # (h, w) of one map, px
+        self._lut = _lut_with_nan()
+        self.labels: list[pg.TextItem] = []
+        self.unit_tags: list[pg.TextItem] = []
+
+        # -- toolbar -------------------------------------------------------------------------------
+        self.layer_box = QtWidgets.QComboBox()
+        self.layer_box.setToolTip("Layer whose rate maps are shown")
+        for layer in DEFAULT_LAYERS:
+            self.layer_box.addItem(palette.LAYER_LABELS[layer], layer)
+        self.layer_box.currentIndexChanged.connect(self._on_layer_changed)
+        self.sort_box = QtWidgets.QComboBox()
+        self.sort_box.addItem("SI ↓", "si")
+        self.sort_box.addItem("index", "index")
+        self.sort_box.setToolTip("Order of the cells: by spatial information (Skaggs, "
+                                 "bits/spike; uniform occupancy over visited bins) or by index")
+        self.sort_box.currentIndexChanged.connect(self._invalidate)
+        self.size_box = QtWidgets.QComboBox()
+        for name, px in TILE_SIZES.items():
+            self.size_box.addItem(name, px)
+        self.size_box.setCurrentIndex(1)
+        self.size_box.setToolTip("Tile size")
+        self.size_box.currentIndexChanged.connect(self._invalidate)
+        self.prev_btn = QtWidgets.QToolButton()
+        self.prev_btn.setArrowType(QtCore.Qt.ArrowType.LeftArrow)
+        self.prev_btn.setToolTip("Previous page (Page Up)")
+        self.prev_btn.clicked.connect(lambda: self.set_page(self._page - 1))
+        self.next_btn = QtWidgets.QToolButton()
+        self.next_btn.setArrowType(QtCore.Qt.ArrowType.RightArrow)
+        self.next_btn.setToolTip("Next page (Page Down)")
+        self.next_btn.clicked.connect(lambda: self.set_page(self._page + 1))
+        self.page_label = QtWidgets.QLabel("")
+        self.page_label.setMinimumWidth(50)
+        bar = QtWidgets.QHBoxLayout()
+        bar.setContentsMargins(4, 2, 4, 0)
+        bar.setSpacing(4)
+        bar.addWidget(self.layer_box)
+        bar.addWidget(self.sort_box)
+        bar.addWidget(self.size_box)
+        bar.addStretch(1)
+        bar.addWidget(self.prev_btn)
+        bar.addWidget(self.page_label)
+        bar.addWidget(self.next_btn)
+        self.caption = QtWidgets.QLabel("")
+        self.caption.setStyleSheet(f"color: {palette.MUTED}; padding-left: 4px;")
+
+        # -- gallery: one view box, one image ----------------------------------------------
+        self.view = pg.GraphicsView(background=palette.BACKGROUND)
+        self.vb = pg.ViewBox(lockAspect=True, invertY=True, enableMouse=False, enableMenu=False)
+        self.vb.setDefaultPadding(0.0)
+        self.view.setCentralItem(self.vb)
+        self.view.setMouseTracking(True)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.vb.addItem(self.image)
+        self.waiting = palette.waiting_text("waiting for rate maps…")
+        self.vb.addItem(self.waiting, ignoreBounds=True)
+        self.view.scene().sigMouseClicked.connect(self._on_click)
+        self.view.scene().sigMouseMoved.connect(self._on_hover)
+        self._label_font = QtGui.QFont()
+        self._label_font.setPointSize(palette.FONT_PT - 1)
+
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(1)
+        layout.addLayout(bar)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.view, 1)
+        pal = self.palette()
+        pal.setColor(QtGui.QPalette.ColorRole.Window, QtGui.QColor(palette.BACKGROUND))
+        self.setPalette(pal)
+        self.setAutoFillBackground(True)
+
+        self.selection.changed.connect(self._on_selection_changed)
+        for key, step in ((QtGui.QKeySequence.StandardKey.MoveToPreviousPage, -1),
+                          (QtGui.QKeySequence.StandardKey.MoveToNextPage, 1)):
+            sc = QtGui.QShortcut(QtGui.QKeySequence(key), self)
+            sc.setContext(QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            sc.activated.connect(lambda s=step: self.set_page(self._page + s))
+
+    # -- public ------------------------------------------------------------------------------------
+    @property
+    def layer(self) -> str:
+        return str(self.layer_box.currentData())
+
+    @property
+    def page(self) -> int:
+        return self._page
+
+    @property
+    def n_pages(self) -> int:
+        per = max(1, self._cols * self._rows)
+        return max(1, int(np.ceil(self._order.size / per)))
+
+    @property
+    def page_units(self) -> list[int]:
+        """Units shown on the current page, in tile order (row by row)."""
+        return list(self._page_units)
+
+    def set_layer(self, layer: str) -> None:
+        i = self.layer_box.findData(layer)
+        if i >= 0:
+            self.layer_box.setCurrentIndex(i)
+
+    def set_page(self, page: int) -> None:
+        page = int(np.clip(page, 0, self.n_pages - 1))
+        if page != self._page:
+            self._page = page
+            self._redraw()
+
+    def tile_center(self, k: int) -> QtCore.QPoint:
+        """Widget coordinates (of ``self.view``) of the centre of tile ``k`` on this page."""
+        th, tw = self._tile
+        cw, ch = tw + _GAP, th + _LABEL_H + _GAP
+        r, c = divmod(k, self._cols)
+        x = _GAP + c * cw + tw / 2.0
+        y = _GAP + r * ch + th / 2.0
+        scene = self.vb.mapViewToScene(QtCore.QPointF(x, y))
+        return self.view.mapFromScene(scene)
+
+    def refresh(self) -> None:
+        """Pull the rate maps; recompute and redraw only if they changed."""
+        maps = self.source.latest("ratemaps")
+        if maps is not self._maps_obj:
+            self._maps_obj = maps
+            self._stats.clear()
+            self._sync_layers(maps)
+            self._dirty = True
+        if self._dirty:
+            self._redraw()
+
+    # -- events ------------------------------------------------------------------------------------
+    def resizeEvent(self, ev: QtGui.QResizeEvent | None) -> None:
+        super().resizeEvent(ev)
+        self._invalidate()
+
+    def showEvent(self, ev: QtGui.QShowEvent | None) -> None:
+        super().showEvent(ev)
+        self._invalidate()
+
+    def _invalidate(self, *_: Any) -> None:
+        self._dirty = True
+        if self.isVisible():
+            self._redraw()
+
+    def _on_layer_changed(self, *_: Any) -> None:
+        self._page = 0
+        self._invalidate()
+
+    def _on_selection_changed(self, *_: Any) -> None:
+        layer = getattr(self.selection, "layer", None)
+        unit = getattr(self.selection, "unit", None)
+        if layer is not None and layer != self.layer and self.layer_box.findData(layer) >= 0:
+            self.set_layer(str(layer))  # also resets to page 0
+        if unit is not None and layer == self.layer and unit not in self._page_units:
+            self._ensure_order()
+            where = np.flatnonzero(self._order == int(unit))
+            if where.size:
+                self._page = int(where[0]) // max(1, self._cols * self._rows)
+        self._invalidate()
+
+    def _unit_at(self, scene_pos: QtCore.QPointF) -> int | None:
+        p = self.vb.mapSceneToView(scene_pos)
+        th, tw = self._tile
+        cw, ch = tw + _GAP, th + _LABEL_H + _GAP
+        x, y = p.x() - _GAP, p.y() - _GAP
+        if x < 0 or y < 0:
+            return None
+        c, r = int(x // cw), int(y // ch)
+        if c >= self._cols or x - c * cw > tw or y - r * ch > th + _LABEL_H:
+            return None
+        k = r * self._cols + c
+        return self._page_units[k] if 0 <= k < len(self._page_units) else None
+
+    def _on_click(self, ev: Any) -> None:
+        if ev.button() != QtCore.Qt.MouseButton.LeftButton:
+            return
+        unit = self._unit_at(ev.scenePos())
+        if unit is not None:
+            ev.accept()
+            self.selection.select(self.layer, int(unit))
+
+    def _on_hover(self, scene_pos: QtCore.QPointF) -> None:
+        unit = self._unit_at(scene_pos)
+        stats = self._stats.get(self.layer)
+        if unit is None or stats is None:
+            self.view.setToolTip("")
+            return
+        si, peak = stats[0][unit], stats[1][unit]
+        self.view.setToolTip(f"{palette.LAYER_LABELS.get(self.layer, self.layer)} unit {unit}\n"
+                             f"SI {si:.2f} bits/spike\npeak {peak:.1f} Hz\nclick to select")
+
+    # -- drawing -----------------------------------------------------------------------------------
+    def _sync_layers(self, maps: Any) -> None:
+        if not isinstance(maps, dict):
+            return
+        for layer in _ALL_LAYERS:
+            if layer in maps and self.layer_box.findData(layer) < 0:
+                self.layer_box.blockSignals(True)
+                self.layer_box.addItem(palette.LAYER_LABELS[layer], layer)
+                self.layer_box.blockSignals(False)
+
+    def _layer_maps(self) -> NDArray[np.float32] | None:
+        maps = self._maps_obj
+        if not isinstance(maps, dict):
+            return None
+        m = maps.get(self.layer)
+        if m is None:
+            return None
+        m = np.asarray(m)
+        if m.ndim != 3 or m.shape[0] == 0 or m.shape[1] == 0 or m.shape[2] == 0:
+            return None
+        return m
+
+    def _ensure_order(self) -> None:
+        m = self._layer_maps()
+        if m is None:
+            self._order = np.zeros(0, dtype=np.intp)
+            return
+        if self.layer not in self._stats:
+            self._stats[self.layer] = spatial_information(m)
+        si = self._stats[self.layer][0]
+        if self.sort_box.currentData() == "si":
+            key = np.where(np.isfinite(si), -si, np.inf)
+            self._order = np.argsort(key, kind="stable")
+        else:
+            self._order = np.arange(si.size)
+
+    def _layout(self, ny: int, nx: int) -> None:
+        edge = int(self.size_box.currentData())
+        s = edge / max(ny, nx)
+        self._tile = (max(4, round(ny * s)), max(4, round(nx * s)))
+        th, tw = self._tile
+        w = max(1, self.view.viewport().width())
+        h = max(1, self.view.viewport().height())
+        self._cols = max(1, (w - _GAP) // (tw + _GAP))
+        self._rows = max(1, (h - _GAP) // (th + _LABEL_H + _GAP))
+
+    def _redraw(self) -> None:
+        self._dirty = False
+        m = self._layer_maps()
+        for it in (*self.labels, *self.unit_tags):
+            it.setVisible(False)
+        if m is None:
+            self._order = np.zeros(0, dtype=np.intp)
+            self._page_units = []
+            self.image.clear()
+            w = max(1, self.view.viewport().width())
+            h = max(1, self.view.viewport().height())
+            self.vb.setRange(xRange=(0, w), yRange=(0, h), padding=0.0)
+            self.waiting.setPos(w / 2.0, h / 2.0)
+            self.waiting.setVisible(True)
+            self.page_label.setText("")
+            self.caption.setText("")
+            return
+        self.waiting.setVisible(False)
+        self._ensure_order()
+        n, ny, nx = m.shape
+        self._layout(ny, nx)
+        per = self._cols * self._rows
+        self._page = int(np.clip(self._page, 0, self.n_pages - 1))
+        units = self._order[self._page * per:(self._page + 1) * per]
+        self._page_units = [int(u) for u in units]
+        si, peak = self._stats[self.layer]
+        self._compose(m, units, peak)
+        self._place_labels(units, si, peak)
+        self.page_label.setText(f"{self._page + 1}/{self.n_pages}")
+        self.prev_btn.setEnabled(self._page > 0)
+        self.next_btn.setEnabled(self._page < self.n_pages - 1)
+        n_fin = int(np.isfinite(si).sum())
+        self.caption.setText(f"{palette.LAYER_LABELS.get(self.layer, self.layer)}: {n} cells "
+                             f"({n_fin} active) · label: SI bits/spike · peak Hz")
+
+    def _compose(self, m: NDArray[np.float32], units: NDArray[np.intp],
+                 peak: NDArray[np.float64]) -> None:
+        th, tw = self._tile
+        ny, nx = m.shape[1:]
+        cw, ch = tw + _GAP, th + _LABEL_H + _GAP
+        w = max(self.view.viewport().width(), _GAP + self._cols * cw)
+        h = max(self.view.viewport().height(), _GAP + self._rows * ch)
+        bg = np.array(palette.rgb(palette.BACKGROUND) + (255,), dtype=np.uint8)
+        img = np.empty((h, w, 4), dtype=np.uint8)
+        img[:] = bg
+        if units.size:
+            sub = m[units].astype(np.float32)[:, ::-1, :]  # row 0 = ymin: flip so north is up
+            pk = peak[units].astype(np.float32)
+            pk = np.where(np.isfinite(pk) & (pk > 0), pk, 1.0)
+            with np.errstate(invalid="ignore"):
+                idx = np.clip(sub / pk[:, None, None] * 255.0, 0, 255)
+            idx = np.where(np.isfinite(sub), idx, 256).astype(np.intp)
+            ri = np.minimum((np.arange(th) * ny) // th, ny - 1)
+            ci = np.minimum((np.arange(tw) * nx) // tw, nx - 1)
+            tiles = self._lut[idx[:, ri][:, :, ci]]  # (k, th, tw, 4)
+            sel = self._selected_unit()
+            frame = np.array(palette.rgb(palette.SELECTION) + (255,), dtype=np.uint8)
+            for k, u in enumerate(units):
+                r, c = divmod(k, self._cols)
+                y0, x0 = _GAP + r * ch, _GAP + c * cw
+                if sel is not None and int(u) == sel:
+                    img[y0 - _FRAME:y0 + th + _LABEL_H, x0 - _FRAME:x0 + tw + _FRAME] = frame
+                    img[y0 + th:y0 + th + _LABEL_H - _FRAME, x0:x0 + tw] = bg
+                img[y0:y0 + th, x0:x0 + tw] = tiles[k]
+        self.image.setImage(img, autoLevels=False, levels=(0, 255))
+        self.image.setRect(QtCore.QRectF(0, 0, w, h))
+        self.vb.setRange(xRange=(0, self.view.viewport().width()),
+                         yRange=(0, self.view.viewport().height()), padding=0.0)
+
+    def _place_labels(self, units: NDArray[np.intp], si: NDArray[np.float64],
+                      peak: NDArray[np.float64]) -> None:
+        th, tw = self._tile
+        cw, ch = tw + _GAP, th + _LABEL_H + _GAP
+        sel = self._selected_unit()
+        while len(self.labels) < units.size:
+            lab = pg.TextItem("", color=palette.FOREGROUND, anchor=(0.5, 0.0))
+            lab.setFont(self._label_font)
+            tag = pg.TextItem("", color=palette.FOREGROUND, anchor=(0.0, 0.0),
+                              fill=pg.mkBrush(0, 0, 0, 140))
+            tag.setFont(self._label_font)
+            self.vb.addItem(lab, ignoreBounds=True)
+            self.vb.addItem(tag, ignoreBounds=True)
+            self.labels.append(lab)
+            self.unit_tags.append(tag)
+        wide = tw >= 64
+        for k, u in enumerate(units):
+            r, c = divmod(k, self._cols)
+            y0, x0 = _GAP + r * ch, _GAP + c * cw
+            s, p = si[u], peak[u]
+            s_txt = f"{s:.2f}" if np.isfinite(s) else "–"
+            p_txt = f"{p:.1f}" if np.isfinite(p) and p < 10 else (
+                f"{p:.0f}" if np.isfinite(p) else "–")
+            text = f"{s_txt} b · {p_txt} Hz" if wide else f"{s_txt} · {p_txt}"
+            lab = self.labels[k]
+            lab.setText(text, color=palette.SELECTION if int(u) == sel else palette.FOREGROUND)
+            lab.setPos(x0 + tw / 2.0, y0 + th - 1)
+            lab.setVisible(True)
+            tag = self.unit_tags[k]
+            tag.setText(str(int(u)))
+            tag.setPos(x0 - 1, y0 - 2)
+            tag.setVisible(True)
+
+    def _selected_unit(self) -> int | None:
+        if getattr(self.selection, "layer", None) != self.layer:
+            return None
+        unit = getattr(self.selection, "unit", None)
+        return None if unit is None else int(unit)
+
+
+def _lut_with_nan() -> NDArray[np.uint8]:
+    """257-entry RGBA table: the rate-map colour map, then the unvisited colour at index 256."""
+    lut = palette.cmap_lut(palette.RATEMAP_CMAP, 256)
+    nan = np.array([[*palette.rgb(palette.UNVISITED), 255]], dtype=np.uint8)
+    return np.concatenate([lut, nan], axis=0)

@@ -1,0 +1,147 @@
+"""Metrics view: place-cell fraction and median spatial information per layer over time."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6 import QtWidgets
+
+from hippoviz.gui import palette
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hippoviz.gui.selection import QtSelection
+
+#: Hidden layers whose metrics are plotted, in loop order.
+METRIC_LAYERS: tuple[str, ...] = ("dg", "ca3", "ca1")
+#: Switch the time axis from seconds to minutes beyond this span.
+_MINUTES_AFTER_S = 300.0
+
+
+class QtMetricsView(QtWidgets.QWidget):
+    """Place-cell fraction (%) and median Skaggs information (bits/spike) of DG, CA3 and CA1.
+
+    Reads ``source.latest("metrics_history")``: a list of
+    ``{"t_s": float, "dg"|"ca3"|"ca1": {"place_cell_fraction": f, "median_si_bits_per_spike": f}}``
+    in time order. Redraws only when the history grew or was replaced.
+    """
+
+    title = "Metrics"
+
+    def __init__(self, source: Any, selection: QtSelection | Any,
+                 parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.source = source
+        self.selection = selection
+        self._seen: tuple[int, int, float] | None = None
+        self._minutes = False
+
+        self.plots = pg.GraphicsLayoutWidget()
+        self.plots.setBackground(palette.BACKGROUND)
+        self.plots.ci.setContentsMargins(2, 2, 6, 2)
+        self.plots.ci.setSpacing(2)
+        self.legend = pg.LegendItem(colCount=len(METRIC_LAYERS), labelTextColor=palette.FOREGROUND,
+                                    labelTextSize=f"{palette.LABEL_PT}pt")
+        self.plots.addItem(self.legend, row=0, col=0)
+        self.frac_plot: pg.PlotItem = self.plots.addPlot(row=1, col=0)
+        self.si_plot: pg.PlotItem = self.plots.addPlot(row=2, col=0)
+        self.plots.ci.layout.setRowStretchFactor(1, 1)
+        self.plots.ci.layout.setRowStretchFactor(2, 1)
+        palette.style_plot(self.frac_plot, left="place cells (%)")
+        palette.style_plot(self.si_plot, left="median SI (bits/spike)",
+                           bottom="simulated time (s)")
+        self.frac_plot.getAxis("bottom").setStyle(showValues=False)
+        self.si_plot.setXLink(self.frac_plot)
+        for p in (self.frac_plot, self.si_plot):
+            p.getAxis("bottom").enableAutoSIPrefix(False)
+            p.getAxis("left").setWidth(46)
+            p.setMenuEnabled(False)
+        self.frac_plot.setYRange(0.0, 100.0, padding=0.02)
+        self.frac_plot.enableAutoRange(axis="y", enable=False)
+        self.si_plot.setYRange(0.0, 1.0)
+
+        self.frac_curves: dict[str, pg.PlotDataItem] = {}
+        self.si_curves: dict[str, pg.PlotDataItem] = {}
+        for layer in METRIC_LAYERS:
+            color = palette.LAYER_COLORS[layer]
+            kw: dict[str, Any] = {
+                "pen": pg.mkPen(color, width=2),
+                "symbol": "o",
+                "symbolSize": 4,
+                "symbolPen": None,
+                "symbolBrush": color,
+                "connect": "finite",
+            }
+            self.frac_curves[layer] = self.frac_plot.plot(**kw)
+            self.si_curves[layer] = self.si_plot.plot(**kw)
+            self.legend.addItem(self.frac_curves[layer], palette.LAYER_LABELS[layer])
+
+        self.waiting = palette.waiting_text("waiting for metrics…")
+        self.frac_plot.addItem(self.waiting, ignoreBounds=True)
+        self.waiting.setPos(0.5, 50.0)
+        self.frac_plot.setXRange(0.0, 1.0)
+
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plots)
+
+    # ------------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Pull the metrics history; redraw only if it changed since the last call."""
+        hist = self.source.latest("metrics_history")
+        if not hist:
+            if self._seen is not None:
+                self._seen = None
+                for c in (*self.frac_curves.values(), *self.si_curves.values()):
+                    c.setData([], [])
+            self.waiting.setVisible(True)
+            return
+        try:
+            key = (id(hist), len(hist), float(hist[-1].get("t_s", np.nan)))
+        except (AttributeError, TypeError, ValueError):
+            return
+        if key == self._seen:
+            return
+        self._seen = key
+        self.waiting.setVisible(False)
+        self._draw(hist)
+
+    def _draw(self, hist: list[dict[str, Any]]) -> None:
+        n = len(hist)
+        t = np.full(n, np.nan)
+        frac = {layer: np.full(n, np.nan) for layer in METRIC_LAYERS}
+        si = {layer: np.full(n, np.nan) for layer in METRIC_LAYERS}
+        for i, entry in enumerate(hist):
+            t[i] = _num(entry.get("t_s"))
+            for layer in METRIC_LAYERS:
+                m = entry.get(layer)
+                if isinstance(m, dict):
+                    frac[layer][i] = 100.0 * _num(m.get("place_cell_fraction"))
+                    si[layer][i] = _num(m.get("median_si_bits_per_spike"))
+        ok = np.isfinite(t)
+        if not ok.any():
+            return
+        minutes = bool(np.nanmax(t) > _MINUTES_AFTER_S)
+        if minutes != self._minutes:
+            self._minutes = minutes
+            self.si_plot.setLabel("bottom", f"simulated time ({'min' if minutes else 's'})",
+                                  color=palette.FOREGROUND, size=f"{palette.LABEL_PT}pt")
+        tx = t / 60.0 if minutes else t
+        for layer in METRIC_LAYERS:
+            self.frac_curves[layer].setData(tx[ok], frac[layer][ok], connect="finite")
+            self.si_curves[layer].setData(tx[ok], si[layer][ok], connect="finite")
+        lo, hi = float(np.nanmin(tx[ok])), float(np.nanmax(tx[ok]))
+        if hi <= lo:
+            lo, hi = lo - 1.0, hi + 1.0
+        self.frac_plot.setXRange(lo, hi, padding=0.03)
+        top = max((float(np.nanmax(v)) for v in si.values() if np.isfinite(v).any()),
+                  default=1.0)
+        self.si_plot.setYRange(0.0, max(1.0, 1.1 * top), padding=0.0)
+
+
+def _num(v: Any) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return float("nan")

@@ -1,0 +1,282 @@
+"""Mismatch view: the entorhinal reconstruction error over time, and x beside x_hat right now."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6 import QtCore, QtGui, QtWidgets
+
+from hippoviz.gui import palette
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hippoviz.gui.selection import QtSelection
+
+#: Columns of ``samples()["mismatch"]`` (hippoviz.sim.MISMATCH_GROUPS).
+MISMATCH_COLUMNS: tuple[str, ...] = ("total", "grid", "border", "lec")
+#: Time windows offered (seconds).
+WINDOWS_S: tuple[float, ...] = (10.0, 30.0, 60.0, 300.0)
+#: Short names of the EC input groups, written above each group in the x / x_hat plot.
+GROUP_SHORT: dict[str, str] = {
+    "grid": "MEC grid",
+    "border": "border",
+    "lec_context": "LEC context",
+    "lec_object": "obj.",
+}
+#: Points per curve above which the time series is decimated (peak-preserving) for drawing.
+_MAX_POINTS = 2000
+
+
+class QtMismatchView(QtWidgets.QWidget):
+    """Reconstruction error ``||x - x_hat||^2 / ||x||^2`` (total, MEC grid, MEC border, LEC)
+    over a scrolling window, and the EC input ``x`` (filled, coloured by group) beside its
+    reconstruction ``x_hat`` (white line) after the last simulated step.
+
+    Reads ``source.samples(window)["t_s", "mismatch"]``, ``source.latest("last")["x", "x_hat"]``
+    and ``source.latest("input_groups")``. Redraws only when ``latest("step")`` moved.
+    """
+
+    title = "Mismatch"
+
+    def __init__(self, source: Any, selection: QtSelection | Any,
+                 parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.source = source
+        self.selection = selection
+        self._seen_step: Any = object()
+        self._groups_key: Any = None
+        self._n_ec = 0
+
+        # -- toolbar ---------------------------------------------------------------------------
+        self.window_box = QtWidgets.QComboBox()
+        for w in WINDOWS_S:
+            self.window_box.addItem(f"last {w:g} s" if w < 60 else f"last {w / 60:g} min", w)
+        self.window_box.setCurrentIndex(1)
+        self.window_box.setToolTip("Time window of the error plot (simulated time)")
+        self.window_box.currentIndexChanged.connect(self._force_redraw)
+        self.now_label = QtWidgets.QLabel("")
+        self.now_label.setStyleSheet(f"color: {palette.MUTED};")
+        bar = QtWidgets.QHBoxLayout()
+        bar.setContentsMargins(4, 2, 4, 0)
+        bar.addWidget(self.window_box)
+        bar.addStretch(1)
+        bar.addWidget(self.now_label)
+
+        # -- plots -----------------------------------------------------------------------------
+        self.plots = pg.GraphicsLayoutWidget()
+        self.plots.setBackground(palette.BACKGROUND)
+        self.plots.ci.setContentsMargins(2, 0, 6, 2)
+        self.plots.ci.setSpacing(0)
+        self.legend = pg.LegendItem(colCount=4, labelTextColor=palette.FOREGROUND,
+                                    labelTextSize=f"{palette.LABEL_PT}pt", horSpacing=14)
+        self.plots.addItem(self.legend, row=0, col=0)
+        self.err_plot: pg.PlotItem = self.plots.addPlot(row=1, col=0)
+        self.ec_plot: pg.PlotItem = self.plots.addPlot(row=2, col=0)
+        self.plots.ci.layout.setRowStretchFactor(1, 5)
+        self.plots.ci.layout.setRowStretchFactor(2, 4)
+        palette.style_plot(self.err_plot, left="‖x−x̂‖² / ‖x‖²", bottom="simulated time (s)")
+        palette.style_plot(self.ec_plot, left="rate (0–1)",
+                           bottom="EC unit: input x (fill) vs reconstruction x̂ (line)")
+        for p in (self.err_plot, self.ec_plot):
+            p.getAxis("left").setWidth(46)
+            p.getAxis("bottom").enableAutoSIPrefix(False)
+            p.setMenuEnabled(False)
+        self.ec_plot.showGrid(x=False, y=True, alpha=0.15)
+
+        self.err_curves: dict[str, pg.PlotDataItem] = {}
+        for name in reversed(MISMATCH_COLUMNS):  # total drawn last, on top
+            color = palette.GROUP_COLORS[name]
+            width = 2.2 if name == "total" else 1.3
+            c = self.err_plot.plot(pen=pg.mkPen(color, width=width))
+            c.setClipToView(True)
+            self.err_curves[name] = c
+        for name in MISMATCH_COLUMNS:
+            self.legend.addItem(self.err_curves[name], palette.GROUP_LABELS[name])
+        self.err_plot.setYRange(0.0, 1.0)
+        self.err_plot.setXRange(0.0, 1.0)
+
+        self.x_items: list[pg.PlotDataItem] = []
+        self.group_labels: list[pg.TextItem] = []
+        self.separators: list[pg.InfiniteLine] = []
+        self.xhat_curve = pg.PlotDataItem(pen=pg.mkPen(palette.SELECTION, width=1.3),
+                                          stepMode="center")
+        self.xhat_curve.setZValue(10)
+        self.ec_plot.addItem(self.xhat_curve)
+        self.ec_plot.setXRange(0.0, 1.0)
+        self.ec_plot.setYRange(0.0, 1.0)
+
+        self.err_waiting = palette.waiting_text("waiting for data…")
+        self.err_plot.addItem(self.err_waiting, ignoreBounds=True)
+        self.err_waiting.setPos(0.5, 0.5)
+        self.ec_waiting = palette.waiting_text("waiting for data…")
+        self.ec_plot.addItem(self.ec_waiting, ignoreBounds=True)
+        self.ec_waiting.setPos(0.5, 0.5)
+
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(bar)
+        layout.addWidget(self.plots, 1)
+        pal = self.palette()
+        pal.setColor(QtGui.QPalette.ColorRole.Window, QtGui.QColor(palette.BACKGROUND))
+        self.setPalette(pal)
+        self.setAutoFillBackground(True)
+
+    # ------------------------------------------------------------------------------------------
+    @property
+    def window_s(self) -> float:
+        return float(self.window_box.currentData())
+
+    def _force_redraw(self) -> None:
+        self._seen_step = object()
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Pull the recent samples and the last EC vectors; skip if no step was simulated."""
+        step = self.source.latest("step")
+        if step is not None and step == self._seen_step:
+            return
+        self._seen_step = step
+        self._draw_error()
+        self._draw_ec()
+
+    # ------------------------------------------------------------------------------------------
+    def _draw_error(self) -> None:
+        s = self.source.samples(self.window_s)
+        t = _arr(s, "t_s")
+        mm = _arr(s, "mismatch")
+        if t is None or mm is None or t.size == 0 or mm.ndim != 2 or mm.shape[0] != t.size:
+            self.err_waiting.setVisible(True)
+            for c in self.err_curves.values():
+                c.setData([], [])
+            self.now_label.setText("")
+            return
+        self.err_waiting.setVisible(False)
+        t = t.astype(np.float64)
+        mm = mm.astype(np.float64)
+        if t.size > _MAX_POINTS:  # peak-preserving decimation: min and max of each bin
+            t, mm = _decimate_minmax(t, mm, _MAX_POINTS // 2)
+        for j, name in enumerate(MISMATCH_COLUMNS):
+            if j < mm.shape[1]:
+                self.err_curves[name].setData(t, mm[:, j], connect="finite")
+        self.now_label.setText(f"total now: {mm[-1, 0]:.3f}" if mm.shape[1] else "")
+        t1 = float(t[-1])
+        self.err_plot.setXRange(max(t1 - self.window_s, float(t[0])), t1, padding=0.01)
+        finite = mm[np.isfinite(mm)]
+        top = float(finite.max()) if finite.size else 1.0
+        self.err_plot.setYRange(0.0, max(0.05, 1.08 * top), padding=0.0)
+
+    def _draw_ec(self) -> None:
+        last = self.source.latest("last")
+        x = _arr(last, "x")
+        xh = _arr(last, "x_hat")
+        if x is None or xh is None or x.size == 0 or x.shape != xh.shape:
+            self.ec_waiting.setVisible(True)
+            for it in self.x_items:
+                it.setData([], [])
+            self.xhat_curve.setData([], [])
+            return
+        self.ec_waiting.setVisible(False)
+        n = x.size
+        groups = self._ordered_groups(n)
+        key = (n, tuple(groups))
+        if key != self._groups_key:
+            self._build_groups(groups, n)
+            self._groups_key = key
+        edges = np.arange(n + 1, dtype=np.float64) - 0.5
+        xf = np.asarray(x, dtype=np.float64)
+        for item, (_name, a, b) in zip(self.x_items, groups):
+            item.setData(edges[a: b + 1], xf[a:b])
+        self.xhat_curve.setData(edges, np.asarray(xh, dtype=np.float64))
+        top = max(1.0, float(np.fmax.reduce(xf)), float(np.fmax.reduce(xh, axis=None)))
+        self.ec_plot.setYRange(0.0, 1.18 * top, padding=0.0)
+        for lab in self.group_labels:
+            lab.setPos(lab.pos().x(), 1.17 * top)
+
+    def _ordered_groups(self, n: int) -> list[tuple[str, int, int]]:
+        """The EC input groups as ``(name, start, stop)``, sorted, gaps filled with "other"."""
+        raw = self.source.latest("input_groups") or {}
+        spans: list[tuple[str, int, int]] = []
+        for name, span in raw.items():
+            a, b = _span(span)
+            a, b = max(0, a), min(n, b)
+            if b > a:
+                spans.append((str(name), a, b))
+        spans.sort(key=lambda g: g[1])
+        out: list[tuple[str, int, int]] = []
+        pos = 0
+        for name, a, b in spans:
+            if a > pos:
+                out.append(("other", pos, a))
+            a = max(a, pos)
+            if b > a:
+                out.append((name, a, b))
+                pos = b
+        if pos < n:
+            out.append(("other", pos, n))
+        return out
+
+    def _build_groups(self, groups: list[tuple[str, int, int]], n: int) -> None:
+        for it in (*self.x_items, *self.group_labels, *self.separators):
+            self.ec_plot.removeItem(it)
+        self.x_items, self.group_labels, self.separators = [], [], []
+        font = QtGui.QFont()
+        font.setPointSize(palette.FONT_PT)
+        for name, a, b in groups:
+            color = palette.GROUP_COLORS.get(name, palette.MUTED)
+            fill = QtGui.QColor(color)
+            fill.setAlpha(150)
+            item = pg.PlotDataItem(stepMode="center", fillLevel=0.0, brush=fill,
+                                   pen=pg.mkPen(color, width=1))
+            self.ec_plot.addItem(item)
+            self.x_items.append(item)
+            if a > 0:
+                line = pg.InfiniteLine(a - 0.5, angle=90,
+                                       pen=pg.mkPen(palette.MUTED, width=1,
+                                                    style=QtCore.Qt.PenStyle.DashLine))
+                self.ec_plot.addItem(line, ignoreBounds=True)
+                self.separators.append(line)
+            if (b - a) / max(n, 1) >= 0.06:
+                lab = pg.TextItem(GROUP_SHORT.get(name, name), color=color, anchor=(0.5, 0.0))
+                lab.setFont(font)
+                lab.setPos((a + b - 1) / 2.0, 1.0)
+                self.ec_plot.addItem(lab, ignoreBounds=True)
+                self.group_labels.append(lab)
+        self.ec_plot.setXRange(-0.5, n - 0.5, padding=0.0)
+
+
+def _arr(d: Any, key: str) -> np.ndarray | None:
+    if not d:
+        return None
+    try:
+        v = d.get(key) if isinstance(d, dict) else d[key]
+    except (KeyError, IndexError, TypeError):
+        return None
+    if v is None:
+        return None
+    return np.asarray(v)
+
+
+def _span(span: Any) -> tuple[int, int]:
+    if isinstance(span, slice):
+        return int(span.start or 0), int(span.stop or 0)
+    a, b = span
+    return int(a), int(b)
+
+
+def _decimate_minmax(t: np.ndarray, y: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """Keep the min and max of ``y`` (per column) in each of ``n_bins`` equal slices."""
+    n = t.size
+    per = int(np.ceil(n / n_bins))
+    m = (n // per) * per
+    tt = t[:m].reshape(-1, per)
+    yy = y[:m].reshape(-1, per, y.shape[1])
+    t2 = tt[:, [0, -1]].reshape(-1)
+    lo = np.fmin.reduce(yy, axis=1)  # fmin/fmax skip NaN without all-NaN warnings
+    hi = np.fmax.reduce(yy, axis=1)
+    y2 = np.stack([lo, hi], axis=1).reshape(-1, y.shape[1])
+    if m < n:
+        t2 = np.concatenate([t2, t[m:]])
+        y2 = np.concatenate([y2, y[m:]])
+    return t2, y2

@@ -1,0 +1,518 @@
+"""The simulation thread: command queue, chunked stepping, speed control, publication.
+
+The runner owns the :class:`~hippoviz.sim.Simulator` and is the only thread that touches it. The
+GUI proposes changes through :meth:`SimRunner.command`; they are applied between chunks, never
+mid-step, and a chunk lasts at most ~20 ms of wall time so changes take effect well within 100 ms.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import queue
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+import numpy as np
+
+from hippoviz import params as P
+from hippoviz.runtime.divergence import likely_culprit
+from hippoviz.runtime.metrics import layer_metrics
+from hippoviz.runtime.rings import SampleRing, SpikeRing
+from hippoviz.runtime.source import DataSource
+from hippoviz.runtime.threads import limit_threads
+
+Builder = Callable[[P.Params, int], Any]
+
+#: Runtime commands handled by the runner itself; every other op goes to ``sim.command``.
+RUNTIME_OPS = ("play", "pause", "toggle", "step", "speed", "reset", "publish")
+LAST_NAMES = ("x", "x_hat", "dg", "ca3", "ca1", "rate_ec", "rate_dg", "rate_ca3", "rate_ca1",
+              "rate_out", "carried_error")
+HIDDEN = ("dg", "ca3", "ca1")
+#: ``hippoviz.sim.WEIGHT_NAMES`` (repeated so the runtime imports without the simulator).
+WEIGHT_NAMES = ("ec_dg", "dg_ca3", "ca3_ca1", "ca1_out", "ec_ca1", "fb_out_ca1", "fb_ca1_ca3",
+                "fb_ca3_dg")
+#: Wall time one chunk aims at (s); the chunk size adapts to it.
+CHUNK_WALL_S = 0.015
+WEIGHTS_EVERY_S = 0.5
+RATEMAPS_EVERY_S = 1.0
+LAST_EVERY_S = 1.0 / 60.0
+METRICS_EVERY_SIM_S = 10.0
+
+
+def default_builder(params: P.Params, seed: int) -> Any:
+    """``hippoviz.sim.build`` (imported on first use so the runtime imports fast)."""
+    from hippoviz.sim import build
+
+    return build(params, seed)
+
+
+class SimRunner:
+    """Runs a simulator in a background thread and publishes what views need.
+
+    Parameters
+    ----------
+    params : Params
+        Parameters of the first build.
+    seed : int
+        Seed of the first build.
+    builder : callable, optional
+        ``builder(params, seed) -> Simulator``; defaults to ``hippoviz.sim.build``.
+    speed : float or None
+        Simulated seconds per wall second (1 = real time); None runs as fast as possible.
+    step_steps : int
+        Steps run by one ``{"op": "step"}`` (default 10 = 100 ms at dt = 10 ms).
+    threads : int
+        BLAS/Numba threads allowed to the simulation thread.
+    niceness : int
+        Added to the simulation thread's nice value so the GUI thread stays responsive.
+    sample_horizon_s, spike_horizon_s : float
+        Simulated seconds kept in the sample ring and the spike rings.
+
+    Notes
+    -----
+    Events (``poll_events``) are dicts with a ``"kind"``: ``"built"`` (after every build, with
+    ``seed`` and ``build_id``), ``"error"`` (``message``: a rejected command or a failed
+    build), ``"diverged"`` (``key``, ``message``, ``t_s``: NaN detected; the runner paused),
+    ``"result"`` (``cmd``, ``value``: what a simulator command returned, e.g. an object id),
+    ``"paused"`` (the runner stopped by itself: ``until_step`` reached).
+    """
+
+    def __init__(self, params: P.Params, seed: int = 1, builder: Builder | None = None, *,
+                 speed: float | None = None, step_steps: int = 10, threads: int = 1,
+                 niceness: int = 2, sample_horizon_s: float = 600.0,
+                 spike_horizon_s: float = 40.0) -> None:
+        self._params = params
+        self._seed = int(seed)
+        self._builder: Builder = builder or default_builder
+        self._threads = int(threads)
+        self._niceness = int(niceness)
+        self._sample_horizon_s = float(sample_horizon_s)
+        self._spike_horizon_s = float(spike_horizon_s)
+        self.step_steps = int(step_steps)
+
+        self.source = DataSource(self)
+        self._queue: queue.SimpleQueue[tuple[dict[str, Any] | None, Any, Future[Any] | None]] = (
+            queue.SimpleQueue())
+        self._events: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+
+        # state owned by the simulation thread
+        self.sim: Any = None
+        self._playing = False
+        self._until_step: int | None = None
+        self._pending_steps = 0
+        self._speed: float | None = speed
+        self._anchor: tuple[float, float] | None = None  # (wall, sim t) for speed control
+        self._chunk_n = 2
+        self._s_per_step = 1e-3
+        self._build_id = 0
+        self._version = 0  # changes whenever the simulator state does
+        self._published: dict[str, tuple[int, float]] = {}
+        self._next_metrics_t = METRICS_EVERY_SIM_S
+        self._metrics: list[dict[str, Any]] = []
+        self._rate_window: list[tuple[float, int]] = []
+        self.thread_limits: dict[str, Any] = {}
+
+    # -- public API (any thread) ---------------------------------------------------------------
+    def start(self) -> None:
+        """Start the simulation thread (it builds the simulator first; paused)."""
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._main, name="hippoviz-sim", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Ask the thread to end and join it; returns True when it has ended."""
+        self._stop.set()
+        self._wake.set()
+        t = self._thread
+        if t is None:
+            return True
+        t.join(timeout)
+        return not t.is_alive()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Wait for the first successful build; returns whether it happened."""
+        return self._ready.wait(timeout)
+
+    def command(self, cmd: dict[str, Any]) -> None:
+        """Queue a command (see :meth:`DataSource.command`)."""
+        self._queue.put((dict(cmd), None, None))
+        self._wake.set()
+
+    def submit(self, cmd: dict[str, Any]) -> Future[Any]:
+        """Queue a command and get a future of its result (or its exception)."""
+        fut: Future[Any] = Future()
+        self._queue.put((dict(cmd), None, fut))
+        self._wake.set()
+        return fut
+
+    def call(self, fn: Callable[[Any], Any]) -> Future[Any]:
+        """Run ``fn(sim)`` in the simulation thread between chunks; a future of its result."""
+        fut: Future[Any] = Future()
+        self._queue.put((None, fn, fut))
+        self._wake.set()
+        return fut
+
+    def poll_events(self) -> list[dict[str, Any]]:
+        """Events since the last call (see the class notes)."""
+        out = []
+        while True:
+            try:
+                out.append(self._events.get_nowait())
+            except queue.Empty:
+                return out
+
+    @property
+    def playing(self) -> bool:
+        return self._playing
+
+    @property
+    def speed(self) -> float | None:
+        return self._speed
+
+    # -- the thread --------------------------------------------------------------------------
+    def _emit(self, kind: str, **kw: Any) -> None:
+        self._events.put({"kind": kind, **kw})
+
+    def _main(self) -> None:
+        self.thread_limits = limit_threads(self._threads, self._niceness)
+        try:
+            self._rebuild(self._params, self._seed)
+        except Exception as exc:  # a bad first config must not kill the thread
+            self._emit("error", message=f"cannot build the simulation: {exc}",
+                       detail=traceback.format_exc())
+        while not self._stop.is_set():
+            self._drain()
+            if self._stop.is_set():
+                break
+            try:
+                n = self._next_chunk_steps()
+                if n == 0:
+                    self._publish(idle=True)
+                    self._wake.wait(0.05)
+                    self._wake.clear()
+                    continue
+                self._run(n)
+            except Exception as exc:  # report, pause, and keep serving commands
+                self._playing = False
+                self._pending_steps = 0
+                self._emit("error", message=f"simulation error: {type(exc).__name__}: {exc}",
+                           detail=traceback.format_exc())
+                self._publish_stats()
+                continue
+            delay = self._throttle()
+            if delay > 0:
+                self._wake.wait(delay)
+                self._wake.clear()
+        # nothing may wait forever on a command that will never run
+        while True:
+            try:
+                _, _, fut = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if fut is not None and not fut.done():
+                fut.cancel()
+
+    def _drain(self) -> None:
+        while not self._stop.is_set():
+            try:
+                cmd, fn, fut = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                if fn is not None:
+                    value = fn(self.sim)
+                else:
+                    assert cmd is not None
+                    value = self._apply(cmd)
+            except Exception as exc:
+                if fut is not None:
+                    fut.set_exception(exc)
+                msg = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+                self._emit("error", message=msg, cmd=cmd)
+            else:
+                if fut is not None:
+                    fut.set_result(value)
+
+    def _apply(self, cmd: dict[str, Any]) -> Any:
+        op = cmd.get("op")
+        if op == "play":
+            until = cmd.get("until_step")
+            self._until_step = None if until is None else int(until)
+            self._playing = True
+            self._anchor = None
+            self._pending_steps = 0
+            self._publish_stats()
+            return None
+        if op == "pause":
+            self._playing = False
+            self._until_step = None
+            self._publish_stats()
+            return None
+        if op == "toggle":
+            return self._apply({"op": "pause" if self._playing else "play"})
+        if op == "step":
+            self._playing = False
+            self._pending_steps += int(cmd.get("n", self.step_steps))
+            return None
+        if op == "speed":
+            f = cmd.get("factor")
+            self._speed = None if f is None or not math.isfinite(float(f)) else float(f)
+            if self._speed is not None and self._speed <= 0:
+                raise P.ParamError(f"speed must be positive, got {f!r}")
+            self._anchor = None
+            self._publish_stats()
+            return None
+        if op == "reset":
+            base = cmd.get("params") or (self.sim.params if self.sim is not None else self._params)
+            patch = cmd.get("patch")
+            if patch:
+                base = P.replace(base, patch)
+            seed = cmd.get("seed")
+            self._rebuild(base, self._seed if seed is None else int(seed))
+            return self._seed
+        if op == "publish":
+            self._published.clear()
+            self._publish(idle=True)
+            return None
+        if self.sim is None:
+            raise RuntimeError("no simulation (the build failed)")
+        value = self.sim.command(cmd)
+        self._version += 1
+        self._publish_state()
+        if value is not None:
+            self._emit("result", cmd=cmd, value=value)
+        return value
+
+    def _rebuild(self, params: P.Params, seed: int) -> None:
+        sim = self._builder(params, seed)
+        self.sim = sim
+        self._params = sim.params
+        self._seed = seed
+        self._build_id += 1
+        self._version += 1
+        self._playing = False
+        self._until_step = None
+        self._pending_steps = 0
+        self._anchor = None
+        self._published.clear()
+        self._metrics = []
+        self._next_metrics_t = float(sim.t_s) + METRICS_EVERY_SIM_S
+        src = self.source
+        sizes = {k: int(v) for k, v in sim.layer_sizes.items()}
+        dt = float(sim.dt_s)
+        src.samples_ring = SampleRing(int(self._sample_horizon_s / dt) + 1)
+        src.spike_rings = {k: SpikeRing(self._spike_horizon_s) for k in sizes}
+        src.slots.drop("weights", "ratemaps", "ratemap_extent", "last", "metrics_history")
+        src.slots.put("layer_sizes", sizes)
+        groups = {}
+        for name, sl in sim.input_groups.items():
+            if isinstance(sl, slice):
+                groups[name] = (int(sl.start or 0), int(sl.stop))
+            else:
+                groups[name] = (int(sl[0]), int(sl[1]))
+        src.slots.put("input_groups", groups)
+        src.slots.put("seed", seed)
+        src.slots.put("build_id", self._build_id)
+        src.slots.put("metrics_history", [])
+        self._publish_state()
+        self._publish_stats()
+        self._ready.set()
+        self._emit("built", seed=seed, build_id=self._build_id, layer_sizes=sizes)
+
+    def _next_chunk_steps(self) -> int:
+        if self.sim is None:
+            return 0
+        if self._pending_steps > 0:
+            return min(self._pending_steps, self._chunk_n)
+        if not self._playing:
+            return 0
+        n = self._chunk_n
+        if self._speed is not None:
+            # at real-time-like speeds a chunk covers about one display frame
+            n = min(n, max(1, round(self._speed * (1 / 60) / float(self.sim.dt_s))))
+        if self._until_step is not None:
+            n = min(n, self._until_step - int(self.sim.step))
+            if n <= 0:
+                self._playing = False
+                self._until_step = None
+                self._publish_stats()
+                self._emit("paused", step=int(self.sim.step))
+                return 0
+        return n
+
+    def _run(self, n: int) -> None:
+        sim = self.sim
+        t0 = time.perf_counter()
+        chunk = sim.run_chunk(n)
+        elapsed = time.perf_counter() - t0
+        self._version += 1
+        if self._pending_steps > 0:
+            self._pending_steps = max(0, self._pending_steps - n)
+        # adapt the chunk so that one lasts about CHUNK_WALL_S
+        per = elapsed / max(1, n)
+        self._s_per_step = 0.8 * self._s_per_step + 0.2 * per
+        self._chunk_n = int(min(2000, max(1, CHUNK_WALL_S / max(self._s_per_step, 1e-7))))
+        now = time.perf_counter()
+        self._rate_window.append((now, int(sim.step)))
+        while len(self._rate_window) > 2 and now - self._rate_window[0][0] > 1.0:
+            self._rate_window.pop(0)
+
+        src = self.source
+        src.samples_ring.append({
+            "t_s": chunk.t_s, "pos_m": chunk.pos_m, "heading_rad": chunk.heading_rad,
+            "speed_m_s": chunk.speed_m_s, "theta_phase_rad": chunk.theta_phase_rad,
+            "mismatch": chunk.mismatch,
+        })
+        for layer, sp in chunk.spikes.items():
+            ring = src.spike_rings.get(layer)
+            if ring is not None:
+                ring.append(sp.times_s, sp.units)
+        src.slots.put("t_s", float(sim.t_s))
+        src.slots.put("step", int(sim.step))
+
+        if not np.isfinite(chunk.mismatch).all():
+            self._diverged()
+            return
+        if float(sim.t_s) >= self._next_metrics_t:
+            self._next_metrics_t = float(sim.t_s) + METRICS_EVERY_SIM_S
+            self._compute_metrics()
+        self._publish(idle=False)
+
+    def _diverged(self) -> None:
+        sim = self.sim
+        self._playing = False
+        self._until_step = None
+        self._pending_steps = 0
+        bad = []
+        with contextlib.suppress(Exception):
+            bad = [w for w in WEIGHT_NAMES if not np.isfinite(sim.weights(w)).all()]
+        key, reason = likely_culprit(sim.params, bad)
+        msg = (f"The simulation diverged (NaN) at t = {float(sim.t_s):.1f} s. "
+               f"Likely cause: {reason}. Reset, perhaps with a smaller value.")
+        self._publish_stats()
+        self._emit("diverged", key=key, message=msg, t_s=float(sim.t_s))
+
+    def _throttle(self) -> float:
+        """Seconds to wait so that simulated time runs at ``speed`` x wall time."""
+        if self._speed is None or not self._playing or self.sim is None:
+            self._anchor = None
+            return 0.0
+        now = time.perf_counter()
+        t_sim = float(self.sim.t_s)
+        if self._anchor is None:
+            self._anchor = (now, t_sim)
+            return 0.0
+        wall0, sim0 = self._anchor
+        delay = wall0 + (t_sim - sim0) / self._speed - now
+        if delay < -0.25:  # cannot keep up: do not try to catch up later in a burst
+            self._anchor = (now, t_sim)
+            return 0.0
+        return delay
+
+    # -- publication ---------------------------------------------------------------------------
+    def _due(self, key: str, every_s: float) -> bool:
+        if not self.source.slots.wanted(key):
+            return False
+        last = self._published.get(key)
+        if last is None:
+            return True
+        version, wall = last
+        return version != self._version and time.monotonic() - wall >= every_s
+
+    def _mark(self, key: str) -> None:
+        self._published[key] = (self._version, time.monotonic())
+
+    def _publish(self, idle: bool) -> None:
+        sim = self.sim
+        if sim is None:
+            return
+        slots = self.source.slots
+
+        def last() -> None:
+            out = {}
+            for name in LAST_NAMES:
+                with contextlib.suppress(Exception):
+                    out[name] = np.array(sim.last(name), copy=True)
+            slots.put("last", out)
+
+        def weights() -> None:
+            slots.put("weights", {w: np.array(sim.weights(w), copy=True) for w in WEIGHT_NAMES})
+
+        def ratemaps() -> None:
+            maps = {}
+            for layer in self.source.spike_rings:
+                with contextlib.suppress(Exception):
+                    maps[layer] = np.array(sim.ratemaps(layer), dtype=np.float32, copy=True)
+            slots.put("ratemaps", maps)
+            slots.put("ratemap_extent", tuple(float(v) for v in sim.ratemap_extent))
+
+        for key, every, fn in (("last", LAST_EVERY_S, last), ("weights", WEIGHTS_EVERY_S, weights),
+                               ("ratemaps", RATEMAPS_EVERY_S, ratemaps)):
+            if self._due(key, every):
+                self._mark(key)  # also on failure: report once per state, do not flood
+                try:
+                    fn()
+                except Exception as exc:
+                    self._emit("error", message=f"cannot publish {key}: {exc}",
+                               detail=traceback.format_exc())
+        if not idle:
+            self._publish_stats()
+
+    def _publish_state(self) -> None:
+        """Parameters, arena and objects (after a build or a command)."""
+        sim = self.sim
+        slots = self.source.slots
+        slots.put("params", sim.params)
+        slots.put("t_s", float(sim.t_s))
+        slots.put("step", int(sim.step))
+        arena = sim.arena
+        slots.put("arena", {
+            "width_m": float(arena.width_m), "height_m": float(arena.height_m),
+            "shape_morph": float(arena.shape_morph),
+            "outline": np.array(arena.outline(), dtype=np.float64),
+            "bounds": tuple(float(v) for v in arena.bounds),
+        })
+        slots.put("objects", [(int(i), float(x), float(y)) for i, x, y in sim.objects])
+        slots.put("command_log_len", len(getattr(sim, "command_log", [])))
+
+    def _publish_stats(self) -> None:
+        w = self._rate_window
+        sps = 0.0
+        if len(w) >= 2 and w[-1][0] > w[0][0] and self._playing:
+            sps = (w[-1][1] - w[0][1]) / (w[-1][0] - w[0][0])
+        dt = float(self.sim.dt_s) if self.sim is not None else 0.01
+        self.source.slots.put("stats", {
+            "steps_per_s": sps, "x_realtime": sps * dt, "playing": self._playing,
+            "speed": self._speed, "chunk_steps": self._chunk_n,
+        })
+
+    def _compute_metrics(self) -> None:
+        sim = self.sim
+        p = sim.params
+        entry: dict[str, Any] = {"t_s": float(sim.t_s)}
+        try:
+            occ = np.asarray(sim.occupancy_s)
+            for layer in HIDDEN:
+                entry[layer] = layer_metrics(
+                    np.asarray(sim.ratemaps(layer)), occ,
+                    min_peak_hz=float(P.get(p, "analysis.min_peak_hz")),
+                    min_field_bins=int(P.get(p, "analysis.min_field_bins")))
+        except Exception as exc:
+            self._emit("error", message=f"metrics failed: {exc}", detail=traceback.format_exc())
+            return
+        self._metrics = [*self._metrics, entry]
+        self.source.slots.put("metrics_history", self._metrics)

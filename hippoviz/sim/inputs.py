@@ -1,0 +1,234 @@
+"""Entorhinal input: MEC grid and border cells, LEC context and object cells.
+
+Builders (NumPy, run once or on a manipulation) prepare arrays; kernels (numba, every step)
+evaluate the rates of one position. Every kernel has a NumPy twin named ``*_np``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+from scipy.ndimage import gaussian_filter
+
+#: Resolution of the LEC context maps over the (normalised) arena.
+LEC_RES = 64
+_G_NORM = math.exp(1.35) - 1.0
+
+
+# ---- grid cells ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GridLayout:
+    """Spacing, orientation and phase of every grid cell in the home room.
+
+    Attributes
+    ----------
+    spacing_m : (n,) float64
+    module : (n,) int64
+    orientation_rad : (n_modules,) float64
+    phase_ab : (n, 2) float64
+        Phase in rhombus coordinates (uniform on [0, 1)^2).
+    """
+
+    spacing_m: NDArray[np.float64]
+    module: NDArray[np.int64]
+    orientation_rad: NDArray[np.float64]
+    phase_ab: NDArray[np.float64]
+
+
+def make_grid_layout(spacings_m: tuple[float, ...], n_per_module: int,
+                     rng: np.random.Generator) -> GridLayout:
+    n_mod = len(spacings_m)
+    orient = rng.uniform(0.0, math.pi / 3, size=n_mod)
+    module = np.repeat(np.arange(n_mod), n_per_module)
+    spacing = np.asarray(spacings_m, dtype=np.float64)[module]
+    phase_ab = rng.uniform(0.0, 1.0, size=(n_mod * n_per_module, 2))
+    return GridLayout(spacing, module, orient, phase_ab)
+
+
+def grid_room(layout: GridLayout, room: int, seed: int) -> tuple[
+        NDArray[np.float64], NDArray[np.float64]]:
+    """Wave vectors and phase offsets of every grid cell in ``room``.
+
+    Room 0 is the home room; every other room rotates each module's orientation and shifts its
+    phases coherently (global remapping of MEC, Fyhn et al. 2007).
+
+    Returns
+    -------
+    k : (n, 3, 2) float64
+        Wave vectors, ``|k| = 4 pi / (sqrt(3) lambda)`` at ``theta + (-30, 30, 90) deg``.
+    phi : (n, 3) float64
+        ``k . c`` with ``c`` the cell's phase (field centre) in metres.
+    """
+    n_mod = layout.orientation_rad.shape[0]
+    rot = np.zeros(n_mod)
+    shift_ab = np.zeros((n_mod, 2))
+    if room != 0:
+        r = np.random.default_rng([seed, 7919, room])
+        rot = r.uniform(0.0, math.pi / 3, size=n_mod)
+        shift_ab = r.uniform(0.0, 1.0, size=(n_mod, 2))
+    theta = (layout.orientation_rad + rot)[layout.module]
+    lam = layout.spacing_m
+    ab = (layout.phase_ab + shift_ab[layout.module]) % 1.0
+    e1 = np.stack([np.cos(theta), np.sin(theta)], axis=1) * lam[:, None]
+    e2 = np.stack([np.cos(theta + math.pi / 3), np.sin(theta + math.pi / 3)], axis=1) * lam[:, None]
+    c = ab[:, :1] * e1 + ab[:, 1:] * e2
+    kmag = 4.0 * math.pi / (math.sqrt(3.0) * lam)
+    angles = theta[:, None] + np.radians([-30.0, 30.0, 90.0])[None, :]
+    k = np.stack([np.cos(angles), np.sin(angles)], axis=2) * kmag[:, None, None]
+    phi = np.einsum("nkd,nd->nk", k, c)
+    return np.ascontiguousarray(k), np.ascontiguousarray(phi)
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def grid_rates(x: float, y: float, k: NDArray[np.float64], phi: NDArray[np.float64],
+               out: NDArray[np.float32]) -> None:
+    """Grid-cell rates in [0, 1] at (x, y): ``g(sum_k cos(k . r - phi_k))`` into ``out (n,)``."""
+    for i in range(k.shape[0]):
+        s = 0.0
+        for j in range(3):
+            s += math.cos(k[i, j, 0] * x + k[i, j, 1] * y - phi[i, j])
+        out[i] = (math.exp(0.3 * (s + 1.5)) - 1.0) / _G_NORM
+
+
+def grid_rates_np(x: float, y: float, k: NDArray[np.float64],
+                  phi: NDArray[np.float64]) -> NDArray[np.float64]:
+    s = np.cos(k[:, :, 0] * x + k[:, :, 1] * y - phi).sum(axis=1)
+    return np.asarray((np.exp(0.3 * (s + 1.5)) - 1.0) / _G_NORM)
+
+
+# ---- border cells ----------------------------------------------------------------------------
+@njit(cache=True, nogil=True)
+def border_rates(dists: NDArray[np.float64], widths: NDArray[np.float64],
+                 out: NDArray[np.float32]) -> None:
+    """Border-cell rates from the four wall distances: cell ``w * n_widths + j`` is
+    ``exp(-d_w^2 / 2 sigma_j^2)``."""
+    nw = widths.shape[0]
+    for w in range(4):
+        for j in range(nw):
+            out[w * nw + j] = math.exp(-dists[w] * dists[w] / (2.0 * widths[j] * widths[j]))
+
+
+def border_rates_np(dists: NDArray[np.float64], widths: NDArray[np.float64]) -> NDArray[
+        np.float64]:
+    return np.exp(-(dists[:, None] ** 2) / (2.0 * widths[None, :] ** 2)).ravel()
+
+
+# ---- LEC context cells -----------------------------------------------------------------------
+def make_lec_context(seed: int, context: int, n_cells: int, sigma_m: float, width_m: float,
+                     height_m: float) -> NDArray[np.float32]:
+    """Smooth random fields of one LEC context: ``(n_cells, LEC_RES, LEC_RES) float32`` in [0, 1].
+
+    White noise over the arena filtered by a Gaussian of ``sigma_m``, each cell rescaled to
+    [0, 1]. The map covers the arena's bounding box in normalised coordinates, so sensory fields
+    follow the walls when the arena is stretched.
+    """
+    rng = np.random.default_rng([seed, 104729, context])
+    noise = rng.standard_normal((n_cells, LEC_RES, LEC_RES))
+    sig = (0.0, sigma_m / height_m * LEC_RES, sigma_m / width_m * LEC_RES)
+    f = gaussian_filter(noise, sigma=sig, mode="reflect")
+    lo = f.min(axis=(1, 2), keepdims=True)
+    hi = f.max(axis=(1, 2), keepdims=True)
+    return np.ascontiguousarray(((f - lo) / np.maximum(hi - lo, 1e-12)).astype(np.float32))
+
+
+def make_switch_order(seed: int, n_cells: int) -> NDArray[np.float64]:
+    """Per-cell switch points in (0, 1): at morph m, cells with a switch point below m show
+    their context-B field (evenly spaced, in random order)."""
+    rng = np.random.default_rng([seed, 15485863])
+    return np.asarray((rng.permutation(n_cells) + 0.5) / max(n_cells, 1), dtype=np.float64)
+
+
+@njit(cache=True, nogil=True)
+def lec_context_rates(x: float, y: float, width: float, height: float,
+                      maps_a: NDArray[np.float32], maps_b: NDArray[np.float32],
+                      switch_at: NDArray[np.float64], morph: float, blend: bool,
+                      out: NDArray[np.float32]) -> None:
+    """LEC context rates at (x, y) by bilinear interpolation of the maps of contexts A and B.
+
+    ``blend``: every cell shows ``(1 - m) A + m B``; otherwise cells whose switch point is
+    below ``m`` show B (per-cell switch).
+    """
+    res = maps_a.shape[1]
+    u = min(max((x / width + 0.5) * res - 0.5, 0.0), res - 1.000001)
+    v = min(max((y / height + 0.5) * res - 0.5, 0.0), res - 1.000001)
+    i0 = int(v)
+    j0 = int(u)
+    fv = v - i0
+    fu = u - j0
+    w00 = (1 - fv) * (1 - fu)
+    w01 = (1 - fv) * fu
+    w10 = fv * (1 - fu)
+    w11 = fv * fu
+    for c in range(maps_a.shape[0]):
+        a = (w00 * maps_a[c, i0, j0] + w01 * maps_a[c, i0, j0 + 1]
+             + w10 * maps_a[c, i0 + 1, j0] + w11 * maps_a[c, i0 + 1, j0 + 1])
+        b = (w00 * maps_b[c, i0, j0] + w01 * maps_b[c, i0, j0 + 1]
+             + w10 * maps_b[c, i0 + 1, j0] + w11 * maps_b[c, i0 + 1, j0 + 1])
+        if blend:
+            out[c] = (1.0 - morph) * a + morph * b
+        elif switch_at[c] < morph:
+            out[c] = b
+        else:
+            out[c] = a
+
+
+def lec_context_rates_np(x: float, y: float, width: float, height: float,
+                         maps_a: NDArray[np.float32], maps_b: NDArray[np.float32],
+                         switch_at: NDArray[np.float64], morph: float,
+                         blend: bool) -> NDArray[np.float64]:
+    res = maps_a.shape[1]
+    u = min(max((x / width + 0.5) * res - 0.5, 0.0), res - 1.000001)
+    v = min(max((y / height + 0.5) * res - 0.5, 0.0), res - 1.000001)
+    i0, j0 = int(v), int(u)
+    fv, fu = v - i0, u - j0
+
+    def interp(m: NDArray[np.float32]) -> NDArray[np.float64]:
+        return np.asarray((1 - fv) * (1 - fu) * m[:, i0, j0] + (1 - fv) * fu * m[:, i0, j0 + 1]
+                          + fv * (1 - fu) * m[:, i0 + 1, j0] + fv * fu * m[:, i0 + 1, j0 + 1])
+
+    a, b = interp(maps_a), interp(maps_b)
+    if blend:
+        return (1.0 - morph) * a + morph * b
+    return np.where(switch_at < morph, b, a)
+
+
+# ---- LEC object cells ------------------------------------------------------------------------
+def make_object_vectors(n_slots: int, n_cells: int, vmax_m: float,
+                        rng: np.random.Generator) -> NDArray[np.float64]:
+    """Field offsets from each object: ``(n_slots, n_cells, 2)``; cell 0 fires at the object,
+    the others at fixed vectors of length <= ``vmax_m`` (landmark-vector cells)."""
+    r = vmax_m * np.sqrt(rng.uniform(0.15, 1.0, size=(n_slots, n_cells)))
+    a = rng.uniform(0.0, 2 * math.pi, size=(n_slots, n_cells))
+    v = np.stack([r * np.cos(a), r * np.sin(a)], axis=2)
+    v[:, 0, :] = 0.0
+    return np.ascontiguousarray(v)
+
+
+@njit(cache=True, nogil=True)
+def object_rates(x: float, y: float, obj_pos: NDArray[np.float64],
+                 obj_on: NDArray[np.bool_], vectors: NDArray[np.float64], sigma: float,
+                 out: NDArray[np.float32]) -> None:
+    """Object-cell rates at (x, y): cell ``s * n_cells + j`` has a Gaussian field at
+    ``obj_pos[s] + vectors[s, j]`` while slot ``s`` holds an object, and is silent otherwise."""
+    nc = vectors.shape[1]
+    inv = 1.0 / (2.0 * sigma * sigma)
+    for s in range(vectors.shape[0]):
+        for j in range(nc):
+            if obj_on[s]:
+                dx = x - obj_pos[s, 0] - vectors[s, j, 0]
+                dy = y - obj_pos[s, 1] - vectors[s, j, 1]
+                out[s * nc + j] = math.exp(-(dx * dx + dy * dy) * inv)
+            else:
+                out[s * nc + j] = 0.0
+
+
+def object_rates_np(x: float, y: float, obj_pos: NDArray[np.float64],
+                    obj_on: NDArray[np.bool_], vectors: NDArray[np.float64],
+                    sigma: float) -> NDArray[np.float64]:
+    c = obj_pos[:, None, :] + vectors
+    d2 = (x - c[..., 0]) ** 2 + (y - c[..., 1]) ** 2
+    return np.asarray(np.where(obj_on[:, None], np.exp(-d2 / (2 * sigma**2)), 0.0).ravel())

@@ -1,0 +1,229 @@
+"""The loop's layers: local inhibition (k-WTA, E%-max, none) and dense/sparse propagation.
+
+Weights are stored in the layout each pathway uses fastest (see :class:`NetworkState`); the
+public orientation ``(n_post, n_pre)`` is produced by :meth:`Simulator.weights`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+#: Sparsity modes (the integer codes used inside the kernels).
+SPARSITY_CODES: dict[str, int] = {"kwta": 0, "emax": 1, "none": 2}
+
+
+@njit(cache=True, nogil=True)
+def kth_largest(a: NDArray[np.float32], n: int, k: int, scratch: NDArray[np.float32]) -> float:
+    """The k-th largest (1-based) of ``a[:n]`` by quickselect on ``scratch`` (no allocation)."""
+    if k <= 0:
+        return np.inf
+    if k > n:
+        return -np.inf
+    for i in range(n):
+        scratch[i] = a[i]
+    target = k - 1  # index in descending order
+    lo = 0
+    hi = n - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        # median of three as pivot
+        x0 = scratch[lo]
+        x1 = scratch[mid]
+        x2 = scratch[hi]
+        if (x0 >= x1) == (x1 >= x2):
+            pivot = x1
+        elif (x1 >= x0) == (x0 >= x2):
+            pivot = x0
+        else:
+            pivot = x2
+        i = lo
+        j = hi
+        while i <= j:
+            while scratch[i] > pivot:
+                i += 1
+            while scratch[j] < pivot:
+                j -= 1
+            if i <= j:
+                t = scratch[i]
+                scratch[i] = scratch[j]
+                scratch[j] = t
+                i += 1
+                j -= 1
+        if target <= j:
+            hi = j
+        elif target >= i:
+            lo = i
+        else:
+            return float(scratch[target])
+    return float(scratch[target])
+
+
+def kth_largest_np(a: NDArray[np.float32], k: int) -> float:
+    if k <= 0:
+        return float("inf")
+    if k > a.shape[0]:
+        return float("-inf")
+    return float(np.sort(a)[::-1][k - 1])
+
+
+@njit(cache=True, nogil=True)
+def sparsify(a: NDArray[np.float32], mode: int, k_frac: float, e_frac: float,
+             scratch: NDArray[np.float32], active: NDArray[np.int32]) -> int:
+    """Local feedback inhibition of one layer, in place on ``a`` (already rectified).
+
+    k-WTA keeps the top ``k`` units: ``h = max(0, a - a_(k+1))``; E%-max keeps units within
+    ``e_frac`` of the maximum: ``h = max(0, a - (1 - E) max(a))``; ``none`` keeps ``a``.
+    Writes the indices of active units to ``active`` and returns their number.
+    """
+    n = a.shape[0]
+    thr = 0.0
+    if mode == 0:
+        k = max(1, int(round(k_frac * n)))
+        thr = max(0.0, kth_largest(a, n, k + 1, scratch))
+    elif mode == 1:
+        mx = 0.0
+        for i in range(n):
+            if a[i] > mx:
+                mx = a[i]
+        thr = (1.0 - e_frac) * mx
+    m = 0
+    for i in range(n):
+        v = a[i] - thr
+        if v > 0.0:
+            a[i] = v
+            active[m] = i
+            m += 1
+        else:
+            a[i] = 0.0
+    return m
+
+
+def sparsify_np(a: NDArray[np.float32], mode: int, k_frac: float,
+                e_frac: float) -> NDArray[np.float32]:
+    a = np.asarray(a, dtype=np.float32)
+    if mode == 0:
+        k = max(1, int(round(k_frac * a.shape[0])))
+        thr = max(0.0, kth_largest_np(a, k + 1))
+    elif mode == 1:
+        thr = (1.0 - e_frac) * max(0.0, float(a.max()))
+    else:
+        thr = 0.0
+    v = a - np.float32(thr)
+    return np.where(v > 0, v, np.float32(0.0)).astype(np.float32)
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def dense_forward(w: NDArray[np.float32], x: NDArray[np.float32], b: NDArray[np.float32],
+                  out: NDArray[np.float32]) -> None:
+    """``out = w @ x + b`` for an output-major ``w (n_out, n_in)``."""
+    for i in range(w.shape[0]):
+        s = np.float32(0.0)
+        row = w[i]
+        for k in range(x.shape[0]):
+            s += row[k] * x[k]
+        out[i] = s + b[i]
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def sparse_forward(wt: NDArray[np.float32], h: NDArray[np.float32], active: NDArray[np.int32],
+                   n_active: int, b: NDArray[np.float32], out: NDArray[np.float32]) -> None:
+    """``out = wt.T @ h + b`` for an input-major ``wt (n_in, n_out)`` and sparse ``h``."""
+    n_out = wt.shape[1]
+    for i in range(n_out):
+        out[i] = b[i]
+    for q in range(n_active):
+        j = active[q]
+        hj = h[j]
+        row = wt[j]
+        for i in range(n_out):
+            out[i] += hj * row[i]
+
+
+def dense_forward_np(w: NDArray[np.float32], x: NDArray[np.float32],
+                     b: NDArray[np.float32]) -> NDArray[np.float32]:
+    return np.asarray(w @ x + b, dtype=np.float32)
+
+
+def sparse_forward_np(wt: NDArray[np.float32], h: NDArray[np.float32],
+                      b: NDArray[np.float32]) -> NDArray[np.float32]:
+    return np.asarray(wt.T @ h + b, dtype=np.float32)
+
+
+@njit(cache=True, nogil=True)
+def sigmoid(z: float) -> float:
+    if z >= 0.0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+# ---- state -----------------------------------------------------------------------------------
+@dataclass
+class NetworkState:
+    """Weights, biases, thresholds and optimiser state of the loop.
+
+    Attributes
+    ----------
+    w_ec_dg : (n_dg, n_ec) float32
+        EC -> DG, output-major (dense input).
+    wt_dg_ca3 : (n_dg, n_ca3) float32
+        DG -> CA3, input-major (sparse input).
+    wt_ca3_ca1 : (n_ca3, n_ca1) float32
+    w_ec_ca1 : (n_ca1, n_ec) float32
+        EC III -> CA1 shortcut, output-major.
+    wt_ca1_out : (n_ca1, n_ec) float32
+        CA1 -> EC deep layers, input-major.
+    b_dg, b_ca3, b_ca1, b_out : float32 biases.
+    ft_dg_ca3, ft_ca3_ca1, ft_ca1_out : fixed random feedback (alignment mode), same layouts.
+    th_dg, th_ca3, th_ca1 : adaptive thresholds (homeostasis).
+    """
+
+    w_ec_dg: NDArray[np.float32]
+    wt_dg_ca3: NDArray[np.float32]
+    wt_ca3_ca1: NDArray[np.float32]
+    w_ec_ca1: NDArray[np.float32]
+    wt_ca1_out: NDArray[np.float32]
+    b_dg: NDArray[np.float32]
+    b_ca3: NDArray[np.float32]
+    b_ca1: NDArray[np.float32]
+    b_out: NDArray[np.float32]
+    ft_dg_ca3: NDArray[np.float32]
+    ft_ca3_ca1: NDArray[np.float32]
+    ft_ca1_out: NDArray[np.float32]
+    th_dg: NDArray[np.float32]
+    th_ca3: NDArray[np.float32]
+    th_ca1: NDArray[np.float32]
+
+    def params_tuple(self) -> tuple[NDArray[np.float32], ...]:
+        """The learned arrays in kernel order (weights then biases)."""
+        return (self.w_ec_dg, self.wt_dg_ca3, self.wt_ca3_ca1, self.w_ec_ca1, self.wt_ca1_out,
+                self.b_dg, self.b_ca3, self.b_ca1, self.b_out)
+
+    def arrays(self) -> dict[str, NDArray[np.float32]]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def init_network(n_ec: int, n_dg: int, n_ca3: int, n_ca1: int, scale: float,
+                 rng: np.random.Generator) -> NetworkState:
+    """Random initial weights ``N(0, scale^2 / fan_in)``, zero biases and thresholds."""
+
+    def w(shape: tuple[int, int], fan_in: int) -> NDArray[np.float32]:
+        return np.ascontiguousarray(
+            (rng.standard_normal(shape) * (scale / math.sqrt(fan_in))).astype(np.float32))
+
+    def z(n: int) -> NDArray[np.float32]:
+        return np.zeros(n, dtype=np.float32)
+
+    return NetworkState(
+        w_ec_dg=w((n_dg, n_ec), n_ec), wt_dg_ca3=w((n_dg, n_ca3), n_dg),
+        wt_ca3_ca1=w((n_ca3, n_ca1), n_ca3), w_ec_ca1=w((n_ca1, n_ec), n_ec),
+        wt_ca1_out=w((n_ca1, n_ec), n_ca1),
+        b_dg=z(n_dg), b_ca3=z(n_ca3), b_ca1=z(n_ca1), b_out=z(n_ec),
+        ft_dg_ca3=w((n_dg, n_ca3), n_dg), ft_ca3_ca1=w((n_ca3, n_ca1), n_ca3),
+        ft_ca1_out=w((n_ca1, n_ec), n_ca1),
+        th_dg=z(n_dg), th_ca3=z(n_ca3), th_ca1=z(n_ca1))

@@ -1,0 +1,469 @@
+"""Builder and simulator: ``build(params, seed)`` → :class:`Simulator` → ``run_chunk(n)``."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.ndimage import gaussian_filter
+
+from hippoviz import params as P
+from hippoviz.params import ParamError, Params
+from hippoviz.sim.agent import STATE_SIZE
+from hippoviz.sim.arena import Arena
+from hippoviz.sim.chunk import HIDDEN, LAYERS, Chunk, Spikes
+from hippoviz.sim.inputs import (
+    grid_room,
+    make_grid_layout,
+    make_lec_context,
+    make_object_vectors,
+    make_switch_order,
+)
+from hippoviz.sim.kernel import PV, PV_NAMES, RM_DECAY_EVERY, run_steps
+from hippoviz.sim.network import SPARSITY_CODES, NetworkState, init_network
+from hippoviz.sim.rng import seed_state
+
+#: Projections available from :meth:`Simulator.weights`, each as ``(n_post, n_pre)``.
+WEIGHT_NAMES: tuple[str, ...] = ("ec_dg", "dg_ca3", "ca3_ca1", "ca1_out", "ec_ca1",
+                                 "fb_out_ca1", "fb_ca1_ca3", "fb_ca3_dg")
+
+_OPT_NAMES = ("w_ec_dg", "wt_dg_ca3", "wt_ca3_ca1", "w_ec_ca1", "wt_ca1_out",
+              "b_dg", "b_ca3", "b_ca1", "b_out")
+
+
+class SimulationDiverged(RuntimeError):
+    """The reconstruction stopped being finite; the message names the likely cause."""
+
+
+class Simulator:
+    """A running entorhinal-hippocampal loop in a foraging rat.
+
+    Create it with :func:`build`. Every change goes through :meth:`command` between chunks, and
+    is logged with the step at which it applied, so ``build(params, seed)`` plus the command log
+    reproduces a run bit for bit.
+    """
+
+    def __init__(self, params: Params, seed: int) -> None:
+        self.seed = int(seed)
+        self._params = params
+        self.step = 0
+        self.command_log: list[tuple[int, dict[str, Any]]] = []
+        ip, npar = params.inputs, params.network
+        rng = np.random.default_rng([self.seed, 1])
+        # -- entorhinal input
+        self._grid_layout = make_grid_layout(ip.grid_spacings_m, ip.n_grid_per_module, rng)
+        self._grid_k, self._grid_phi = grid_room(self._grid_layout, ip.room, self.seed)
+        self._border_w = np.asarray(ip.border_widths_m, dtype=np.float64)
+        self._lec_cache: dict[int, NDArray[np.float32]] = {}
+        self._lec_geometry = (params.arena.width_m, params.arena.height_m)
+        self._switch_at = make_switch_order(self.seed, ip.n_lec_context)
+        self._obj_vec = make_object_vectors(ip.max_objects, ip.n_object_cells,
+                                            ip.object_vector_max_m, rng)
+        self._obj_pos = np.zeros((ip.max_objects, 2), dtype=np.float64)
+        self._obj_on = np.zeros(ip.max_objects, dtype=np.bool_)
+        n_grid = self._grid_k.shape[0]
+        n_border = 4 * self._border_w.shape[0]
+        n_obj = ip.max_objects * ip.n_object_cells
+        self.n_ec = n_grid + n_border + ip.n_lec_context + n_obj
+        a = n_grid
+        b = a + n_border
+        c = b + ip.n_lec_context
+        self.input_groups: dict[str, slice] = {
+            "grid": slice(0, a), "border": slice(a, b), "lec_context": slice(b, c),
+            "lec_object": slice(c, self.n_ec)}
+        self.layer_sizes: dict[str, int] = {"ec": self.n_ec, "dg": npar.n_dg,
+                                            "ca3": npar.n_ca3, "ca1": npar.n_ca1,
+                                            "out": self.n_ec}
+        # -- the loop
+        self.net: NetworkState = init_network(self.n_ec, npar.n_dg, npar.n_ca3, npar.n_ca1,
+                                              npar.init_scale, rng)
+        opt = [getattr(self.net, k) for k in _OPT_NAMES]
+        self._grads = tuple(np.zeros_like(w) for w in opt)
+        self._vel = tuple(np.zeros_like(w) for w in opt)
+        self._mom2 = tuple(np.zeros_like(w) for w in opt)
+        self._counters = np.zeros(2, dtype=np.int64)
+        n_hidden = npar.n_dg + npar.n_ca3 + npar.n_ca1
+        self._act_count = np.zeros(n_hidden, dtype=np.float32)
+        # -- the rat: start at the centre, heading and speed state from the seed
+        self._rs = seed_state(self.seed, 2)
+        self._agent = np.zeros(STATE_SIZE, dtype=np.float64)
+        self._agent[2] = rng.uniform(-math.pi, math.pi)
+        # -- outputs and state of the views
+        self.n_units_total = sum(self.layer_sizes.values())
+        self._last_x = np.zeros(self.n_ec, np.float32)
+        self._last_xhat = np.zeros(self.n_ec, np.float32)
+        self._last_h = np.zeros(n_hidden, np.float32)
+        self._last_rates = np.zeros(self.n_units_total, np.float32)
+        self._carried = np.zeros(3, np.float64)
+        self._href = np.ones(3, np.float64)
+        self._buf_n = 0
+        self._pv = np.zeros(len(PV_NAMES), dtype=np.float64)
+        self._set_arena()
+        self._reset_ratemaps()
+        self._sync_pv()
+
+    # ------------------------------------------------------------------ parameters
+    @property
+    def params(self) -> Params:
+        return self._params
+
+    @property
+    def dt_s(self) -> float:
+        return self._params.time.dt_ms / 1000.0
+
+    @property
+    def t_s(self) -> float:
+        return self.step * self.dt_s
+
+    def _lec_maps(self, context: int) -> NDArray[np.float32]:
+        if context not in self._lec_cache:
+            ip = self._params.inputs
+            w, h = self._lec_geometry
+            self._lec_cache[context] = make_lec_context(self.seed, context, ip.n_lec_context,
+                                                        ip.lec_sigma_m, w, h)
+        return self._lec_cache[context]
+
+    def _set_arena(self) -> None:
+        ap = self._params.arena
+        self.arena = Arena(ap.width_m, ap.height_m, ap.shape_morph)
+
+    def _sync_pv(self) -> None:
+        p = self._params
+        v = self._pv
+        npar, lp, tp, sp, ip, ag = p.network, p.learning, p.theta, p.spikes, p.inputs, p.agent
+        vals: dict[str, float] = {
+            "dt": self.dt_s, "f_theta": p.time.f_theta_hz, "width": p.arena.width_m,
+            "height": p.arena.height_m, "shape_morph": p.arena.shape_morph,
+            "speed_mean": ag.speed_mean_m_s, "speed_tau": ag.speed_tau_s,
+            "rot_std": math.radians(ag.rot_std_deg_s), "rot_tau": ag.rot_tau_s,
+            "thigmotaxis": ag.thigmotaxis, "wall_range": ag.wall_range_m,
+            "gamma_mec": ip.gamma_mec, "gamma_border": ip.gamma_border,
+            "gamma_lec": ip.gamma_lec, "gamma_ta": ip.gamma_ta, "sigma_in": ip.sigma_input,
+            "ctx_morph": ip.context_morph, "blend": float(ip.morph_mode == "blend"),
+            "obj_sigma": ip.object_sigma_m,
+            "sp_dg": SPARSITY_CODES[npar.sparsity_dg], "sp_ca3": SPARSITY_CODES[npar.sparsity_ca3],
+            "sp_ca1": SPARSITY_CODES[npar.sparsity_ca1], "k_dg": npar.k_dg, "k_ca3": npar.k_ca3,
+            "k_ca1": npar.k_ca1, "e_dg": npar.e_dg, "e_ca3": npar.e_ca3, "e_ca1": npar.e_ca1,
+            "l1": npar.l1, "homeo": npar.homeostasis_rate, "sigma_h": npar.sigma_hidden,
+            "dropout": npar.dropout,
+            "learn": float(lp.enabled), "align": float(lp.feedback == "alignment"),
+            "adam": float(lp.optimizer == "adam"), "momentum": lp.momentum,
+            "batch": lp.batch_steps, "lr_dg": lp.lr_dg, "lr_ca3": lp.lr_ca3,
+            "lr_ca1": lp.lr_ca1, "lr_out": lp.lr_out, "g_ec_ca1": lp.g_ec_ca1,
+            "g_ca1_ca3": lp.g_ca1_ca3, "g_ca3_dg": lp.g_ca3_dg,
+            "theta_gating": float(tp.gating), "theta_depth": tp.depth,
+            "enc_phase": math.radians(tp.encoding_phase_deg),
+            "enc_window": math.radians(tp.encoding_window_deg),
+            "kappa": sp.kappa, "rmax_grid": sp.rmax_grid_hz, "rmax_lec": sp.rmax_lec_hz,
+            "rmax_dg": sp.rmax_dg_hz, "rmax_ca3": sp.rmax_ca3_hz, "rmax_ca1": sp.rmax_ca1_hz,
+            "rmax_out": sp.rmax_out_hz, "ph_ec": math.radians(sp.phase_ec_deg),
+            "ph_dg": math.radians(sp.phase_dg_deg), "ph_ca3": math.radians(sp.phase_ca3_deg),
+            "ph_ca1": math.radians(sp.phase_ca1_deg),
+            "rm_bin": self._rm_bin, "rm_xmin": self._rm_extent[0],
+            "rm_ymin": self._rm_extent[2], "rm_nx": self._rm_shape[1],
+            "rm_ny": self._rm_shape[0], "rm_decay": self._rm_decay(),
+        }
+        for k, val in vals.items():
+            v[PV[k]] = float(val)
+        self._maps_a = self._lec_maps(ip.context_a)
+        self._maps_b = self._lec_maps(ip.context_b)
+
+    def _rm_decay(self) -> float:
+        tau_min = self._params.analysis.ratemap_memory_min
+        if tau_min <= 0:
+            return 1.0
+        return math.exp(-RM_DECAY_EVERY * self.dt_s / (tau_min * 60.0))
+
+    def _reset_ratemaps(self) -> None:
+        xmin, xmax, ymin, ymax = self.arena.bounds
+        self._rm_bin = self._params.analysis.bin_size_m
+        nx = max(1, math.ceil((xmax - xmin) / self._rm_bin - 1e-9))
+        ny = max(1, math.ceil((ymax - ymin) / self._rm_bin - 1e-9))
+        self._rm_extent = (xmin, xmin + nx * self._rm_bin, ymin, ymin + ny * self._rm_bin)
+        self._rm_shape = (ny, nx)
+        self._rm_occ = np.zeros((ny, nx), np.float64)
+        self._rm_acc = np.zeros((self.n_units_total, ny, nx), np.float32)
+
+    def apply(self, patch: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+        """Apply live parameter changes now; returns ``{key: (old, new)}`` of what changed."""
+        rebuild = P.needs_rebuild(patch)
+        if rebuild:
+            raise ParamError(f"parameter '{rebuild[0]}' needs a rebuild; it cannot change live")
+        new = P.replace(self._params, patch)
+        changes = P.diff(self._params, new)
+        old = self._params
+        self._params = new
+        if {"arena.width_m", "arena.height_m", "arena.shape_morph"} & changes.keys():
+            self._set_arena()
+        if {"inputs.room"} & changes.keys():
+            self._grid_k, self._grid_phi = grid_room(self._grid_layout, new.inputs.room,
+                                                     self.seed)
+        geometry = {"arena.width_m", "arena.height_m", "analysis.bin_size_m"}
+        if geometry & changes.keys():
+            self._reset_ratemaps()
+        self._sync_pv()
+        del old
+        return changes
+
+    # ------------------------------------------------------------------ commands
+    def command(self, cmd: dict[str, Any]) -> Any:
+        """Apply one command (see docs/api-sim.md) and log it; returns its result."""
+        if not isinstance(cmd, dict) or "op" not in cmd:
+            raise ParamError(f"a command needs an 'op': {cmd!r}")
+        op = cmd["op"]
+        result: Any = None
+        if op == "set":
+            patch = cmd.get("patch")
+            if not isinstance(patch, dict) or not patch:
+                raise ParamError("command 'set' needs a non-empty 'patch'")
+            result = self.apply(patch)
+        elif op == "add_object":
+            free = np.flatnonzero(~self._obj_on)
+            if free.size == 0:
+                raise ParamError(f"no free object slot (inputs.max_objects = "
+                                 f"{self._params.inputs.max_objects})")
+            x, y = self._checked_xy(cmd)
+            i = int(cmd["id"]) if "id" in cmd else int(free[0])
+            if i not in free:
+                raise ParamError(f"object slot {i} is not free")
+            self._obj_pos[i] = (x, y)
+            self._obj_on[i] = True
+            result = i
+            cmd = {**cmd, "id": i}
+        elif op == "move_object":
+            i = self._checked_id(cmd)
+            self._obj_pos[i] = self._checked_xy(cmd)
+        elif op == "remove_object":
+            i = self._checked_id(cmd)
+            self._obj_on[i] = False
+        elif op == "reset_ratemaps":
+            self._reset_ratemaps()
+            self._sync_pv()
+        else:
+            raise ParamError(f"unknown command op '{op}'")
+        self.command_log.append((self.step, copy.deepcopy(cmd)))
+        return result
+
+    def _checked_xy(self, cmd: dict[str, Any]) -> tuple[float, float]:
+        try:
+            x, y = float(cmd["x"]), float(cmd["y"])
+        except (KeyError, TypeError, ValueError):
+            raise ParamError(f"command '{cmd.get('op')}' needs numeric 'x' and 'y'") from None
+        xmin, xmax, ymin, ymax = self.arena.bounds
+        if not (xmin <= x <= xmax and ymin <= y <= ymax):
+            raise ParamError(f"object position ({x:g}, {y:g}) lies outside the arena")
+        return x, y
+
+    def _checked_id(self, cmd: dict[str, Any]) -> int:
+        try:
+            i = int(cmd["id"])
+        except (KeyError, TypeError, ValueError):
+            raise ParamError(f"command '{cmd.get('op')}' needs an object 'id'") from None
+        if not (0 <= i < self._obj_on.shape[0]) or not self._obj_on[i]:
+            raise ParamError(f"no object with id {i}")
+        return i
+
+    @property
+    def objects(self) -> list[tuple[int, float, float]]:
+        return [(int(i), float(self._obj_pos[i, 0]), float(self._obj_pos[i, 1]))
+                for i in np.flatnonzero(self._obj_on)]
+
+    # ------------------------------------------------------------------ running
+    def _ensure_buffers(self, n: int) -> None:
+        if n <= self._buf_n:
+            return
+        self._buf_n = max(n, 64)
+        m = self._buf_n
+        self._sp_times = tuple(np.zeros(m * self.layer_sizes[L], np.float64) for L in LAYERS)
+        self._sp_units = tuple(np.zeros(m * self.layer_sizes[L], np.int32) for L in LAYERS)
+        self._samples = np.zeros((m, 10), np.float64)
+
+    def run_chunk(self, n: int) -> Chunk:
+        """Simulate ``n`` steps and return their samples and spikes.
+
+        Raises
+        ------
+        SimulationDiverged
+            If the reconstruction became non-finite (the state stays at the last good step).
+        """
+        n = int(n)
+        if n < 0:
+            raise ValueError("n must be >= 0")
+        self._ensure_buffers(n)
+        sp_count = np.zeros(len(LAYERS), np.int64)
+        net = self.net
+        bad = run_steps(
+            n, self.step, self._pv, self._rs, self._agent, self.arena.segments,
+            self.arena.seg_wall, self._grid_k, self._grid_phi, self._border_w, self._maps_a,
+            self._maps_b, self._switch_at, self._obj_pos, self._obj_on, self._obj_vec,
+            net.params_tuple(), (net.ft_dg_ca3, net.ft_ca3_ca1, net.ft_ca1_out),
+            (net.th_dg, net.th_ca3, net.th_ca1), self._grads, self._vel, self._mom2,
+            self._counters, self._act_count, self._sp_times, self._sp_units, sp_count,
+            self._samples, self._rm_occ, self._rm_acc, self._last_x, self._last_xhat,
+            self._last_h, self._last_rates, self._carried, self._href)
+        done = n if bad < 0 else bad
+        chunk = self._make_chunk(done, sp_count)
+        self.step += done
+        if bad >= 0:
+            self.step += 1  # the failed step happened; keep time consistent with the log
+            raise SimulationDiverged(self._divergence_hint())
+        return chunk
+
+    def _make_chunk(self, n: int, sp_count: NDArray[np.int64]) -> Chunk:
+        s = self._samples[:n]
+        spikes = {}
+        for k, L in enumerate(LAYERS):
+            c = int(sp_count[k])
+            t = self._sp_times[k][:c].copy()
+            u = self._sp_units[k][:c].copy()
+            order = np.argsort(t, kind="stable")
+            spikes[L] = Spikes(t[order], u[order])
+        return Chunk(
+            step0=self.step,
+            t_s=s[:, 0].copy(),
+            pos_m=s[:, 1:3].astype(np.float32),
+            heading_rad=s[:, 3].astype(np.float32),
+            speed_m_s=s[:, 4].astype(np.float32),
+            theta_phase_rad=s[:, 5].astype(np.float32),
+            mismatch=s[:, 6:10].astype(np.float32),
+            spikes=spikes,
+        )
+
+    def _divergence_hint(self) -> str:
+        lp = self._params.learning
+        rates = {"learning.lr_dg": lp.lr_dg, "learning.lr_ca3": lp.lr_ca3,
+                 "learning.lr_ca1": lp.lr_ca1, "learning.lr_out": lp.lr_out}
+        key = max(rates, key=lambda k: rates[k])
+        return (f"the simulation diverged at t = {self.t_s:.2f} s (reconstruction not finite); "
+                f"the likely cause is a learning rate that is too high: {key} = {rates[key]:g}")
+
+    # ------------------------------------------------------------------ views
+    def weights(self, name: str) -> NDArray[np.float32]:
+        """A copy of one projection as ``(n_post, n_pre)`` (see :data:`WEIGHT_NAMES`)."""
+        net = self.net
+        align = self._params.learning.feedback == "alignment"
+        table = {
+            "ec_dg": lambda: net.w_ec_dg, "dg_ca3": lambda: net.wt_dg_ca3.T,
+            "ca3_ca1": lambda: net.wt_ca3_ca1.T, "ca1_out": lambda: net.wt_ca1_out.T,
+            "ec_ca1": lambda: net.w_ec_ca1,
+            # the error travels out -> CA1 -> CA3 -> DG through these (post = receiver)
+            "fb_out_ca1": lambda: net.ft_ca1_out if align else net.wt_ca1_out,
+            "fb_ca1_ca3": lambda: net.ft_ca3_ca1 if align else net.wt_ca3_ca1,
+            "fb_ca3_dg": lambda: net.ft_dg_ca3 if align else net.wt_dg_ca3,
+        }
+        if name not in table:
+            raise ParamError(f"unknown projection '{name}' (one of {', '.join(WEIGHT_NAMES)})")
+        return np.ascontiguousarray(table[name](), dtype=np.float32).copy()
+
+    def last(self, name: str) -> NDArray[Any]:
+        """Values after the last step (see docs/api-sim.md)."""
+        nd, n3 = self.layer_sizes["dg"], self.layer_sizes["ca3"]
+        off = self._offsets()
+        if name == "x":
+            return self._last_x.copy()
+        if name == "x_hat":
+            return self._last_xhat.copy()
+        if name == "dg":
+            return self._last_h[:nd].copy()
+        if name == "ca3":
+            return self._last_h[nd:nd + n3].copy()
+        if name == "ca1":
+            return self._last_h[nd + n3:].copy()
+        if name == "carried_error":
+            return self._carried.copy()
+        if name.startswith("rate_") and name[5:] in off:
+            a, b = off[name[5:]]
+            return self._last_rates[a:b].copy()
+        raise ParamError(f"unknown value '{name}'")
+
+    def _offsets(self) -> dict[str, tuple[int, int]]:
+        out, a = {}, 0
+        for L in LAYERS:
+            out[L] = (a, a + self.layer_sizes[L])
+            a += self.layer_sizes[L]
+        return out
+
+    @property
+    def ratemap_extent(self) -> tuple[float, float, float, float]:
+        return self._rm_extent
+
+    @property
+    def occupancy_s(self) -> NDArray[np.float64]:
+        return self._rm_occ.copy()
+
+    def ratemaps(self, layer: str, smooth: bool = True) -> NDArray[np.float32]:
+        """Online rate maps ``(n_units, ny, nx)`` in Hz, NaN where unvisited.
+
+        Accumulated from the firing rates (expected spike counts) over the run, with slow
+        forgetting (``analysis.ratemap_memory_min``); smoothing is 1 bin, counts and occupancy
+        smoothed separately.
+        """
+        off = self._offsets()
+        if layer not in off:
+            raise ParamError(f"unknown layer '{layer}' (one of {', '.join(LAYERS)})")
+        a, b = off[layer]
+        acc = self._rm_acc[a:b].astype(np.float64)
+        occ = self._rm_occ
+        visited = occ > 0
+        if smooth:
+            acc = gaussian_filter(acc, sigma=(0, 1, 1), mode="constant")
+            occ = gaussian_filter(occ, sigma=1, mode="constant")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rate = acc / occ[None]
+        rate[:, ~visited] = np.nan
+        return rate.astype(np.float32)
+
+    # ------------------------------------------------------------------ state
+    def state_dict(self) -> dict[str, NDArray[Any]]:
+        """The complete dynamic state (weights, optimiser, generator, rat, accumulators)."""
+        d: dict[str, NDArray[Any]] = {f"net.{k}": v.copy() for k, v in self.net.arrays().items()}
+        for name, tup in (("grad", self._grads), ("vel", self._vel), ("mom2", self._mom2)):
+            for k, v in zip(_OPT_NAMES, tup, strict=True):
+                d[f"{name}.{k}"] = v.copy()
+        d.update({
+            "counters": self._counters.copy(), "act_count": self._act_count.copy(),
+            "rng": self._rs.copy(), "agent": self._agent.copy(), "href": self._href.copy(),
+            "obj_pos": self._obj_pos.copy(), "obj_on": self._obj_on.copy(),
+            "rm_occ": self._rm_occ.copy(), "rm_acc": self._rm_acc.copy(),
+            "step": np.array([self.step], np.int64),
+            "params_toml": np.array(P.dumps(self._params, comments=False)),
+            "command_log": np.array(json.dumps(self.command_log)),
+        })
+        return d
+
+    def load_state_dict(self, d: dict[str, NDArray[Any]]) -> None:
+        """Restore a state saved by :meth:`state_dict` (same sizes)."""
+        self._params = P.loads(str(d["params_toml"]))
+        self._set_arena()
+        self._grid_k, self._grid_phi = grid_room(self._grid_layout, self._params.inputs.room,
+                                                 self.seed)
+        self._reset_ratemaps()
+        for k, v in self.net.arrays().items():
+            v[...] = d[f"net.{k}"]
+        for name, tup in (("grad", self._grads), ("vel", self._vel), ("mom2", self._mom2)):
+            for k, v in zip(_OPT_NAMES, tup, strict=True):
+                v[...] = d[f"{name}.{k}"]
+        self._counters[:] = d["counters"]
+        self._act_count[:] = d["act_count"]
+        self._rs[:] = d["rng"]
+        self._agent[:] = d["agent"]
+        self._href[:] = d["href"]
+        self._obj_pos[:] = d["obj_pos"]
+        self._obj_on[:] = d["obj_on"]
+        self._rm_occ = np.array(d["rm_occ"], np.float64)
+        self._rm_acc = np.array(d["rm_acc"], np.float32)
+        self.step = int(d["step"][0])
+        self.command_log = [(int(s), c) for s, c in json.loads(str(d["command_log"]))]
+        self._sync_pv()
+
+
+def build(params: Params | None = None, seed: int = 0) -> Simulator:
+    """Allocate a simulator for ``params`` (default parameters if None) and ``seed``."""
+    return Simulator(params if params is not None else Params(), seed)
+
+
+__all__ = ["HIDDEN", "WEIGHT_NAMES", "SimulationDiverged", "Simulator", "build"]
