@@ -1,2 +1,336 @@
-def main() -> int:
+"""The hippoviz command line (composition root of headless work).
+
+Exit status: 0 success, 2 bad input (usage, config, missing or corrupt file), 1 internal error.
+Bad input prints exactly one line ``hippoviz: error: ...`` on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+from hippoviz import __version__
+
+CITATION = ("Santos-Pata D, Amil AF, Raikov IG, Renno-Costa C, Mura A, Soltesz I, Verschure PFMJ "
+            "(2021) Entorhinal mismatch: a model of self-supervised learning in the "
+            "hippocampus. iScience 24(4):102364. doi:10.1016/j.isci.2021.102364")
+
+
+class UsageError(Exception):
+    """Bad input: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, exit 2
+        raise UsageError(f"{self.prog.replace('hippoviz ', '')}: {message}"
+                         if self.prog != "hippoviz" else message)
+
+
+def _add_params_args(p: argparse.ArgumentParser, seed: bool = True) -> None:
+    p.add_argument("--config", metavar="F", help="TOML file of parameters (see 'hippoviz params "
+                   "--toml'); applied over the preset")
+    p.add_argument("--preset", metavar="P", default="default",
+                   help="parameter preset: small, default or large (default: %(default)s)")
+    p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="set",
+                   help="override one parameter, e.g. --set learning.g_ca3_dg=0 (repeatable)")
+    if seed:
+        p.add_argument("--seed", type=int, default=1, help="random seed (default: %(default)s)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = _Parser(prog="hippoviz", description=(
+        "hippoviz: watch the hippocampus teach itself. A simulated rat forages; its entorhinal "
+        "cortex feeds the loop EC -> DG -> CA3 -> CA1 -> EC, an autoencoder whose mismatch "
+        "travels back through countercurrent inhibitory projections (Santos-Pata et al. 2021, "
+        "iScience 24:102364). Without a subcommand, opens the desktop app."),
+        epilog="Run 'hippoviz COMMAND --help' for the options of each command.")
+    ap.add_argument("--version", action="version", version=f"hippoviz {__version__}")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    g = sub.add_parser("gui", help="open the desktop app", description=(
+        "Open the desktop app (the default when no command is given)."))
+    g.add_argument("--config", metavar="F", help="TOML file of parameters")
+    g.add_argument("--preset", metavar="P", default="default", help="parameter preset")
+    g.add_argument("--replay", metavar="REC.h5", help="open a recording to scrub through")
+
+    r = sub.add_parser("run", help="run the simulation headless and summarise it", description=(
+        "Run the simulation headless and print a summary: speed, reconstruction error in the "
+        "first and last minute, and per hidden layer the place-cell fraction, the median "
+        "spatial information and the fraction of active units (from the spikes of the last "
+        "analysis.window_min minutes). With --replay, re-run a recording and compare spikes."))
+    _add_params_args(r)
+    length = r.add_mutually_exclusive_group()
+    length.add_argument("--minutes", type=float, metavar="M",
+                        help="simulated minutes (default 1)")
+    length.add_argument("--steps", type=int, metavar="N", help="simulation steps (10 ms each)")
+    r.add_argument("--record", metavar="OUT.h5", help="record the session to an HDF5 file")
+    r.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    r.add_argument("--replay", metavar="REC.h5",
+                   help="re-run a recording from its params, seed and command log and check "
+                        "that the spikes are reproduced exactly")
+    r.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+    e = sub.add_parser("experiment", help="run a built-in or custom experiment protocol",
+                       description="Run an experiment protocol headless and write metrics.json, "
+                                   "figures and report.md.")
+    e.add_argument("name", nargs="?", help="protocol name or path to a protocol TOML file")
+    e.add_argument("--list", action="store_true", help="list the built-in protocols")
+    e.add_argument("--out", metavar="DIR", help="output folder (default: ./NAME-seedS)")
+    seeds = e.add_mutually_exclusive_group()
+    seeds.add_argument("--seed", type=int, default=None, help="random seed (default 1)")
+    seeds.add_argument("--seeds", metavar="A-B", help="a range of seeds run in parallel (Dask)")
+    e.add_argument("--scheduler", metavar="ADDR", help="address of a running Dask scheduler")
+    e.add_argument("--minutes", type=float, metavar="M",
+                   help="scale the protocol so that it lasts M simulated minutes")
+    e.add_argument("--preset", metavar="P", default="default", help="parameter preset")
+    e.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="set",
+                   help="override one parameter (repeatable)")
+    e.add_argument("--force", action="store_true", help="write into an existing output folder")
+    e.add_argument("--json", action="store_true", help="print metrics as one JSON object")
+
+    x = sub.add_parser("export", help="export a recording to NWB", description=(
+        "Export a recording made with 'hippoviz run --record' or the app to Neurodata "
+        "Without Borders (NWB 2)."))
+    x.add_argument("recording", metavar="REC.h5")
+    x.add_argument("--nwb", metavar="OUT.nwb", required=True, help="the NWB file to write")
+    x.add_argument("--force", action="store_true", help="overwrite an existing output file")
+
+    pp = sub.add_parser("params", help="list every parameter", description=(
+        "List every parameter: key, default, range, unit, live or rebuild, and its doc."))
+    fmt = pp.add_mutually_exclusive_group()
+    fmt.add_argument("--toml", action="store_true", help="print a complete TOML config")
+    fmt.add_argument("--json", action="store_true", help="print one JSON object")
+
+    b = sub.add_parser("bench", help="measure simulation throughput", description=(
+        "Measure headless simulation throughput with learning and spikes on, the achieved "
+        "GFLOP/s, NumPy float32 GEMM GFLOP/s on this machine, and the memory used."))
+    b.add_argument("--preset", metavar="P", default="default", help="parameter preset")
+    b.add_argument("--seconds", type=float, default=10.0,
+                   help="wall-clock seconds to measure (default: %(default)s)")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    return ap
+
+
+# ---------------------------------------------------------------------------------------------
+def load_params(preset: str, config: str | None, sets: list[str]) -> Any:
+    from hippoviz import params as P
+
+    params = P.load_preset(preset)
+    if config:
+        params = P.load(config, params)
+    patch = P.parse_set(sets)
+    return P.replace(params, patch) if patch else params
+
+
+def _steps(args: argparse.Namespace, dt_s: float) -> int:
+    if args.steps is not None:
+        if args.steps < 1:
+            raise UsageError(f"--steps must be at least 1, got {args.steps}")
+        return int(args.steps)
+    minutes = 1.0 if args.minutes is None else args.minutes
+    if not (minutes > 0 and math.isfinite(minutes)):
+        raise UsageError(f"--minutes must be positive, got {minutes}")
+    return max(1, round(minutes * 60.0 / dt_s))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    if args.replay:
+        return _cmd_replay(args)
+    from hippoviz.experiments.session import Collector, Progress, layer_summary, run_steps
+    from hippoviz.sim import build
+
+    params = load_params(args.preset, args.config, args.set)
+    sim = build(params, args.seed)
+    n = _steps(args, sim.dt_s)
+    window = max(1, min(n, round(params.analysis.window_min * 60 / sim.dt_s)))
+    col = Collector(start_step=n - window)
+    recorder = None
+    if args.record:
+        recorder = _open_recorder(args.record, sim, args.force)
+    progress = Progress(n, "hippoviz run")
+
+    def on_chunk(chunk: Any) -> None:
+        col.add(chunk)
+        if recorder is not None:
+            recorder.write(chunk)
+
+    try:
+        wall = run_steps(sim, n, on_chunk=on_chunk, progress=progress)
+    except BaseException:
+        if recorder is not None:
+            getattr(recorder, "abort", recorder.close)()
+        raise
+    finally:
+        progress.close()
+    if recorder is not None:
+        recorder.close()
+    mm = col.mismatch_array()[:, 0]
+    per_min = round(60 / sim.dt_s)
+    first = mm[: min(per_min, mm.size)]
+    last = mm[-min(per_min, mm.size):]
+    layers = layer_summary(sim, col, seed=args.seed)
+    summary = {
+        "steps": n,
+        "simulated_s": n * sim.dt_s,
+        "wall_s": wall,
+        "steps_per_second": n / wall if wall > 0 else float("inf"),
+        "reconstruction_error": {"initial": float(first.mean()), "final": float(last.mean())},
+        "layers": {L: {k: v for k, v in d.items() if k != "result"} for L, d in layers.items()},
+        "seed": args.seed,
+        "analysis_window_s": window * sim.dt_s,
+    }
+    if args.record:
+        summary["record"] = str(args.record)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        _print_run_summary(summary)
     return 0
+
+
+def _print_run_summary(s: dict[str, Any]) -> None:
+    rt = s["simulated_s"] / s["wall_s"] if s["wall_s"] > 0 else float("inf")
+    print(f"simulated {s['simulated_s']:.1f} s in {s['wall_s']:.1f} s: "
+          f"{s['steps_per_second']:.0f} steps/s ({rt:.0f}x real time)")
+    re = s["reconstruction_error"]
+    print(f"reconstruction error ||x - x_hat||^2/||x||^2: first minute {re['initial']:.3f} -> "
+          f"last minute {re['final']:.3f}")
+    print(f"hidden layers (spikes of the last {s['analysis_window_s'] / 60:.1f} min):")
+    print(f"  {'layer':6s} {'place cells':>12s} {'median SI':>16s} {'active/step':>12s}")
+    for L, d in s["layers"].items():
+        print(f"  {L:6s} {100 * d['place_cell_fraction']:11.1f}% "
+              f"{d['median_si_bits_per_spike']:10.2f} bits/sp {100 * d['active_fraction']:11.1f}%")
+    if "record" in s:
+        print(f"recording written to {s['record']}")
+
+
+def _open_recorder(path: str, sim: Any, force: bool) -> Any:
+    from hippoviz.record import RecordError, Recorder
+
+    try:
+        return Recorder(Path(path), sim, force=force)
+    except RecordError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from hippoviz.record import RecordError, replay
+
+    try:
+        report = replay(Path(args.replay))
+    except RecordError as exc:
+        raise UsageError(str(exc)) from None
+    data = report.as_dict() if hasattr(report, "as_dict") else dict(vars(report))
+    if args.json:
+        print(json.dumps(data, default=str))
+    else:
+        print(str(report))
+    return 0 if data.get("identical", data.get("ok", False)) else 1
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from hippoviz.record import RecordError, export_nwb
+
+    try:
+        export_nwb(Path(args.recording), Path(args.nwb), force=args.force)
+    except RecordError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"wrote {args.nwb}")
+    return 0
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    from hippoviz import params as P
+
+    if args.toml:
+        print(P.dumps(P.Params()))
+        return 0
+    rows = []
+    for s in P.iter_specs():
+        m = s.meta
+        rows.append({"key": s.key, "default": list(s.default) if isinstance(s.default, tuple)
+                     else s.default, "min": m.lo, "max": m.hi, "step": m.step,
+                     "choices": list(m.choices) if m.choices else None, "unit": m.unit,
+                     "live": m.live, "gating": m.gating, "doc": m.doc})
+    if args.json:
+        print(json.dumps({"parameters": rows}))
+        return 0
+    for r in rows:
+        if r["choices"]:
+            rng = "{" + ",".join(r["choices"]) + "}"
+        elif r["min"] is not None:
+            rng = f"[{r['min']:g}, {r['max']:g}]"
+        else:
+            rng = ""
+        d = r["default"]
+        dtext = (json.dumps(d) if not isinstance(d, float) else f"{d:g}")
+        unit = f" {r['unit']}" if r["unit"] else ""
+        print(f"{r['key']:32s} {dtext:>22s}{unit:8s} {rng:18s} "
+              f"{'live' if r['live'] else 'rebuild':7s} {r['doc']}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from hippoviz.experiments.bench import run_bench
+
+    if not (args.seconds > 0):
+        raise UsageError(f"--seconds must be positive, got {args.seconds}")
+    res = run_bench(load_params(args.preset, None, []), seconds=args.seconds)
+    res["preset"] = args.preset
+    if args.json:
+        print(json.dumps(res))
+    else:
+        print(f"preset {args.preset}: {res['steps_per_second']:.0f} steps/s "
+              f"({res['steps_per_second'] / 100:.0f}x real time), learning and spikes on")
+        print(f"  achieved {res['achieved_gflops']:.2f} GFLOP/s of model arithmetic; NumPy "
+              f"float32 GEMM on this machine: {res['numpy_gemm_gflops']:.1f} GFLOP/s")
+        print(f"  simulator memory: {res['rss_mb']:.0f} MB RSS")
+    return 0
+
+
+def cmd_experiment(args: argparse.Namespace) -> int:
+    from hippoviz.experiments.cli import run_experiment_command
+
+    return int(run_experiment_command(args))
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY")
+                                                 or os.environ.get("WAYLAND_DISPLAY")):
+        if os.environ.get("QT_QPA_PLATFORM", "") not in ("offscreen", "minimal", "vnc"):
+            raise UsageError("no display available (DISPLAY is not set): use 'hippoviz run' "
+                             "for headless work, or start the app under Xvfb: "
+                             "xvfb-run -a hippoviz")
+    from hippoviz.gui.app import main as gui_main
+
+    return int(gui_main(args))
+
+
+def main(argv: list[str] | None = None) -> int:
+    from hippoviz.params import ParamError
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            args = parser.parse_args(["gui", *(argv if argv is not None else sys.argv[1:])])
+        handler = {"run": cmd_run, "params": cmd_params, "bench": cmd_bench,
+                   "experiment": cmd_experiment, "export": cmd_export, "gui": cmd_gui}
+        return handler[args.command](args)
+    except (UsageError, ParamError) as exc:
+        print(f"hippoviz: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hippoviz: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -50,6 +50,8 @@ class Chunk:
         (:data:`MISMATCH_GROUPS`).
     spikes : dict[str, Spikes]
         One entry per layer of :data:`LAYERS`.
+    active_fraction : (n, 3) float32
+        Fraction of DG, CA3 and CA1 units active on each step.
     """
 
     step0: int
@@ -60,6 +62,8 @@ class Chunk:
     theta_phase_rad: NDArray[np.float32]
     mismatch: NDArray[np.float32]
     spikes: dict[str, Spikes] = field(default_factory=dict)
+    active_fraction: NDArray[np.float32] = field(
+        default_factory=lambda: np.zeros((0, 3), np.float32))
 
     @property
     def n(self) -> int:

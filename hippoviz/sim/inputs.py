@@ -83,19 +83,50 @@ def grid_room(layout: GridLayout, room: int, seed: int) -> tuple[
     return np.ascontiguousarray(k), np.ascontiguousarray(phi)
 
 
+def grid_kernel_arrays(k: NDArray[np.float64], phi: NDArray[np.float64],
+                       module: NDArray[np.int64]) -> tuple[NDArray[np.float64], NDArray[
+                           np.float64], NDArray[np.float64], NDArray[np.int64]]:
+    """Pack wave vectors per module and cos/sin of the phase offsets for :func:`grid_rates`.
+
+    Returns ``k_mod (n_modules, 3, 2)``, ``cos_phi (n, 3)``, ``sin_phi (n, 3)``, ``module (n,)``.
+    """
+    n_mod = int(module.max()) + 1 if module.size else 0
+    k_mod = np.zeros((n_mod, 3, 2))
+    for m in range(n_mod):
+        k_mod[m] = k[np.flatnonzero(module == m)[0]]
+    return (np.ascontiguousarray(k_mod), np.ascontiguousarray(np.cos(phi)),
+            np.ascontiguousarray(np.sin(phi)), np.ascontiguousarray(module))
+
+
 @njit(cache=True, nogil=True, fastmath=True)
-def grid_rates(x: float, y: float, k: NDArray[np.float64], phi: NDArray[np.float64],
-               out: NDArray[np.float32]) -> None:
-    """Grid-cell rates in [0, 1] at (x, y): ``g(sum_k cos(k . r - phi_k))`` into ``out (n,)``."""
-    for i in range(k.shape[0]):
+def grid_rates(x: float, y: float, k_mod: NDArray[np.float64], cos_phi: NDArray[np.float64],
+               sin_phi: NDArray[np.float64], module: NDArray[np.int64],
+               trig: NDArray[np.float64], out: NDArray[np.float32]) -> None:
+    """Grid-cell rates in [0, 1] at (x, y): ``g(sum_k cos(k . r - phi_k))`` into ``out (n,)``.
+
+    The wave vectors are shared within a module, so ``cos(k.r - phi) = cos(k.r) cos(phi) +
+    sin(k.r) sin(phi)`` needs only 3 cosines and sines per module. ``trig (2, n_modules, 3)``
+    is scratch space.
+    """
+    n_mod = k_mod.shape[0]
+    ck = trig[0]
+    sk = trig[1]
+    for m in range(n_mod):
+        for j in range(3):
+            a = k_mod[m, j, 0] * x + k_mod[m, j, 1] * y
+            ck[m, j] = math.cos(a)
+            sk[m, j] = math.sin(a)
+    for i in range(cos_phi.shape[0]):
+        m = module[i]
         s = 0.0
         for j in range(3):
-            s += math.cos(k[i, j, 0] * x + k[i, j, 1] * y - phi[i, j])
+            s += ck[m, j] * cos_phi[i, j] + sk[m, j] * sin_phi[i, j]
         out[i] = (math.exp(0.3 * (s + 1.5)) - 1.0) / _G_NORM
 
 
 def grid_rates_np(x: float, y: float, k: NDArray[np.float64],
                   phi: NDArray[np.float64]) -> NDArray[np.float64]:
+    """NumPy twin of :func:`grid_rates` from per-cell wave vectors and phases."""
     s = np.cos(k[:, :, 0] * x + k[:, :, 1] * y - phi).sum(axis=1)
     return np.asarray((np.exp(0.3 * (s + 1.5)) - 1.0) / _G_NORM)
 

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from hippoviz.sim.agent import agent_step
 from hippoviz.sim.arena import wall_distances
 from hippoviz.sim.inputs import border_rates, grid_rates, lec_context_rates, object_rates
-from hippoviz.sim.network import dense_forward, sigmoid, sparse_forward, sparsify
+from hippoviz.sim.network import block_forward, dense_forward, sigmoid, sparse_forward, sparsify
 from hippoviz.sim.rng import normal, uniform
 
 PV_NAMES: tuple[str, ...] = (
@@ -46,7 +46,9 @@ PV = {name: i for i, name in enumerate(PV_NAMES)}
 
 #: Columns of the per-step sample output.
 SAMPLE_COLUMNS = ("t", "x", "y", "heading", "speed", "theta", "mm_total", "mm_grid",
-                  "mm_border", "mm_lec")
+                  "mm_border", "mm_lec", "active_dg", "active_ca3", "active_ca1")
+#: Most steps processed together in one block.
+BLOCK = 32
 #: Steps between two applications of the rate-map forgetting factor.
 RM_DECAY_EVERY = 100
 _TWO_PI = 2.0 * math.pi
@@ -56,7 +58,8 @@ _TWO_PI = 2.0 * math.pi
 def _spikes(rates: NDArray[np.float32], active: NDArray[np.int32], n_active: int, dense: bool,
             dt: float, t0: float, rs: NDArray[np.uint64], times: NDArray[np.float64],
             units: NDArray[np.int32], count: NDArray[np.int64], layer: int,
-            acc: NDArray[np.float32], acc_off: int, bin_i: int, bin_j: int) -> None:
+            acc: NDArray[np.float32], acc_off: int, bin_i: int, bin_j: int,
+            wdt: float) -> None:
     # inhomogeneous Poisson (one spike per step at most): P = 1 - exp(-r dt); given a spike, the
     # same uniform places it inside the step (u / P is uniform on [0, 1)).
     n = rates.shape[0] if dense else n_active
@@ -66,7 +69,7 @@ def _spikes(rates: NDArray[np.float32], active: NDArray[np.int32], n_active: int
         r = rates[i]
         if r <= 0.0:
             continue
-        acc[acc_off + i, bin_i, bin_j] += r * dt
+        acc[bin_i, bin_j, acc_off + i] += r * wdt
         p = 1.0 - math.exp(-r * dt)
         u = uniform(rs)
         if u < p:
@@ -76,7 +79,7 @@ def _spikes(rates: NDArray[np.float32], active: NDArray[np.int32], n_active: int
     count[layer] = c
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=True)
 def _apply_update(w: NDArray[np.float32], g: NDArray[np.float32], v: NDArray[np.float32],
                   m2: NDArray[np.float32], lr: float, mom: float, inv_b: float, adam: bool,
                   t_adam: int) -> None:
@@ -85,21 +88,28 @@ def _apply_update(w: NDArray[np.float32], g: NDArray[np.float32], v: NDArray[np.
     gf = g.ravel()
     vf = v.ravel()
     mf = m2.ravel()
+    lr32 = np.float32(lr)
+    scale = np.float32(inv_b)
     if adam:
-        b1 = 0.9
-        b2 = 0.999
-        c1 = 1.0 - b1**t_adam
-        c2 = 1.0 - b2**t_adam
+        b1 = np.float32(0.9)
+        b2 = np.float32(0.999)
+        c1 = np.float32(1.0 - 0.9**t_adam)
+        c2 = np.float32(1.0 - 0.999**t_adam)
+        one = np.float32(1.0)
+        eps = np.float32(1e-8)
         for i in range(wf.shape[0]):
-            gi = gf[i] * inv_b
-            vf[i] = b1 * vf[i] + (1 - b1) * gi
-            mf[i] = b2 * mf[i] + (1 - b2) * gi * gi
-            wf[i] -= lr * (vf[i] / c1) / (math.sqrt(mf[i] / c2) + 1e-8)
+            gi = gf[i] * scale
+            vf[i] = b1 * vf[i] + (one - b1) * gi
+            mf[i] = b2 * mf[i] + (one - b2) * gi * gi
+            wf[i] -= lr32 * (vf[i] / c1) / (np.sqrt(mf[i] / c2) + eps)
             gf[i] = 0.0
     else:
+        mom32 = np.float32(mom)
+        step = lr32 * scale
         for i in range(wf.shape[0]):
-            vf[i] = mom * vf[i] - lr * gf[i] * inv_b
-            wf[i] += vf[i]
+            vi = mom32 * vf[i] - step * gf[i]
+            vf[i] = vi
+            wf[i] += vi
             gf[i] = 0.0
 
 
@@ -128,10 +138,11 @@ def _hidden(a: NDArray[np.float32], th: NDArray[np.float32], mode: int, k: float
 
 
 @njit(cache=True, nogil=True)
-def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs: NDArray[np.uint64],
-              agent: NDArray[np.float64], segments: NDArray[np.float64],
-              seg_wall: NDArray[np.int64], grid_k: NDArray[np.float64],
-              grid_phi: NDArray[np.float64], border_w: NDArray[np.float64],
+def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.uint64],
+              rs: NDArray[np.uint64], agent: NDArray[np.float64], segments: NDArray[np.float64],
+              seg_wall: NDArray[np.int64], grid_kmod: NDArray[np.float64],
+              grid_cos: NDArray[np.float64], grid_sin: NDArray[np.float64],
+              grid_module: NDArray[np.int64], border_w: NDArray[np.float64],
               maps_a: NDArray[np.float32], maps_b: NDArray[np.float32],
               switch_at: NDArray[np.float64], obj_pos: NDArray[np.float64],
               obj_on: NDArray[np.bool_], obj_vec: NDArray[np.float64],
@@ -139,11 +150,16 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs: NDArray[np.uint64
               counters: NDArray[np.int64], act_count: NDArray[np.float32],
               sp_times: tuple, sp_units: tuple, sp_count: NDArray[np.int64],
               samples: NDArray[np.float64], rm_occ: NDArray[np.float64],
-              rm_acc: NDArray[np.float32], last_x: NDArray[np.float32],
+              rm_acc: NDArray[np.float32], rm_w: NDArray[np.float64], last_x: NDArray[np.float32],
               last_xhat: NDArray[np.float32], last_h: NDArray[np.float32],
               last_rates: NDArray[np.float32], carried: NDArray[np.float64],
               href: NDArray[np.float64]) -> int:
     """Run ``n`` steps from global step ``step0``; every array is updated in place.
+
+    Steps run in blocks that end where a weight update happens: the rat and the entorhinal input
+    of a block are computed first (generator ``rs_env``), then the EC -> DG product for the whole
+    block (each weight row reused from cache), then the rest of each step (generator ``rs``).
+    Results do not depend on how a run is cut into chunks.
 
     Returns -1 on success, or the index (within the chunk) of the first step whose
     reconstruction was not finite (the chunk stops there).
@@ -156,7 +172,7 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs: NDArray[np.uint64
     n_dg = w1.shape[0]
     n_ca3 = w2t.shape[1]
     n_ca1 = w3t.shape[1]
-    n_grid = grid_k.shape[0]
+    n_grid = grid_cos.shape[0]
     n_border = 4 * border_w.shape[0]
     n_ctx = maps_a.shape[0]
     o_border = n_grid
@@ -164,8 +180,11 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs: NDArray[np.uint64
     o_obj = o_ctx + n_ctx
 
     # scratch (allocated once per chunk, never per step)
-    x = np.zeros(n_ec, np.float32)
-    xin = np.zeros(n_ec, np.float32)
+    xb = np.zeros((BLOCK, n_ec), np.float32)
+    xinb = np.zeros((BLOCK, n_ec), np.float32)
+    h1b = np.zeros((BLOCK, n_dg), np.float32)
+    plastic_b = np.zeros(BLOCK, np.float64)
+    trig = np.zeros((2, grid_kmod.shape[0], 3), np.float64)
     xhat = np.zeros(n_ec, np.float32)
     d4 = np.zeros(n_ec, np.float32)
     h1 = np.zeros(n_dg, np.float32)
@@ -215,266 +234,304 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs: NDArray[np.uint64
     m2 = 0
     m3 = 0
 
-    for s in range(n):
-        g = step0 + s
-        t0 = g * dt
-        # --- the rat
-        agent_step(agent, dt, pv[SPEED_MEAN], pv[SPEED_TAU], rot_std, pv[ROT_TAU], pv[THIG],
-                   pv[WALL_RANGE], pv[WIDTH], pv[HEIGHT], pv[SHAPE], segments, seg_wall,
-                   normal(rs), normal(rs))
-        px = agent[0]
-        py = agent[1]
-        theta = (_TWO_PI * pv[F_THETA] * t0) % _TWO_PI
-        # --- theta gating (SPEAR): encoding half strong input + plasticity; retrieval weak
-        plastic = 1.0
-        in_scale = 1.0
-        if pv[THETA_GATING] > 0.5:
-            ph = (theta - pv[ENC_PHASE]) % _TWO_PI
-            if ph >= pv[ENC_WINDOW]:
-                plastic = 0.0
-                in_scale = 1.0 - pv[THETA_DEPTH]
-        # --- entorhinal input
-        grid_rates(px, py, grid_k, grid_phi, grid_out)
-        wall_distances(px, py, segments, seg_wall, dists)
-        border_rates(dists, border_w, border_out)
-        lec_context_rates(px, py, pv[WIDTH], pv[HEIGHT], maps_a, maps_b, switch_at,
-                          pv[CTX_MORPH], pv[BLEND] > 0.5, ctx_out)
-        object_rates(px, py, obj_pos, obj_on, obj_vec, pv[OBJ_SIGMA], obj_out)
-        for i in range(n_grid):
-            x[i] = pv[G_MEC] * grid_out[i]
-        for i in range(n_border):
-            x[o_border + i] = pv[G_BORDER] * border_out[i]
-        for i in range(n_ctx):
-            x[o_ctx + i] = pv[G_LEC] * ctx_out[i]
-        for i in range(obj_out.shape[0]):
-            x[o_obj + i] = pv[G_LEC] * obj_out[i]
-        for i in range(n_ec):
-            v = x[i]
-            if pv[SIGMA_IN] > 0.0:
-                v += pv[SIGMA_IN] * normal(rs)
-                if v < 0.0:
-                    v = 0.0
-            xin[i] = v * in_scale
-        # --- forward: EC -> DG -> CA3 -> CA1 -> EC
-        dense_forward(w1, xin, b1, h1)
-        m1 = _hidden(h1, th1, sp_dg, pv[K_DG], pv[E_DG], pv[SIGMA_H], pv[DROPOUT], rs,
-                     scratch, act1)
-        sparse_forward(w2t, h1, act1, m1, b2, h2)
-        m2 = _hidden(h2, th2, sp_ca3, pv[K_CA3], pv[E_CA3], pv[SIGMA_H], pv[DROPOUT], rs,
-                     scratch, act2)
-        sparse_forward(w3t, h2, act2, m2, b3, h3)
-        if pv[G_TA] > 0.0:
-            dense_forward(wta, xin, b3, ta)
-            for i in range(n_ca1):
-                h3[i] += pv[G_TA] * (ta[i] - b3[i])
-        m3 = _hidden(h3, th3, sp_ca1, pv[K_CA1], pv[E_CA1], pv[SIGMA_H], pv[DROPOUT], rs,
-                     scratch, act3)
-        sparse_forward(w4t, h3, act3, m3, b4, xhat)
-        # --- mismatch
-        e_tot = 0.0
-        x_tot = 0.0
-        for gi in range(3):
-            e_grp[gi] = 0.0
-            x_grp[gi] = 0.0
-        for i in range(n_ec):
-            xh = sigmoid(xhat[i])
-            xhat[i] = xh
-            e = x[i] - xh
-            d4[i] = -e * xh * (1.0 - xh)
-            gi = 0 if i < o_border else (1 if i < o_ctx else 2)
-            e_grp[gi] += e * e
-            x_grp[gi] += x[i] * x[i]
-        for gi in range(3):
-            e_tot += e_grp[gi]
-            x_tot += x_grp[gi]
-        if not math.isfinite(e_tot):
-            return s
-        samples[s, 6] = e_tot / max(x_tot, 1e-12)
-        for gi in range(3):
-            samples[s, 7 + gi] = e_grp[gi] / max(x_grp[gi], 1e-12) if x_grp[gi] > 0 else 0.0
-        # --- countercurrent error pathway (computed always: the circuit view shows it)
-        c1 = 0.0
-        for q in range(m3):
-            l = act3[q]
-            acc = 0.0
-            row = b4t[l]
+    s0 = 0
+    while s0 < n:
+        # ---- phase A: the rat and the entorhinal input of a block of steps
+        nb = 0
+        cnt = counters[0]
+        learn = pv[LEARN] > 0.5
+        while nb < BLOCK and s0 + nb < n:
+            s = s0 + nb
+            g = step0 + s
+            t0 = g * dt
+            agent_step(agent, dt, pv[SPEED_MEAN], pv[SPEED_TAU], rot_std, pv[ROT_TAU],
+                       pv[THIG], pv[WALL_RANGE], pv[WIDTH], pv[HEIGHT], pv[SHAPE], segments,
+                       seg_wall, normal(rs_env), normal(rs_env))
+            px = agent[0]
+            py = agent[1]
+            theta = (_TWO_PI * pv[F_THETA] * t0) % _TWO_PI
+            # theta gating (SPEAR): encoding half strong input + plasticity; retrieval weak
+            plastic = 1.0
+            in_scale = 1.0
+            if pv[THETA_GATING] > 0.5:
+                ph = (theta - pv[ENC_PHASE]) % _TWO_PI
+                if ph >= pv[ENC_WINDOW]:
+                    plastic = 0.0
+                    in_scale = 1.0 - pv[THETA_DEPTH]
+            plastic_b[nb] = plastic
+            samples[s, 0] = t0
+            samples[s, 1] = px
+            samples[s, 2] = py
+            samples[s, 3] = agent[2]
+            samples[s, 4] = agent[3]
+            samples[s, 5] = theta
+            grid_rates(px, py, grid_kmod, grid_cos, grid_sin, grid_module, trig, grid_out)
+            wall_distances(px, py, segments, seg_wall, dists)
+            border_rates(dists, border_w, border_out)
+            lec_context_rates(px, py, pv[WIDTH], pv[HEIGHT], maps_a, maps_b, switch_at,
+                              pv[CTX_MORPH], pv[BLEND] > 0.5, ctx_out)
+            object_rates(px, py, obj_pos, obj_on, obj_vec, pv[OBJ_SIGMA], obj_out)
+            x = xb[nb]
+            xin = xinb[nb]
+            for i in range(n_grid):
+                x[i] = pv[G_MEC] * grid_out[i]
+            for i in range(n_border):
+                x[o_border + i] = pv[G_BORDER] * border_out[i]
+            for i in range(n_ctx):
+                x[o_ctx + i] = pv[G_LEC] * ctx_out[i]
+            for i in range(obj_out.shape[0]):
+                x[o_obj + i] = pv[G_LEC] * obj_out[i]
             for i in range(n_ec):
-                acc += row[i] * d4[i]
-            d3[l] = pv[GAIN_EC_CA1] * acc
-            if sp_ca1 == 2:
-                d3[l] += pv[L1]
-            c1 += abs(d3[l])
-        c2 = 0.0
-        for q in range(m2):
-            i = act2[q]
-            acc = 0.0
-            for r in range(m3):
-                l = act3[r]
-                acc += b3t[i, l] * d3[l]
-            d2[i] = pv[GAIN_CA1_CA3] * acc
-            if sp_ca3 == 2:
-                d2[i] += pv[L1]
-            c2 += abs(d2[i])
-        c3 = 0.0
-        for q in range(m1):
-            j = act1[q]
-            acc = 0.0
-            for r in range(m2):
-                i = act2[r]
-                acc += b2t[j, i] * d2[i]
-            d1[j] = pv[GAIN_CA3_DG] * acc
-            if sp_dg == 2:
-                d1[j] += pv[L1]
-            c3 += abs(d1[j])
-        carried[0] = c1 / max(m3, 1)
-        carried[1] = c2 / max(m2, 1)
-        carried[2] = c3 / max(m1, 1)
-        # --- plasticity: accumulate this step's gradient
-        if pv[LEARN] > 0.5 and plastic > 0.0:
+                v = x[i]
+                if pv[SIGMA_IN] > 0.0:
+                    v += pv[SIGMA_IN] * normal(rs_env)
+                    if v < 0.0:
+                        v = 0.0
+                xin[i] = v * in_scale
+            nb += 1
+            # a block ends with the step that completes a batch (the weights change after it)
+            if learn and plastic > 0.0:
+                cnt += 1
+                if cnt >= batch:
+                    break
+        # ---- phase B: EC -> DG for the whole block
+        block_forward(w1, xinb, nb, b1, h1b)
+        # ---- phase C: the rest of each step
+        for sb in range(nb):
+            s = s0 + sb
+            g = step0 + s
+            t0 = g * dt
+            theta = samples[s, 5]
+            px = samples[s, 1]
+            py = samples[s, 2]
+            plastic = plastic_b[sb]
+            x = xb[sb]
+            xin = xinb[sb]
+            h1[:] = h1b[sb]
+            # --- forward: EC -> DG -> CA3 -> CA1 -> EC
+            m1 = _hidden(h1, th1, sp_dg, pv[K_DG], pv[E_DG], pv[SIGMA_H], pv[DROPOUT], rs,
+                         scratch, act1)
+            sparse_forward(w2t, h1, act1, m1, b2, h2)
+            m2 = _hidden(h2, th2, sp_ca3, pv[K_CA3], pv[E_CA3], pv[SIGMA_H], pv[DROPOUT], rs,
+                         scratch, act2)
+            sparse_forward(w3t, h2, act2, m2, b3, h3)
+            if pv[G_TA] > 0.0:
+                dense_forward(wta, xin, b3, ta)
+                for i in range(n_ca1):
+                    h3[i] += pv[G_TA] * (ta[i] - b3[i])
+            m3 = _hidden(h3, th3, sp_ca1, pv[K_CA1], pv[E_CA1], pv[SIGMA_H], pv[DROPOUT], rs,
+                         scratch, act3)
+            sparse_forward(w4t, h3, act3, m3, b4, xhat)
+            # --- mismatch
+            e_tot = 0.0
+            x_tot = 0.0
+            for gi in range(3):
+                e_grp[gi] = 0.0
+                x_grp[gi] = 0.0
             for i in range(n_ec):
-                gb4[i] += d4[i]
+                xh = sigmoid(xhat[i])
+                xhat[i] = xh
+                e = x[i] - xh
+                d4[i] = -e * xh * (1.0 - xh)
+                gi = 0 if i < o_border else (1 if i < o_ctx else 2)
+                e_grp[gi] += e * e
+                x_grp[gi] += x[i] * x[i]
+            for gi in range(3):
+                e_tot += e_grp[gi]
+                x_tot += x_grp[gi]
+            if not math.isfinite(e_tot):
+                return s
+            samples[s, 6] = e_tot / max(x_tot, 1e-12)
+            for gi in range(3):
+                samples[s, 7 + gi] = e_grp[gi] / max(x_grp[gi], 1e-12) if x_grp[gi] > 0 else 0.0
+            # --- countercurrent error pathway (computed always: the circuit view shows it)
+            c1 = 0.0
             for q in range(m3):
                 l = act3[q]
-                hl = h3[l]
-                grow = g4t[l]
+                acc = 0.0
+                row = b4t[l]
                 for i in range(n_ec):
-                    grow[i] += hl * d4[i]
-                gb3[l] += d3[l]
-                if pv[G_TA] > 0.0:
-                    grow2 = gta[l]
-                    dl = pv[G_TA] * d3[l]
-                    for i in range(n_ec):
-                        grow2[i] += dl * xin[i]
-                act_count[n1 + n2 + l] += 1.0
+                    acc += row[i] * d4[i]
+                d3[l] = pv[GAIN_EC_CA1] * acc
+                if sp_ca1 == 2:
+                    d3[l] += pv[L1]
+                c1 += abs(d3[l])
+            c2 = 0.0
             for q in range(m2):
                 i = act2[q]
-                hi = h2[i]
+                acc = 0.0
                 for r in range(m3):
                     l = act3[r]
-                    g3t[i, l] += hi * d3[l]
-                gb2[i] += d2[i]
-                act_count[n1 + i] += 1.0
+                    acc += b3t[i, l] * d3[l]
+                d2[i] = pv[GAIN_CA1_CA3] * acc
+                if sp_ca3 == 2:
+                    d2[i] += pv[L1]
+                c2 += abs(d2[i])
+            c3 = 0.0
             for q in range(m1):
                 j = act1[q]
-                hj = h1[j]
+                acc = 0.0
                 for r in range(m2):
                     i = act2[r]
-                    g2t[j, i] += hj * d2[i]
-                gb1[j] += d1[j]
-                dj = d1[j]
-                grow = g1[j]
+                    acc += b2t[j, i] * d2[i]
+                d1[j] = pv[GAIN_CA3_DG] * acc
+                if sp_dg == 2:
+                    d1[j] += pv[L1]
+                c3 += abs(d1[j])
+            carried[0] = c1 / max(m3, 1)
+            carried[1] = c2 / max(m2, 1)
+            carried[2] = c3 / max(m1, 1)
+            # --- plasticity: accumulate this step's gradient
+            if pv[LEARN] > 0.5 and plastic > 0.0:
                 for i in range(n_ec):
-                    grow[i] += dj * xin[i]
-                act_count[j] += 1.0
-            counters[0] += 1
-            if counters[0] >= batch:
-                inv_b = 1.0 / counters[0]
-                adam = pv[ADAM] > 0.5
-                counters[1] += 1
-                ta_ = counters[1]
-                mom = pv[MOMENTUM]
-                _apply_update(w1, g1, vel[0], mom2[0], pv[LR_DG], mom, inv_b, adam, ta_)
-                _apply_update(w2t, g2t, vel[1], mom2[1], pv[LR_CA3], mom, inv_b, adam, ta_)
-                _apply_update(w3t, g3t, vel[2], mom2[2], pv[LR_CA1], mom, inv_b, adam, ta_)
-                _apply_update(wta, gta, vel[3], mom2[3], pv[LR_CA1], mom, inv_b, adam, ta_)
-                _apply_update(w4t, g4t, vel[4], mom2[4], pv[LR_OUT], mom, inv_b, adam, ta_)
-                _apply_update(b1, gb1, vel[5], mom2[5], pv[LR_DG], mom, inv_b, adam, ta_)
-                _apply_update(b2, gb2, vel[6], mom2[6], pv[LR_CA3], mom, inv_b, adam, ta_)
-                _apply_update(b3, gb3, vel[7], mom2[7], pv[LR_CA1], mom, inv_b, adam, ta_)
-                _apply_update(b4, gb4, vel[8], mom2[8], pv[LR_OUT], mom, inv_b, adam, ta_)
-                # homeostasis: adaptive thresholds pull each unit's activity to the layer target
-                eta = pv[HOMEO]
-                if eta > 0.0:
-                    for j in range(n_dg):
-                        th1[j] += eta * (act_count[j] * inv_b - pv[K_DG])
-                    for i in range(n_ca3):
-                        th2[i] += eta * (act_count[n1 + i] * inv_b - pv[K_CA3])
-                    for l in range(n_ca1):
-                        th3[l] += eta * (act_count[n1 + n2 + l] * inv_b - pv[K_CA1])
-                for j in range(act_count.shape[0]):
-                    act_count[j] = 0.0
-                counters[0] = 0
-        for q in range(m3):
-            d3[act3[q]] = 0.0
-        for q in range(m2):
-            d2[act2[q]] = 0.0
-        for q in range(m1):
-            d1[act1[q]] = 0.0
-        # --- firing rates (theta-modulated) and spikes
-        kap = pv[KAPPA]
-        mod_ec = 1.0 + kap * math.cos(theta - pv[PH_EC])
-        for i in range(n_ec):
-            rm = pv[RMAX_GRID] if i < o_ctx else pv[RMAX_LEC]
-            r_ec[i] = rm * x[i] * mod_ec
-            r_out[i] = pv[RMAX_OUT] * xhat[i] * mod_ec
-        # hidden rates: activity scaled by a slow reference of the layer's peak activity
-        mx1 = 0.0
-        for q in range(m1):
-            mx1 = max(mx1, h1[act1[q]])
-        mx2 = 0.0
-        for q in range(m2):
-            mx2 = max(mx2, h2[act2[q]])
-        mx3 = 0.0
-        for q in range(m3):
-            mx3 = max(mx3, h3[act3[q]])
-        if mx1 > 0:
-            href[0] += 0.01 * (mx1 - href[0])
-        if mx2 > 0:
-            href[1] += 0.01 * (mx2 - href[1])
-        if mx3 > 0:
-            href[2] += 0.01 * (mx3 - href[2])
-        f1 = pv[RMAX_DG] * (1.0 + kap * math.cos(theta - pv[PH_DG])) / max(href[0], 1e-6)
-        f2 = pv[RMAX_CA3] * (1.0 + kap * math.cos(theta - pv[PH_CA3])) / max(href[1], 1e-6)
-        f3 = pv[RMAX_CA1] * (1.0 + kap * math.cos(theta - pv[PH_CA1])) / max(href[2], 1e-6)
-        for q in range(m1):
-            r_dg[act1[q]] = f1 * h1[act1[q]]
-        for q in range(m2):
-            r_ca3[act2[q]] = f2 * h2[act2[q]]
-        for q in range(m3):
-            r_ca1[act3[q]] = f3 * h3[act3[q]]
-        bi = int((py - pv[RM_YMIN]) / pv[RM_BIN])
-        bj = int((px - pv[RM_XMIN]) / pv[RM_BIN])
-        bi = min(max(bi, 0), ny_rm - 1)
-        bj = min(max(bj, 0), nx_rm - 1)
-        rm_occ[bi, bj] += dt
-        _spikes(r_ec, none_act, 0, True, dt, t0, rs, sp_times[0], sp_units[0], sp_count, 0,
-                rm_acc, 0, bi, bj)
-        _spikes(r_dg, act1, m1, False, dt, t0, rs, sp_times[1], sp_units[1], sp_count, 1,
-                rm_acc, off_dg, bi, bj)
-        _spikes(r_ca3, act2, m2, False, dt, t0, rs, sp_times[2], sp_units[2], sp_count, 2,
-                rm_acc, off_ca3, bi, bj)
-        _spikes(r_ca1, act3, m3, False, dt, t0, rs, sp_times[3], sp_units[3], sp_count, 3,
-                rm_acc, off_ca1, bi, bj)
-        _spikes(r_out, none_act, 0, True, dt, t0, rs, sp_times[4], sp_units[4], sp_count, 4,
-                rm_acc, off_out, bi, bj)
-        if (g + 1) % RM_DECAY_EVERY == 0 and pv[RM_DECAY] < 1.0:
-            f = pv[RM_DECAY]
-            rm_occ *= f
-            accf = rm_acc.ravel()
-            for i in range(accf.shape[0]):
-                accf[i] *= f
-        # --- samples and latest values
-        samples[s, 0] = t0
-        samples[s, 1] = px
-        samples[s, 2] = py
-        samples[s, 3] = agent[2]
-        samples[s, 4] = agent[3]
-        samples[s, 5] = theta
-        if s == n - 1:
-            last_x[:] = x
-            last_xhat[:] = xhat
-            last_h[:n_dg] = h1
-            last_h[n_dg:n_dg + n_ca3] = h2
-            last_h[n_dg + n_ca3:] = h3
-            last_rates[:n_ec] = r_ec
-            last_rates[off_dg:off_ca3] = r_dg
-            last_rates[off_ca3:off_ca1] = r_ca3
-            last_rates[off_ca1:off_out] = r_ca1
-            last_rates[off_out:] = r_out
-        for q in range(m1):
-            r_dg[act1[q]] = 0.0
-        for q in range(m2):
-            r_ca3[act2[q]] = 0.0
-        for q in range(m3):
-            r_ca1[act3[q]] = 0.0
+                    gb4[i] += d4[i]
+                for q in range(m3):
+                    l = act3[q]
+                    hl = h3[l]
+                    grow = g4t[l]
+                    for i in range(n_ec):
+                        grow[i] += hl * d4[i]
+                    gb3[l] += d3[l]
+                    if pv[G_TA] > 0.0:
+                        grow2 = gta[l]
+                        dl = pv[G_TA] * d3[l]
+                        for i in range(n_ec):
+                            grow2[i] += dl * xin[i]
+                    act_count[n1 + n2 + l] += 1.0
+                for q in range(m2):
+                    i = act2[q]
+                    hi = h2[i]
+                    for r in range(m3):
+                        l = act3[r]
+                        g3t[i, l] += hi * d3[l]
+                    gb2[i] += d2[i]
+                    act_count[n1 + i] += 1.0
+                for q in range(m1):
+                    j = act1[q]
+                    hj = h1[j]
+                    for r in range(m2):
+                        i = act2[r]
+                        g2t[j, i] += hj * d2[i]
+                    gb1[j] += d1[j]
+                    dj = d1[j]
+                    grow = g1[j]
+                    for i in range(n_ec):
+                        grow[i] += dj * xin[i]
+                    act_count[j] += 1.0
+                counters[0] += 1
+                if counters[0] >= batch:
+                    inv_b = 1.0 / counters[0]
+                    adam = pv[ADAM] > 0.5
+                    counters[1] += 1
+                    ta_ = counters[1]
+                    mom = pv[MOMENTUM]
+                    _apply_update(w1, g1, vel[0], mom2[0], pv[LR_DG], mom, inv_b, adam, ta_)
+                    _apply_update(w2t, g2t, vel[1], mom2[1], pv[LR_CA3], mom, inv_b, adam, ta_)
+                    _apply_update(w3t, g3t, vel[2], mom2[2], pv[LR_CA1], mom, inv_b, adam, ta_)
+                    _apply_update(wta, gta, vel[3], mom2[3], pv[LR_CA1], mom, inv_b, adam, ta_)
+                    _apply_update(w4t, g4t, vel[4], mom2[4], pv[LR_OUT], mom, inv_b, adam, ta_)
+                    _apply_update(b1, gb1, vel[5], mom2[5], pv[LR_DG], mom, inv_b, adam, ta_)
+                    _apply_update(b2, gb2, vel[6], mom2[6], pv[LR_CA3], mom, inv_b, adam, ta_)
+                    _apply_update(b3, gb3, vel[7], mom2[7], pv[LR_CA1], mom, inv_b, adam, ta_)
+                    _apply_update(b4, gb4, vel[8], mom2[8], pv[LR_OUT], mom, inv_b, adam, ta_)
+                    # homeostasis: adaptive thresholds pull each unit's activity to the layer target
+                    eta = pv[HOMEO]
+                    if eta > 0.0:
+                        for j in range(n_dg):
+                            th1[j] += eta * (act_count[j] * inv_b - pv[K_DG])
+                        for i in range(n_ca3):
+                            th2[i] += eta * (act_count[n1 + i] * inv_b - pv[K_CA3])
+                        for l in range(n_ca1):
+                            th3[l] += eta * (act_count[n1 + n2 + l] * inv_b - pv[K_CA1])
+                    for j in range(act_count.shape[0]):
+                        act_count[j] = 0.0
+                    counters[0] = 0
+            for q in range(m3):
+                d3[act3[q]] = 0.0
+            for q in range(m2):
+                d2[act2[q]] = 0.0
+            for q in range(m1):
+                d1[act1[q]] = 0.0
+            # --- firing rates (theta-modulated) and spikes
+            kap = pv[KAPPA]
+            mod_ec = 1.0 + kap * math.cos(theta - pv[PH_EC])
+            for i in range(n_ec):
+                rm = pv[RMAX_GRID] if i < o_ctx else pv[RMAX_LEC]
+                r_ec[i] = rm * x[i] * mod_ec
+                r_out[i] = pv[RMAX_OUT] * xhat[i] * mod_ec
+            # hidden rates: activity scaled by a slow reference of the layer's peak activity
+            mx1 = 0.0
+            for q in range(m1):
+                mx1 = max(mx1, h1[act1[q]])
+            mx2 = 0.0
+            for q in range(m2):
+                mx2 = max(mx2, h2[act2[q]])
+            mx3 = 0.0
+            for q in range(m3):
+                mx3 = max(mx3, h3[act3[q]])
+            if mx1 > 0:
+                href[0] += 0.01 * (mx1 - href[0])
+            if mx2 > 0:
+                href[1] += 0.01 * (mx2 - href[1])
+            if mx3 > 0:
+                href[2] += 0.01 * (mx3 - href[2])
+            f1 = pv[RMAX_DG] * (1.0 + kap * math.cos(theta - pv[PH_DG])) / max(href[0], 1e-6)
+            f2 = pv[RMAX_CA3] * (1.0 + kap * math.cos(theta - pv[PH_CA3])) / max(href[1], 1e-6)
+            f3 = pv[RMAX_CA1] * (1.0 + kap * math.cos(theta - pv[PH_CA1])) / max(href[2], 1e-6)
+            for q in range(m1):
+                r_dg[act1[q]] = f1 * h1[act1[q]]
+            for q in range(m2):
+                r_ca3[act2[q]] = f2 * h2[act2[q]]
+            for q in range(m3):
+                r_ca1[act3[q]] = f3 * h3[act3[q]]
+            bi = int((py - pv[RM_YMIN]) / pv[RM_BIN])
+            bj = int((px - pv[RM_XMIN]) / pv[RM_BIN])
+            bi = min(max(bi, 0), ny_rm - 1)
+            bj = min(max(bj, 0), nx_rm - 1)
+            wdt = dt * rm_w[0]
+            rm_occ[bi, bj] += wdt
+            _spikes(r_ec, none_act, 0, True, dt, t0, rs, sp_times[0], sp_units[0], sp_count, 0,
+                    rm_acc, 0, bi, bj, wdt)
+            _spikes(r_dg, act1, m1, False, dt, t0, rs, sp_times[1], sp_units[1], sp_count, 1,
+                    rm_acc, off_dg, bi, bj, wdt)
+            _spikes(r_ca3, act2, m2, False, dt, t0, rs, sp_times[2], sp_units[2], sp_count, 2,
+                    rm_acc, off_ca3, bi, bj, wdt)
+            _spikes(r_ca1, act3, m3, False, dt, t0, rs, sp_times[3], sp_units[3], sp_count, 3,
+                    rm_acc, off_ca1, bi, bj, wdt)
+            _spikes(r_out, none_act, 0, True, dt, t0, rs, sp_times[4], sp_units[4], sp_count, 4,
+                    rm_acc, off_out, bi, bj, wdt)
+            if (g + 1) % RM_DECAY_EVERY == 0 and pv[RM_DECAY] < 1.0:
+                # forgetting without touching the maps: later samples weigh more (the ratio
+                # rate = acc / occ is that of maps decayed by the factor); renormalise rarely
+                rm_w[0] /= pv[RM_DECAY]
+                if rm_w[0] > 1e6:
+                    inv = 1.0 / rm_w[0]
+                    rm_occ *= inv
+                    accf = rm_acc.ravel()
+                    inv32 = np.float32(inv)
+                    for i in range(accf.shape[0]):
+                        accf[i] *= inv32
+                    rm_w[0] = 1.0
+            samples[s, 10] = m1 / n_dg
+            samples[s, 11] = m2 / n_ca3
+            samples[s, 12] = m3 / n_ca1
+            # --- latest values
+            if s == n - 1:
+                last_x[:] = x
+                last_xhat[:] = xhat
+                last_h[:n_dg] = h1
+                last_h[n_dg:n_dg + n_ca3] = h2
+                last_h[n_dg + n_ca3:] = h3
+                last_rates[:n_ec] = r_ec
+                last_rates[off_dg:off_ca3] = r_dg
+                last_rates[off_ca3:off_ca1] = r_ca3
+                last_rates[off_ca1:off_out] = r_ca1
+                last_rates[off_out:] = r_out
+            for q in range(m1):
+                r_dg[act1[q]] = 0.0
+            for q in range(m2):
+                r_ca3[act2[q]] = 0.0
+            for q in range(m3):
+                r_ca1[act3[q]] = 0.0
+        s0 += nb
     return -1

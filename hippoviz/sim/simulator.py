@@ -17,13 +17,14 @@ from hippoviz.sim.agent import STATE_SIZE
 from hippoviz.sim.arena import Arena
 from hippoviz.sim.chunk import HIDDEN, LAYERS, Chunk, Spikes
 from hippoviz.sim.inputs import (
+    grid_kernel_arrays,
     grid_room,
     make_grid_layout,
     make_lec_context,
     make_object_vectors,
     make_switch_order,
 )
-from hippoviz.sim.kernel import PV, PV_NAMES, RM_DECAY_EVERY, run_steps
+from hippoviz.sim.kernel import PV, PV_NAMES, RM_DECAY_EVERY, SAMPLE_COLUMNS, run_steps
 from hippoviz.sim.network import SPARSITY_CODES, NetworkState, init_network
 from hippoviz.sim.rng import seed_state
 
@@ -56,7 +57,7 @@ class Simulator:
         rng = np.random.default_rng([self.seed, 1])
         # -- entorhinal input
         self._grid_layout = make_grid_layout(ip.grid_spacings_m, ip.n_grid_per_module, rng)
-        self._grid_k, self._grid_phi = grid_room(self._grid_layout, ip.room, self.seed)
+        self._set_room(ip.room)
         self._border_w = np.asarray(ip.border_widths_m, dtype=np.float64)
         self._lec_cache: dict[int, NDArray[np.float32]] = {}
         self._lec_geometry = (params.arena.width_m, params.arena.height_m)
@@ -65,7 +66,7 @@ class Simulator:
                                             ip.object_vector_max_m, rng)
         self._obj_pos = np.zeros((ip.max_objects, 2), dtype=np.float64)
         self._obj_on = np.zeros(ip.max_objects, dtype=np.bool_)
-        n_grid = self._grid_k.shape[0]
+        n_grid = self._grid_cos.shape[0]
         n_border = 4 * self._border_w.shape[0]
         n_obj = ip.max_objects * ip.n_object_cells
         self.n_ec = n_grid + n_border + ip.n_lec_context + n_obj
@@ -89,7 +90,8 @@ class Simulator:
         n_hidden = npar.n_dg + npar.n_ca3 + npar.n_ca1
         self._act_count = np.zeros(n_hidden, dtype=np.float32)
         # -- the rat: start at the centre, heading and speed state from the seed
-        self._rs = seed_state(self.seed, 2)
+        self._rs_env = seed_state(self.seed, 2)
+        self._rs = seed_state(self.seed, 3)
         self._agent = np.zeros(STATE_SIZE, dtype=np.float64)
         self._agent[2] = rng.uniform(-math.pi, math.pi)
         # -- outputs and state of the views
@@ -126,6 +128,11 @@ class Simulator:
             self._lec_cache[context] = make_lec_context(self.seed, context, ip.n_lec_context,
                                                         ip.lec_sigma_m, w, h)
         return self._lec_cache[context]
+
+    def _set_room(self, room: int) -> None:
+        k, phi = grid_room(self._grid_layout, room, self.seed)
+        (self._grid_kmod, self._grid_cos, self._grid_sin,
+         self._grid_module) = grid_kernel_arrays(k, phi, self._grid_layout.module)
 
     def _set_arena(self) -> None:
         ap = self._params.arena
@@ -186,7 +193,9 @@ class Simulator:
         self._rm_extent = (xmin, xmin + nx * self._rm_bin, ymin, ymin + ny * self._rm_bin)
         self._rm_shape = (ny, nx)
         self._rm_occ = np.zeros((ny, nx), np.float64)
-        self._rm_acc = np.zeros((self.n_units_total, ny, nx), np.float32)
+        self._rm_w = np.ones(1, np.float64)  # weight of new samples (forgetting)
+        # bin-major: the units firing at the rat's bin are contiguous in memory
+        self._rm_acc = np.zeros((ny, nx, self.n_units_total), np.float32)
 
     def apply(self, patch: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
         """Apply live parameter changes now; returns ``{key: (old, new)}`` of what changed."""
@@ -200,8 +209,7 @@ class Simulator:
         if {"arena.width_m", "arena.height_m", "arena.shape_morph"} & changes.keys():
             self._set_arena()
         if {"inputs.room"} & changes.keys():
-            self._grid_k, self._grid_phi = grid_room(self._grid_layout, new.inputs.room,
-                                                     self.seed)
+            self._set_room(new.inputs.room)
         geometry = {"arena.width_m", "arena.height_m", "analysis.bin_size_m"}
         if geometry & changes.keys():
             self._reset_ratemaps()
@@ -280,7 +288,7 @@ class Simulator:
         m = self._buf_n
         self._sp_times = tuple(np.zeros(m * self.layer_sizes[L], np.float64) for L in LAYERS)
         self._sp_units = tuple(np.zeros(m * self.layer_sizes[L], np.int32) for L in LAYERS)
-        self._samples = np.zeros((m, 10), np.float64)
+        self._samples = np.zeros((m, len(SAMPLE_COLUMNS)), np.float64)
 
     def run_chunk(self, n: int) -> Chunk:
         """Simulate ``n`` steps and return their samples and spikes.
@@ -297,13 +305,14 @@ class Simulator:
         sp_count = np.zeros(len(LAYERS), np.int64)
         net = self.net
         bad = run_steps(
-            n, self.step, self._pv, self._rs, self._agent, self.arena.segments,
-            self.arena.seg_wall, self._grid_k, self._grid_phi, self._border_w, self._maps_a,
+            n, self.step, self._pv, self._rs_env, self._rs, self._agent, self.arena.segments,
+            self.arena.seg_wall, self._grid_kmod, self._grid_cos, self._grid_sin,
+            self._grid_module, self._border_w, self._maps_a,
             self._maps_b, self._switch_at, self._obj_pos, self._obj_on, self._obj_vec,
             net.params_tuple(), (net.ft_dg_ca3, net.ft_ca3_ca1, net.ft_ca1_out),
             (net.th_dg, net.th_ca3, net.th_ca1), self._grads, self._vel, self._mom2,
             self._counters, self._act_count, self._sp_times, self._sp_units, sp_count,
-            self._samples, self._rm_occ, self._rm_acc, self._last_x, self._last_xhat,
+            self._samples, self._rm_occ, self._rm_acc, self._rm_w, self._last_x, self._last_xhat,
             self._last_h, self._last_rates, self._carried, self._href)
         done = n if bad < 0 else bad
         chunk = self._make_chunk(done, sp_count)
@@ -331,6 +340,7 @@ class Simulator:
             theta_phase_rad=s[:, 5].astype(np.float32),
             mismatch=s[:, 6:10].astype(np.float32),
             spikes=spikes,
+            active_fraction=s[:, 10:13].astype(np.float32),
         )
 
     def _divergence_hint(self) -> str:
@@ -393,7 +403,8 @@ class Simulator:
 
     @property
     def occupancy_s(self) -> NDArray[np.float64]:
-        return self._rm_occ.copy()
+        """Occupancy per bin in seconds (after forgetting)."""
+        return self._rm_occ / self._rm_w[0]
 
     def ratemaps(self, layer: str, smooth: bool = True) -> NDArray[np.float32]:
         """Online rate maps ``(n_units, ny, nx)`` in Hz, NaN where unvisited.
@@ -406,7 +417,7 @@ class Simulator:
         if layer not in off:
             raise ParamError(f"unknown layer '{layer}' (one of {', '.join(LAYERS)})")
         a, b = off[layer]
-        acc = self._rm_acc[a:b].astype(np.float64)
+        acc = np.moveaxis(self._rm_acc[:, :, a:b], 2, 0).astype(np.float64)
         occ = self._rm_occ
         visited = occ > 0
         if smooth:
@@ -426,9 +437,10 @@ class Simulator:
                 d[f"{name}.{k}"] = v.copy()
         d.update({
             "counters": self._counters.copy(), "act_count": self._act_count.copy(),
-            "rng": self._rs.copy(), "agent": self._agent.copy(), "href": self._href.copy(),
+            "rng": self._rs.copy(), "rng_env": self._rs_env.copy(), "agent": self._agent.copy(), "href": self._href.copy(),
             "obj_pos": self._obj_pos.copy(), "obj_on": self._obj_on.copy(),
             "rm_occ": self._rm_occ.copy(), "rm_acc": self._rm_acc.copy(),
+            "rm_w": self._rm_w.copy(),
             "step": np.array([self.step], np.int64),
             "params_toml": np.array(P.dumps(self._params, comments=False)),
             "command_log": np.array(json.dumps(self.command_log)),
@@ -439,8 +451,7 @@ class Simulator:
         """Restore a state saved by :meth:`state_dict` (same sizes)."""
         self._params = P.loads(str(d["params_toml"]))
         self._set_arena()
-        self._grid_k, self._grid_phi = grid_room(self._grid_layout, self._params.inputs.room,
-                                                 self.seed)
+        self._set_room(self._params.inputs.room)
         self._reset_ratemaps()
         for k, v in self.net.arrays().items():
             v[...] = d[f"net.{k}"]
@@ -450,12 +461,14 @@ class Simulator:
         self._counters[:] = d["counters"]
         self._act_count[:] = d["act_count"]
         self._rs[:] = d["rng"]
+        self._rs_env[:] = d["rng_env"]
         self._agent[:] = d["agent"]
         self._href[:] = d["href"]
         self._obj_pos[:] = d["obj_pos"]
         self._obj_on[:] = d["obj_on"]
         self._rm_occ = np.array(d["rm_occ"], np.float64)
         self._rm_acc = np.array(d["rm_acc"], np.float32)
+        self._rm_w = np.array(d["rm_w"], np.float64)
         self.step = int(d["step"][0])
         self.command_log = [(int(s), c) for s, c in json.loads(str(d["command_log"]))]
         self._sync_pv()

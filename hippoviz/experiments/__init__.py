@@ -1,0 +1,1 @@
+"""L2: experiment protocols, headless sessions and their analyses."""

@@ -1,0 +1,72 @@
+"""Throughput benchmark of the simulation core (``hippoviz bench``)."""
+
+from __future__ import annotations
+
+import resource
+import time
+from typing import Any
+
+import numpy as np
+
+from hippoviz.params import Params
+from hippoviz.sim import build
+
+
+def model_flops_per_step(params: Params, n_ec: int) -> float:
+    """Floating-point operations of one step of the loop with learning on (multiply-adds count
+    two): the dense EC -> DG product, the sparse products of the other layers, the error
+    pathway, the gradient accumulation and the per-batch weight update."""
+    n = params.network
+    k_dg = max(1, round(n.k_dg * n.n_dg)) if n.sparsity_dg == "kwta" else n.n_dg
+    k_ca3 = max(1, round(n.k_ca3 * n.n_ca3)) if n.sparsity_ca3 == "kwta" else n.n_ca3
+    k_ca1 = max(1, round(n.k_ca1 * n.n_ca1)) if n.sparsity_ca1 == "kwta" else n.n_ca1
+    fwd = 2 * (n.n_dg * n_ec + k_dg * n.n_ca3 + k_ca3 * n.n_ca1 + k_ca1 * n_ec)
+    bwd = 2 * (k_ca1 * n_ec + k_ca3 * k_ca1 + k_dg * k_ca3)
+    grad = 2 * (k_ca1 * n_ec + k_ca3 * k_ca1 + k_dg * k_ca3 + k_dg * n_ec)
+    n_w = n.n_dg * n_ec + n.n_dg * n.n_ca3 + n.n_ca3 * n.n_ca1 + 2 * n.n_ca1 * n_ec
+    update = 4 * n_w / params.learning.batch_steps
+    return float(fwd + bwd + grad + update)
+
+
+def numpy_gemm_gflops(n: int = 1024, repeats: int = 5) -> float:
+    """Best-of float32 GEMM speed of NumPy's BLAS on this machine."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    a @ b
+    best = np.inf
+    for _ in range(repeats):
+        t = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t)
+    return 2 * n**3 / best / 1e9
+
+
+def run_bench(params: Params, seconds: float = 10.0, seed: int = 1,
+              chunk_steps: int = 200) -> dict[str, Any]:
+    """Steps per second with learning and spikes on (after a warm-up), plus context."""
+    sim = build(params, seed)
+    sim.run_chunk(chunk_steps)  # compile / load the cache, warm up
+    steps = 0
+    t0 = time.perf_counter()
+    cpu0 = time.process_time()
+    while time.perf_counter() - t0 < seconds:
+        sim.run_chunk(chunk_steps)
+        steps += chunk_steps
+    wall = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
+    sps = steps / wall
+    flops = model_flops_per_step(params, sim.n_ec)
+    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "steps_per_second": sps,
+        "real_time_factor": sps * sim.dt_s,
+        "steps": steps,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "model_flops_per_step": flops,
+        "achieved_gflops": sps * flops / 1e9,
+        "numpy_gemm_gflops": numpy_gemm_gflops(),
+        "rss_mb": rss_kb / 1024.0,
+        "layer_sizes": sim.layer_sizes,
+    }
