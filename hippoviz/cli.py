@@ -141,12 +141,12 @@ def _steps(args: argparse.Namespace, dt_s: float) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     if args.replay:
         return _cmd_replay(args)
+    params = load_params(args.preset, args.config, args.set)
+    n = _steps(args, params.time.dt_ms / 1000.0)
     from hippoviz.experiments.session import Collector, Progress, layer_summary, run_steps
     from hippoviz.sim import build
 
-    params = load_params(args.preset, args.config, args.set)
     sim = build(params, args.seed)
-    n = _steps(args, sim.dt_s)
     window = max(1, min(n, round(params.analysis.window_min * 60 / sim.dt_s)))
     col = Collector(start_step=n - window)
     recorder = None

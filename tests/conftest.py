@@ -1,0 +1,17 @@
+"""Shared fixtures of the hippoviz test suite."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(os.path.dirname(__file__), "..",
+                                                      ".numba_cache"))
+
+import pytest  # noqa: E402
+
+from hippoviz import params as P  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def small_params() -> P.Params:
+    return P.load_preset("small")

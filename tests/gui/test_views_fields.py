@@ -1,0 +1,206 @@
+"""Place-field gallery: drawing, Skaggs information, sorting, paging, click-to-select."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from PyQt6 import QtCore, QtGui, QtWidgets
+
+from hippoviz.gui import palette
+from hippoviz.gui.qt_fields_view import QtFieldsView, spatial_information
+
+
+class StandInSelection(QtCore.QObject):
+    """Same interface as hippoviz.gui.selection.QtSelection."""
+
+    changed = QtCore.pyqtSignal()
+
+    def __init__(self, layer: str = "ca1", unit: int | None = None) -> None:
+        super().__init__()
+        self.layer, self.unit = layer, unit
+
+    def select(self, layer: str, unit: int | None) -> None:
+        if (layer, unit) != (self.layer, self.unit):
+            self.layer, self.unit = layer, unit
+            self.changed.emit()
+
+
+def gaussian_maps(n: int, nbin: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` Gaussian place fields of random width (so distinct SI) with an unvisited corner."""
+    yy, xx = np.mgrid[0:nbin, 0:nbin] + 0.5
+    c = rng.uniform(2, nbin - 2, (n, 2))
+    w = rng.uniform(1.0, 6.0, n)
+    peak = rng.uniform(2.0, 20.0, n)
+    d2 = (xx - c[:, 0, None, None]) ** 2 + (yy - c[:, 1, None, None]) ** 2
+    m = peak[:, None, None] * np.exp(-d2 / (2 * w[:, None, None] ** 2)) + 0.2
+    m[:, :3, :3] = np.nan
+    return m.astype(np.float32)
+
+
+class FakeSource:
+    """Only what the gallery reads: ``latest("ratemaps")``."""
+
+    def __init__(self, maps: dict[str, np.ndarray] | None) -> None:
+        self.maps = maps
+        self.calls = 0
+
+    def layer_sizes(self) -> dict[str, int]:
+        return {k: v.shape[0] for k, v in (self.maps or {}).items()}
+
+    def latest(self, key: str) -> Any:
+        self.calls += 1
+        return self.maps if key == "ratemaps" else None
+
+    def samples(self, seconds: float) -> dict[str, np.ndarray]:
+        return {}
+
+    def spikes(self, layer: str, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
+        return np.zeros(0), np.zeros(0, np.int32)
+
+
+def pixels(widget: QtWidgets.QWidget) -> np.ndarray:
+    img = widget.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGBA8888)
+    ptr = img.constBits()
+    ptr.setsize(img.sizeInBytes())
+    a = np.frombuffer(ptr, np.uint8).reshape(img.height(), img.bytesPerLine() // 4, 4)
+    return a[:, : img.width(), :3].copy()
+
+
+def count_near(a: np.ndarray, color: str, tol: int = 12) -> int:
+    ref = np.array(palette.rgb(color))
+    return int((np.abs(a.astype(int) - ref).max(axis=-1) <= tol).sum())
+
+
+@pytest.fixture
+def maps() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(3)
+    return {"dg": gaussian_maps(90, 20, rng), "ca3": gaussian_maps(40, 20, rng),
+            "ca1": gaussian_maps(30, 20, rng)}
+
+
+@pytest.fixture
+def gallery(qtbot: Any, maps: dict[str, np.ndarray]) -> tuple[QtFieldsView, StandInSelection]:
+    sel = StandInSelection("ca1")
+    view = QtFieldsView(FakeSource(maps), sel)
+    qtbot.addWidget(view)
+    view.resize(420, 320)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_layer("ca1")
+    view.refresh()
+    return view, sel
+
+
+def test_spatial_information_known_values() -> None:
+    flat = np.full((1, 4, 4), 3.0)
+    one = np.zeros((1, 4, 4))
+    one[0, 1, 2] = 5.0
+    half = np.full((1, 4, 4), np.nan)  # 8 visited bins, one active: log2(8) bits/spike
+    half[0, :2] = 0.0
+    half[0, 0, 0] = 2.0
+    silent = np.zeros((1, 4, 4))
+    si, peak = spatial_information(np.concatenate([flat, one, half, silent]))
+    assert si[0] == pytest.approx(0.0)
+    assert si[1] == pytest.approx(4.0)
+    assert si[2] == pytest.approx(3.0)
+    assert np.isnan(si[3])
+    np.testing.assert_allclose(peak, [3.0, 5.0, 2.0, 0.0])
+
+
+def test_spatial_information_matches_analysis_with_uniform_occupancy(
+        maps: dict[str, np.ndarray]) -> None:
+    spatial = pytest.importorskip("hippoviz.analysis.spatial_info")
+    m = maps["dg"]
+    occ = np.ones(m.shape[1:])
+    np.testing.assert_allclose(spatial_information(m)[0], spatial.skaggs_information(m, occ),
+                               rtol=1e-9)
+
+
+def test_gallery_draws_maps_with_labels(gallery: tuple[QtFieldsView, StandInSelection]) -> None:
+    view, _ = gallery
+    a = pixels(view.view)
+    assert len(np.unique(a.reshape(-1, 3), axis=0)) > 50  # colour-mapped fields, not a blank
+    assert count_near(a, palette.UNVISITED, 2) > 0  # the unvisited corner is drawn grey
+    n = len(view.page_units)
+    assert n >= 6
+    assert all(lab.isVisible() for lab in view.labels[:n])
+    assert "b ·" in view.labels[0].textItem.toPlainText()
+    assert "Hz" in view.labels[0].textItem.toPlainText()
+
+
+def test_gallery_sorted_by_information(gallery: tuple[QtFieldsView, StandInSelection],
+                                       maps: dict[str, np.ndarray]) -> None:
+    view, _ = gallery
+    si = spatial_information(maps["ca1"])[0]
+    expected = list(np.argsort(-si, kind="stable"))
+    assert view.page_units == expected[: len(view.page_units)]
+    view.sort_box.setCurrentIndex(view.sort_box.findData("index"))
+    assert view.page_units == list(range(len(view.page_units)))
+
+
+def test_click_selects_unit_and_highlights_it(
+        qtbot: Any, gallery: tuple[QtFieldsView, StandInSelection]) -> None:
+    view, sel = gallery
+    before = count_near(pixels(view.view), palette.SELECTION, 0)
+    k = 4
+    with qtbot.waitSignal(sel.changed, timeout=2000):
+        qtbot.mouseClick(view.view.viewport(), QtCore.Qt.MouseButton.LeftButton,
+                         pos=view.tile_center(k))
+    assert (sel.layer, sel.unit) == ("ca1", view.page_units[k])
+    after = count_near(pixels(view.view), palette.SELECTION, 0)
+    assert after > before + 100  # a white frame around the tile
+
+
+def test_paging_and_selection_from_elsewhere(
+        gallery: tuple[QtFieldsView, StandInSelection], maps: dict[str, np.ndarray]) -> None:
+    view, sel = gallery
+    view.set_layer("dg")
+    view.refresh()
+    assert view.n_pages > 1
+    first = view.page_units
+    view.next_btn.click()
+    assert view.page == 1
+    assert set(view.page_units).isdisjoint(first)
+    view.set_page(10_000)
+    assert view.page == view.n_pages - 1
+    # a unit selected in another view (say the raster) brings its layer and page into view
+    si = spatial_information(maps["ca3"])[0]
+    last_unit = int(np.argsort(-si, kind="stable")[-1])
+    sel.select("ca3", last_unit)
+    assert view.layer == "ca3"
+    assert last_unit in view.page_units
+
+
+def test_none_data_shows_waiting_and_never_crashes(qtbot: Any,
+                                                   maps: dict[str, np.ndarray]) -> None:
+    src = FakeSource(None)
+    view = QtFieldsView(src, StandInSelection())
+    qtbot.addWidget(view)
+    view.resize(400, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    view.refresh()
+    assert view.waiting.isVisible()
+    assert view.page_units == []
+    src.maps = {"dg": np.full((5, 4, 4), np.nan, np.float32)}  # nothing visited yet
+    view.refresh()
+    src.maps = {"ca1": np.zeros((0, 4, 4), np.float32)}
+    view.refresh()
+    assert view.waiting.isVisible()
+    src.maps = maps
+    view.set_layer("dg")
+    view.refresh()
+    assert not view.waiting.isVisible()
+    assert view.page_units
+
+
+def test_refresh_skips_when_nothing_changed(
+        gallery: tuple[QtFieldsView, StandInSelection], monkeypatch: Any) -> None:
+    view, _ = gallery
+    calls = []
+    monkeypatch.setattr(view, "_compose", lambda *a: calls.append(a))
+    view.refresh()
+    view.refresh()
+    assert calls == []

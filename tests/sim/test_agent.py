@@ -1,0 +1,66 @@
+"""The rat: stays in the arena and moves with the statistics of MODEL.md."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from numba import njit
+
+from hippoviz.sim.agent import agent_step
+from hippoviz.sim.arena import Arena, contains
+from hippoviz.sim.rng import normal, seed_state
+
+
+@njit(cache=True)
+def _walk(state, n, segs, seg_wall, rs, w, h, morph, out):  # type: ignore[no-untyped-def]
+    inside = True
+    for i in range(n):
+        agent_step(state, 0.01, 0.08, 0.7, math.radians(120.0), 0.08, 0.5, 0.1, w, h, morph,
+                   segs, seg_wall, normal(rs), normal(rs))
+        out[i, 0] = state[0]
+        out[i, 1] = state[1]
+        out[i, 2] = state[2]
+        out[i, 3] = state[3]
+        if not contains(state[0], state[1], w, h, morph):
+            inside = False
+    return inside
+
+
+@pytest.mark.parametrize("shape", [(1.0, 1.0, 0.0), (1.0, 1.0, 1.0), (1.0, 1.5, 0.5)])
+def test_one_hour_stays_inside_with_rat_statistics(shape: tuple[float, float, float]) -> None:
+    w, h, morph = shape
+    arena = Arena(w, h, morph)
+    n = 360_000  # one simulated hour
+    out = np.zeros((n, 4))
+    inside = _walk(np.zeros(6), n, arena.segments, arena.seg_wall, seed_state(11), w, h, morph,
+                   out)
+    assert inside
+    speed = np.hypot(*np.diff(out[:, :2], axis=0).T) / 0.01
+    assert speed.mean() == pytest.approx(0.08, rel=0.2)
+    turn = np.angle(np.exp(1j * np.diff(out[:, 2]))) / 0.01
+    assert math.degrees(turn.std()) == pytest.approx(120.0, rel=0.2)
+    # speed coherence time: lag where the autocorrelation first falls below 1/e
+    s = out[:, 3] - out[:, 3].mean()
+    lags = np.arange(1, 300)
+    ac = np.array([np.dot(s[:-k], s[k:]) / np.dot(s, s) for k in lags])
+    tau = lags[np.argmax(ac < math.exp(-1))] * 0.01
+    assert tau == pytest.approx(0.7, rel=0.2)
+    # the rat covers the arena (foraging, not stuck): every 10 cm bin of the box is visited
+    hist, _, _ = np.histogram2d(out[:, 0], out[:, 1], bins=(int(w * 10), int(h * 10)),
+                                range=[[-w / 2, w / 2], [-h / 2, h / 2]])
+    inside_bins = [contains((i + 0.5) / 10 - w / 2, (j + 0.5) / 10 - h / 2, w, h, morph)
+                   for i in range(int(w * 10)) for j in range(int(h * 10))]
+    assert (hist.ravel()[np.array(inside_bins)] > 0).all()
+
+
+def test_shrinking_arena_moves_the_rat_inside() -> None:
+    big = Arena(1.5, 1.5, 0.0)
+    small = Arena(1.0, 1.0, 0.0)
+    state = np.array([0.7, 0.7, 0.0, 0.0, 0.0, 0.0])
+    assert not contains(0.7, 0.7, 1.0, 1.0, 0.0) and contains(0.7, 0.7, 1.5, 1.5, 0.0)
+    agent_step(state, 0.01, 0.08, 0.7, 2.0, 0.08, 0.5, 0.1, 1.0, 1.0, 0.0, small.segments,
+               small.seg_wall, 0.0, 0.0)
+    assert contains(state[0], state[1], 1.0, 1.0, 0.0)
+    del big

@@ -1,0 +1,230 @@
+"""Every numba kernel against its NumPy twin, on random inputs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from hippoviz import params as P
+from hippoviz.sim import build
+from hippoviz.sim import rng as R
+from hippoviz.sim.agent import agent_step, agent_step_np
+from hippoviz.sim.arena import Arena, contains, contains_np, wall_distances, wall_distances_np
+from hippoviz.sim.inputs import (
+    border_rates,
+    border_rates_np,
+    grid_kernel_arrays,
+    grid_rates,
+    grid_rates_np,
+    grid_room,
+    lec_context_rates,
+    lec_context_rates_np,
+    make_grid_layout,
+    make_lec_context,
+    make_object_vectors,
+    make_switch_order,
+    object_rates,
+    object_rates_np,
+)
+from hippoviz.sim.kernel import _apply_update
+from hippoviz.sim.network import (
+    block_forward,
+    dense_forward,
+    dense_forward_np,
+    kth_largest,
+    kth_largest_np,
+    sparse_forward,
+    sparse_forward_np,
+    sparsify,
+    sparsify_np,
+)
+from hippoviz.sim.reference import loop_step_np
+
+RNG = np.random.default_rng(12345)
+
+
+def test_rng_matches_twin() -> None:
+    a, b = R.seed_state(7), R.seed_state(7)
+    assert [R.uniform(a) for _ in range(50)] == [R.uniform_np(b) for _ in range(50)]
+    assert [R.normal(a) for _ in range(50)] == [R.normal_np(b) for _ in range(50)]
+    s = R.seed_state(3)
+    u = np.array([R.uniform(s) for _ in range(20000)])
+    assert 0.49 < u.mean() < 0.51 and u.min() >= 0 and u.max() < 1
+
+
+@pytest.mark.parametrize("morph", [0.0, 0.4, 1.0])
+@pytest.mark.parametrize("size", [(1.0, 1.0), (1.0, 1.5)])
+def test_arena_kernels_match_twins(morph: float, size: tuple[float, float]) -> None:
+    a = Arena(size[0], size[1], morph)
+    out = np.zeros(4)
+    for _ in range(200):
+        x, y = RNG.uniform(-0.8, 0.8, 2)
+        assert contains(x, y, size[0], size[1], morph) == contains_np(x, y, size[0], size[1],
+                                                                       morph)
+        wall_distances(x, y, a.segments, a.seg_wall, out)
+        np.testing.assert_allclose(out, wall_distances_np(x, y, a.segments, a.seg_wall),
+                                   rtol=1e-12)
+
+
+def test_arena_geometry() -> None:
+    sq, circ = Arena(1, 1, 0), Arena(1, 1, 1)
+    assert sq.area_m2() == pytest.approx(1.0)
+    assert circ.area_m2() == pytest.approx(math.pi / 4, rel=1e-3)
+    out = np.zeros(4)
+    wall_distances(0.3, 0.1, sq.segments, sq.seg_wall, out)  # east, north, west, south
+    np.testing.assert_allclose(out, [0.2, 0.4, 0.8, 0.6], atol=1e-12)
+
+
+def test_agent_step_matches_twin() -> None:
+    a = Arena(1.0, 1.2, 0.3)
+    s1 = np.zeros(6)
+    s2 = np.zeros(6)
+    for _ in range(3000):
+        n1, n2 = RNG.standard_normal(2)
+        args = (0.01, 0.08, 0.7, math.radians(120), 0.08, 0.5, 0.1, 1.0, 1.2, 0.3, a.segments,
+                a.seg_wall, n1, n2)
+        agent_step(s1, *args)
+        agent_step_np(s2, *args)
+    np.testing.assert_allclose(s1, s2, atol=1e-9)
+
+
+def test_input_kernels_match_twins() -> None:
+    layout = make_grid_layout((0.4, 0.7), 16, RNG)
+    k, phi = grid_room(layout, 3, 1)
+    kmod, cphi, sphi, module = grid_kernel_arrays(k, phi, layout.module)
+    out = np.zeros(32, np.float32)
+    trig = np.zeros((2, 2, 3))
+    widths = np.array([0.05, 0.1, 0.2])
+    bout = np.zeros(12, np.float32)
+    ma = make_lec_context(1, 0, 10, 0.1, 1.0, 1.0)
+    mb = make_lec_context(1, 1, 10, 0.1, 1.0, 1.0)
+    sw = make_switch_order(1, 10)
+    cout = np.zeros(10, np.float32)
+    vec = make_object_vectors(3, 4, 0.3, RNG)
+    pos = RNG.uniform(-0.4, 0.4, (3, 2))
+    on = np.array([True, False, True])
+    oout = np.zeros(12, np.float32)
+    for _ in range(100):
+        x, y = RNG.uniform(-0.5, 0.5, 2)
+        grid_rates(x, y, kmod, cphi, sphi, module, trig, out)
+        np.testing.assert_allclose(out, grid_rates_np(x, y, k, phi), atol=1e-5)
+        d = RNG.uniform(0, 1, 4)
+        border_rates(d, widths, bout)
+        np.testing.assert_allclose(bout, border_rates_np(d, widths), rtol=1e-6, atol=1e-30)
+        m = RNG.uniform()
+        for blend in (False, True):
+            lec_context_rates(x, y, 1.0, 1.0, ma, mb, sw, m, blend, cout)
+            np.testing.assert_allclose(cout, lec_context_rates_np(x, y, 1.0, 1.0, ma, mb, sw, m,
+                                                                  blend), atol=1e-6)
+        object_rates(x, y, pos, on, vec, 0.08, oout)
+        np.testing.assert_allclose(oout, object_rates_np(x, y, pos, on, vec, 0.08), atol=1e-6)
+    assert out.min() >= 0 and out.max() <= 1.0 + 1e-6
+
+
+def test_grid_vertex_spacing() -> None:
+    """4 pi / (sqrt(3) lambda) puts the field centres lambda apart (not 4 pi / sqrt(3 lambda))."""
+    layout = make_grid_layout((0.5,), 1, np.random.default_rng(0))
+    k, phi = grid_room(layout, 0, 0)
+    th = layout.orientation_rad[0]
+    c = layout.phase_ab[0, 0] * 0.5 * np.array([math.cos(th), math.sin(th)]) + layout.phase_ab[
+        0, 1] * 0.5 * np.array([math.cos(th + math.pi / 3), math.sin(th + math.pi / 3)])
+    at = grid_rates_np(c[0], c[1], k, phi)[0]
+    step = c + 0.5 * np.array([math.cos(th), math.sin(th)])
+    assert at == pytest.approx(1.0, abs=1e-9)
+    assert grid_rates_np(step[0], step[1], k, phi)[0] == pytest.approx(1.0, abs=1e-9)
+    half = c + 0.25 * np.array([math.cos(th), math.sin(th)])
+    assert grid_rates_np(half[0], half[1], k, phi)[0] < 0.3
+
+
+def test_network_kernels_match_twins() -> None:
+    scratch = np.zeros(300, np.float32)
+    active = np.zeros(300, np.int32)
+    for _ in range(50):
+        a = np.maximum(RNG.standard_normal(300), 0).astype(np.float32)
+        for kk in (1, 5, 31, 300, 301):
+            assert kth_largest(a, 300, kk, scratch) == kth_largest_np(a, kk)
+        for mode in (0, 1, 2):
+            h = a.copy()
+            m = sparsify(h, mode, 0.1, 0.1, scratch, active)
+            ref = sparsify_np(a, mode, 0.1, 0.1)
+            np.testing.assert_allclose(h, ref, rtol=1e-6, atol=1e-7)
+            assert sorted(active[:m]) == list(np.flatnonzero(ref))
+        assert (sparsify_np(a, 0, 0.1, 0.1) > 0).sum() <= 30
+    w = RNG.standard_normal((40, 30)).astype(np.float32)
+    x = RNG.uniform(size=30).astype(np.float32)
+    b = RNG.standard_normal(40).astype(np.float32)
+    out = np.zeros(40, np.float32)
+    dense_forward(w, x, b, out)
+    np.testing.assert_allclose(out, dense_forward_np(w, x, b), rtol=1e-4, atol=1e-5)
+    xb = RNG.uniform(size=(32, 30)).astype(np.float32)
+    ob = np.zeros((32, 40), np.float32)
+    block_forward(w, xb, 7, b, ob)
+    for s in range(7):
+        dense_forward(w, xb[s], b, out)
+        np.testing.assert_array_equal(ob[s], out)  # bit-identical, whatever the block size
+    wt = RNG.standard_normal((30, 40)).astype(np.float32)
+    h = np.where(RNG.uniform(size=30) < 0.2, x, 0).astype(np.float32)
+    act = np.flatnonzero(h).astype(np.int32)
+    sparse_forward(wt, h, act, act.size, b, out)
+    np.testing.assert_allclose(out, sparse_forward_np(wt, h, b), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("adam", [False, True])
+def test_update_matches_twin(adam: bool) -> None:
+    w = RNG.standard_normal(100).astype(np.float32)
+    g = RNG.standard_normal(100).astype(np.float32)
+    v = RNG.standard_normal(100).astype(np.float32) * 0.01
+    m2 = np.abs(RNG.standard_normal(100)).astype(np.float32) * 0.01
+    w0, g0, v0, m0 = w.copy(), g.copy(), v.copy(), m2.copy()
+    _apply_update(w, g, v, m2, 0.01, 0.9, 0.5, adam, 3)
+    gi = g0.astype(np.float64) * 0.5
+    if adam:
+        v1 = 0.9 * v0 + 0.1 * gi
+        m1 = 0.999 * m0 + 0.001 * gi * gi
+        w1 = w0 - 0.01 * (v1 / (1 - 0.9**3)) / (np.sqrt(m1 / (1 - 0.999**3)) + 1e-8)
+    else:
+        v1 = 0.9 * v0 - 0.01 * gi
+        w1 = w0 + v1
+    np.testing.assert_allclose(w, w1, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(v, v1, rtol=1e-5, atol=1e-7)
+    assert not g.any()  # the accumulator is cleared
+
+
+def _one_step_setup(patch: dict[str, object]) -> tuple[object, dict[str, np.ndarray]]:
+    base = {"learning.batch_steps": 1, "learning.momentum": 0.0,
+            "network.homeostasis_rate": 0.0, "inputs.sigma_input": 0.0}
+    params = P.replace(P.load_preset("small"), {**base, **patch})
+    sim = build(params, 4)
+    sim.run_chunk(37)  # move away from the initial state
+    before = {name: sim.weights(name) for name in ("ec_dg", "dg_ca3", "ca3_ca1", "ca1_out",
+                                                   "ec_ca1")}
+    return sim, before
+
+
+@pytest.mark.parametrize("patch", [
+    {},
+    {"learning.feedback": "alignment"},
+    {"learning.g_ca3_dg": 0.0, "learning.g_ec_ca1": 1.7},
+    {"network.sparsity_dg": "emax", "network.sparsity_ca1": "none", "inputs.gamma_ta": 0.5},
+])
+def test_full_step_matches_reference(patch: dict[str, object]) -> None:
+    """One kernel step (forward, mismatch, error pathway, update) against MODEL.md in NumPy."""
+    import copy
+
+    sim, before = _one_step_setup(patch)
+    net0 = copy.deepcopy(sim.net)
+    sim.run_chunk(1)
+    x = sim.last("x")
+    ref = loop_step_np(x, x, net0, sim.params)
+    np.testing.assert_allclose(sim.last("x_hat"), ref.x_hat, atol=2e-5)
+    np.testing.assert_allclose(sim.last("dg"), ref.h_dg, atol=2e-5)
+    np.testing.assert_allclose(sim.last("ca3"), ref.h_ca3, atol=2e-5)
+    np.testing.assert_allclose(sim.last("ca1"), ref.h_ca1, atol=2e-5)
+    lp = sim.params.learning
+    lr = {"ec_dg": lp.lr_dg, "dg_ca3": lp.lr_ca3, "ca3_ca1": lp.lr_ca1, "ec_ca1": lp.lr_ca1,
+          "ca1_out": lp.lr_out}
+    for name, w0 in before.items():
+        expected = w0 - lr[name] * ref.grads[name]
+        np.testing.assert_allclose(sim.weights(name), expected, atol=2e-6, err_msg=name)
