@@ -68,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     length.add_argument("--minutes", type=float, metavar="M",
                         help="simulated minutes (default 1)")
     length.add_argument("--steps", type=int, metavar="N", help="simulation steps (10 ms each)")
+    r.add_argument("--probe", type=float, metavar="M", default=0.0,
+                   help="after the run, freeze the weights and analyse M more minutes (a probe "
+                        "session, as experimenters compare maps); default: analyse the last "
+                        "analysis.window_min minutes of the run itself")
     r.add_argument("--record", metavar="OUT.h5", help="record the session to an HDF5 file")
     r.add_argument("--force", action="store_true", help="overwrite an existing output file")
     r.add_argument("--replay", metavar="REC.h5",
@@ -143,16 +147,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _cmd_replay(args)
     params = load_params(args.preset, args.config, args.set)
     n = _steps(args, params.time.dt_ms / 1000.0)
+    if not (args.probe >= 0 and math.isfinite(args.probe)):
+        raise UsageError(f"--probe must be >= 0 minutes, got {args.probe}")
     from hippoviz.experiments.session import Collector, Progress, layer_summary, run_steps
     from hippoviz.sim import build
 
     sim = build(params, args.seed)
+    n_probe = round(args.probe * 60 / sim.dt_s)
     window = max(1, min(n, round(params.analysis.window_min * 60 / sim.dt_s)))
-    col = Collector(start_step=n - window)
+    col = Collector(start_step=n if n_probe else n - window)
     recorder = None
     if args.record:
         recorder = _open_recorder(args.record, sim, args.force)
-    progress = Progress(n, "hippoviz run")
+    progress = Progress(n + n_probe, "hippoviz run")
 
     def on_chunk(chunk: Any) -> None:
         col.add(chunk)
@@ -161,6 +168,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     try:
         wall = run_steps(sim, n, on_chunk=on_chunk, progress=progress)
+        if n_probe:
+            sim.command({"op": "set", "patch": {"learning.enabled": False}})
+            if recorder is not None and hasattr(recorder, "log_commands"):
+                recorder.log_commands()
+            run_steps(sim, n_probe, on_chunk=on_chunk,
+                      progress=_Offset(progress, n) if progress.enabled else None)
     except BaseException:
         if recorder is not None:
             getattr(recorder, "abort", recorder.close)()
@@ -169,7 +182,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         progress.close()
     if recorder is not None:
         recorder.close()
-    mm = col.mismatch_array()[:, 0]
+    mm = col.mismatch_array()[:n, 0]
     per_min = round(60 / sim.dt_s)
     first = mm[: min(per_min, mm.size)]
     last = mm[-min(per_min, mm.size):]
@@ -182,7 +195,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         "reconstruction_error": {"initial": float(first.mean()), "final": float(last.mean())},
         "layers": {L: {k: v for k, v in d.items() if k != "result"} for L, d in layers.items()},
         "seed": args.seed,
-        "analysis_window_s": window * sim.dt_s,
+        "analysis_window_s": (n_probe or window) * sim.dt_s,
+        "probe_minutes": args.probe,
     }
     if args.record:
         summary["record"] = str(args.record)
@@ -200,13 +214,25 @@ def _print_run_summary(s: dict[str, Any]) -> None:
     re = s["reconstruction_error"]
     print(f"reconstruction error ||x - x_hat||^2/||x||^2: first minute {re['initial']:.3f} -> "
           f"last minute {re['final']:.3f}")
-    print(f"hidden layers (spikes of the last {s['analysis_window_s'] / 60:.1f} min):")
+    what = (f"a {s['probe_minutes']:g}-min probe with frozen weights after the run"
+            if s["probe_minutes"] else f"the last {s['analysis_window_s'] / 60:.1f} min")
+    print(f"hidden layers (spikes of {what}):")
     print(f"  {'layer':6s} {'place cells':>12s} {'median SI':>16s} {'active/step':>12s}")
     for L, d in s["layers"].items():
         print(f"  {L:6s} {100 * d['place_cell_fraction']:11.1f}% "
               f"{d['median_si_bits_per_spike']:10.2f} bits/sp {100 * d['active_fraction']:11.1f}%")
     if "record" in s:
         print(f"recording written to {s['record']}")
+
+
+class _Offset:
+    """A progress bar continued from ``offset`` steps."""
+
+    def __init__(self, progress: Any, offset: int) -> None:
+        self.progress, self.offset = progress, offset
+
+    def update(self, done: int) -> None:
+        self.progress.update(self.offset + done)
 
 
 def _open_recorder(path: str, sim: Any, force: bool) -> Any:
@@ -289,7 +315,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
               f"({res['steps_per_second'] / 100:.0f}x real time), learning and spikes on")
         print(f"  achieved {res['achieved_gflops']:.2f} GFLOP/s of model arithmetic; NumPy "
               f"float32 GEMM on this machine: {res['numpy_gemm_gflops']:.1f} GFLOP/s")
-        print(f"  simulator memory: {res['rss_mb']:.0f} MB RSS")
+        print(f"  memory: simulator {res['simulator_mb']:.0f} MB; whole process "
+              f"{res['rss_mb']:.0f} MB RSS (NumPy, SciPy and Numba's LLVM included)")
     return 0
 
 

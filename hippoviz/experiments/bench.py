@@ -12,6 +12,15 @@ from hippoviz.params import Params
 from hippoviz.sim import build
 
 
+def _rss_mb() -> float:
+    """Current resident memory of this process in MB (Linux; 0 elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+    except OSError:
+        return 0.0
+
+
 def model_flops_per_step(params: Params, n_ec: int) -> float:
     """Floating-point operations of one step of the loop with learning on (multiply-adds count
     two): the dense EC -> DG product, the sparse products of the other layers, the error
@@ -45,8 +54,10 @@ def numpy_gemm_gflops(n: int = 1024, repeats: int = 5) -> float:
 def run_bench(params: Params, seconds: float = 10.0, seed: int = 1,
               chunk_steps: int = 200) -> dict[str, Any]:
     """Steps per second with learning and spikes on (after a warm-up), plus context."""
+    rss0 = _rss_mb()
     sim = build(params, seed)
     sim.run_chunk(chunk_steps)  # compile / load the cache, warm up
+    sim_mb = _rss_mb() - rss0
     steps = 0
     t0 = time.perf_counter()
     cpu0 = time.process_time()
@@ -68,5 +79,6 @@ def run_bench(params: Params, seconds: float = 10.0, seed: int = 1,
         "achieved_gflops": sps * flops / 1e9,
         "numpy_gemm_gflops": numpy_gemm_gflops(),
         "rss_mb": rss_kb / 1024.0,
+        "simulator_mb": sim_mb,
         "layer_sizes": sim.layer_sizes,
     }

@@ -84,22 +84,63 @@ def run_steps(sim: Simulator, n_steps: int, *, on_chunk: Callable[[Chunk], None]
 def layer_summary(sim: Simulator, collector: Collector, *, seed: int = 0) -> dict[str, Any]:
     """Place-cell fraction, median spatial information and activity per hidden layer, from the
     spikes of the collector's window (MODEL.md's place-cell test, shuffles included)."""
-    ap = sim.params.analysis
-    out: dict[str, Any] = {}
     active = collector.active_array()
     start_rel = collector.start_step - (sim.step - active.shape[0])
-    for k, L in enumerate(collector.layers):
+    spikes = {}
+    pos = np.zeros((0, 2), np.float32)
+    for L in collector.layers:
         pos, t, u = collector.window(L)
         steps = np.floor(t / sim.dt_s + 1e-9).astype(np.int64) - collector.start_step
-        steps = np.clip(steps, 0, max(pos.shape[0] - 1, 0))
+        spikes[L] = (np.clip(steps, 0, max(pos.shape[0] - 1, 0)), u)
+    act = active[max(start_rel, 0):] if active.size else np.zeros((0, len(collector.layers)))
+    return place_cell_summary(pos, spikes, act, sim.layer_sizes, sim.dt_s, sim.arena.width_m,
+                              sim.arena.height_m, sim.params.analysis, seed=seed)
+
+
+def place_cell_summary(pos: NDArray[np.floating], spikes: dict[str, tuple[Any, Any]],
+                       active: NDArray[np.float32], layer_sizes: dict[str, int], dt_s: float,
+                       width_m: float, height_m: float, analysis: Any, *, seed: int = 0
+                       ) -> dict[str, Any]:
+    """The place-cell test of every layer of ``spikes`` over one window.
+
+    Parameters
+    ----------
+    pos : (T, 2) float
+        Positions (m) of the window's steps.
+    spikes : dict
+        ``{layer: (steps (m,) int, units (m,) int)}``, steps relative to the window start.
+    active : (T, n_layers) float
+        Fraction of each layer's units active on each step (columns in the order of
+        ``spikes``); may be empty.
+    layer_sizes : dict
+        Units per layer.
+    dt_s : float
+        Step (s).
+    width_m, height_m : float
+        Arena bounding box (m).
+    analysis : AnalysisParams
+        ``params.analysis`` (bin size, shuffles, p-value, field size, peak rate).
+    seed : int
+        Seed of the shuffles.
+
+    Returns
+    -------
+    dict
+        ``{layer: {"place_cell_fraction", "place_cell_fraction_of_active",
+        "median_si_bits_per_spike", "active_fraction", "result": PlaceCellResult}}``.
+    """
+    ap = analysis
+    out: dict[str, Any] = {}
+    for k, (L, (steps, units)) in enumerate(spikes.items()):
         res = place_cell_analysis(
-            pos, steps, u, sim.layer_sizes[L], sim.dt_s, sim.arena.width_m, sim.arena.height_m,
+            pos, steps, units, layer_sizes[L], dt_s, width_m, height_m,
             bin_size_m=ap.bin_size_m, n_shuffles=ap.n_shuffles, p_value=ap.p_value,
             min_field_bins=ap.min_field_bins, min_peak_hz=ap.min_peak_hz, seed=seed)
-        act = active[max(start_rel, 0):, k] if active.size else np.zeros(1)
+        act = active[:, k] if active.size else np.zeros(0)
         out[L] = {
             "place_cell_fraction": float(res.fraction),
-            "median_si_bits_per_spike": float(res.median_si),
+            "place_cell_fraction_of_active": float(res.fraction_of_active),
+            "median_si_bits_per_spike": float(res.median_si_bits_per_spike),
             "active_fraction": float(np.mean(act)) if act.size else 0.0,
             "result": res,
         }

@@ -143,7 +143,7 @@ class NetworkParams:
     e_ca1: float = p(0.10, "E%-max for CA1.", lo=0.01, hi=0.5, step=0.01)
     l1: float = p(1e-3, "L1 activity penalty of layers without sparsity.", lo=0.0, hi=0.1,
                   step=1e-4)
-    homeostasis_rate: float = p(0.05, "Adaptive threshold: theta_i += rate * (active_i - "
+    homeostasis_rate: float = p(0.005, "Adaptive threshold: theta_i += rate * (active_i - "
                                 "target) each batch; 0 disables it.", lo=0.0, hi=0.5, step=0.01)
     sigma_hidden: float = p(0.0, "Gaussian noise on hidden pre-activations.", lo=0.0, hi=1.0,
                             step=0.01)

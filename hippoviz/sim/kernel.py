@@ -459,31 +459,36 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                 rm = pv[RMAX_GRID] if i < o_ctx else pv[RMAX_LEC]
                 r_ec[i] = rm * x[i] * mod_ec
                 r_out[i] = pv[RMAX_OUT] * xhat[i] * mod_ec
-            # hidden rates: activity scaled by a slow reference of the layer's peak activity
-            mx1 = 0.0
+            # hidden rates: r = r_max tanh(h / h_ref), h_ref a slow average of the layer's
+            # active-unit activity, so a typical active unit fires at about 3/4 of r_max and
+            # the strongest saturate at r_max, whatever the scale of the weights
+            mn1 = 0.0
             for q in range(m1):
-                mx1 = max(mx1, h1[act1[q]])
-            mx2 = 0.0
+                mn1 += h1[act1[q]]
+            mn2 = 0.0
             for q in range(m2):
-                mx2 = max(mx2, h2[act2[q]])
-            mx3 = 0.0
+                mn2 += h2[act2[q]]
+            mn3 = 0.0
             for q in range(m3):
-                mx3 = max(mx3, h3[act3[q]])
-            if mx1 > 0:
-                href[0] += 0.01 * (mx1 - href[0])
-            if mx2 > 0:
-                href[1] += 0.01 * (mx2 - href[1])
-            if mx3 > 0:
-                href[2] += 0.01 * (mx3 - href[2])
-            f1 = pv[RMAX_DG] * (1.0 + kap * math.cos(theta - pv[PH_DG])) / max(href[0], 1e-6)
-            f2 = pv[RMAX_CA3] * (1.0 + kap * math.cos(theta - pv[PH_CA3])) / max(href[1], 1e-6)
-            f3 = pv[RMAX_CA1] * (1.0 + kap * math.cos(theta - pv[PH_CA1])) / max(href[2], 1e-6)
+                mn3 += h3[act3[q]]
+            if m1 > 0:
+                href[0] += 0.01 * (mn1 / m1 - href[0])
+            if m2 > 0:
+                href[1] += 0.01 * (mn2 / m2 - href[1])
+            if m3 > 0:
+                href[2] += 0.01 * (mn3 / m3 - href[2])
+            f1 = pv[RMAX_DG] * (1.0 + kap * math.cos(theta - pv[PH_DG]))
+            f2 = pv[RMAX_CA3] * (1.0 + kap * math.cos(theta - pv[PH_CA3]))
+            f3 = pv[RMAX_CA1] * (1.0 + kap * math.cos(theta - pv[PH_CA1]))
+            i1 = 1.0 / max(href[0], 1e-9)
+            i2 = 1.0 / max(href[1], 1e-9)
+            i3 = 1.0 / max(href[2], 1e-9)
             for q in range(m1):
-                r_dg[act1[q]] = f1 * h1[act1[q]]
+                r_dg[act1[q]] = f1 * math.tanh(h1[act1[q]] * i1)
             for q in range(m2):
-                r_ca3[act2[q]] = f2 * h2[act2[q]]
+                r_ca3[act2[q]] = f2 * math.tanh(h2[act2[q]] * i2)
             for q in range(m3):
-                r_ca1[act3[q]] = f3 * h3[act3[q]]
+                r_ca1[act3[q]] = f3 * math.tanh(h3[act3[q]] * i3)
             bi = int((py - pv[RM_YMIN]) / pv[RM_BIN])
             bj = int((px - pv[RM_XMIN]) / pv[RM_BIN])
             bi = min(max(bi, 0), ny_rm - 1)

@@ -101,7 +101,7 @@ class Simulator:
         self._last_h = np.zeros(n_hidden, np.float32)
         self._last_rates = np.zeros(self.n_units_total, np.float32)
         self._carried = np.zeros(3, np.float64)
-        self._href = np.ones(3, np.float64)
+        self._href = np.full(3, 0.1, np.float64)  # slow reference of active-unit activity
         self._buf_n = 0
         self._pv = np.zeros(len(PV_NAMES), dtype=np.float64)
         self._set_arena()
