@@ -7,9 +7,9 @@ import os
 os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(os.path.dirname(__file__), "..",
                                                       ".numba_cache"))
 
-import pytest  # noqa: E402
+import pytest
 
-from hippoviz import params as P  # noqa: E402
+from hippoviz import params as P
 
 
 @pytest.fixture(scope="session")

@@ -64,12 +64,12 @@ def grid_room(layout: GridLayout, room: int, seed: int) -> tuple[
         ``k . c`` with ``c`` the cell's phase (field centre) in metres.
     """
     n_mod = layout.orientation_rad.shape[0]
-    rot = np.zeros(n_mod)
-    shift_ab = np.zeros((n_mod, 2))
+    rot: NDArray[np.float64] = np.zeros(n_mod)
+    shift_ab: NDArray[np.float64] = np.zeros((n_mod, 2))
     if room != 0:
         r = np.random.default_rng([seed, 7919, room])
-        rot = r.uniform(0.0, math.pi / 3, size=n_mod)
-        shift_ab = r.uniform(0.0, 1.0, size=(n_mod, 2))
+        rot = np.asarray(r.uniform(0.0, math.pi / 3, size=n_mod), dtype=np.float64)
+        shift_ab = np.asarray(r.uniform(0.0, 1.0, size=(n_mod, 2)), dtype=np.float64)
     theta = (layout.orientation_rad + rot)[layout.module]
     lam = layout.spacing_m
     ab = (layout.phase_ab + shift_ab[layout.module]) % 1.0

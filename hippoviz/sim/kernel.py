@@ -8,6 +8,7 @@ parameter change between chunks never recompiles anything.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -146,9 +147,11 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
               maps_a: NDArray[np.float32], maps_b: NDArray[np.float32],
               switch_at: NDArray[np.float64], obj_pos: NDArray[np.float64],
               obj_on: NDArray[np.bool_], obj_vec: NDArray[np.float64],
-              net: tuple, fb: tuple, th: tuple, grads: tuple, vel: tuple, mom2: tuple,
+              net: tuple[Any, ...], fb: tuple[Any, ...], th: tuple[Any, ...],
+              grads: tuple[Any, ...], vel: tuple[Any, ...], mom2: tuple[Any, ...],
               counters: NDArray[np.int64], act_count: NDArray[np.float32],
-              sp_times: tuple, sp_units: tuple, sp_count: NDArray[np.int64],
+              sp_times: tuple[Any, ...], sp_units: tuple[Any, ...],
+              sp_count: NDArray[np.int64],
               samples: NDArray[np.float64], rm_occ: NDArray[np.float64],
               rm_acc: NDArray[np.float32], rm_w: NDArray[np.float64], last_x: NDArray[np.float32],
               last_xhat: NDArray[np.float32], last_h: NDArray[np.float32],

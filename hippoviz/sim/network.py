@@ -83,7 +83,7 @@ def sparsify(a: NDArray[np.float32], mode: int, k_frac: float, e_frac: float,
     n = a.shape[0]
     thr = 0.0
     if mode == 0:
-        k = max(1, int(round(k_frac * n)))
+        k = max(1, int(round(k_frac * n)))  # noqa: RUF046 (numba's round may be a float)
         thr = max(0.0, kth_largest(a, n, k + 1, scratch))
     elif mode == 1:
         mx = 0.0
@@ -107,7 +107,7 @@ def sparsify_np(a: NDArray[np.float32], mode: int, k_frac: float,
                 e_frac: float) -> NDArray[np.float32]:
     a = np.asarray(a, dtype=np.float32)
     if mode == 0:
-        k = max(1, int(round(k_frac * a.shape[0])))
+        k = max(1, round(k_frac * a.shape[0]))
         thr = max(0.0, kth_largest_np(a, k + 1))
     elif mode == 1:
         thr = (1.0 - e_frac) * max(0.0, float(a.max()))

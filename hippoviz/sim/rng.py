@@ -44,7 +44,7 @@ def next_u64(state: NDArray[np.uint64]) -> np.uint64:
     s1 ^= s0
     state[0] = _rotl(s0, 24) ^ s1 ^ (s1 << np.uint64(16))
     state[1] = _rotl(s1, 37)
-    return result
+    return result  # type: ignore[no-any-return]
 
 
 @njit(cache=True, nogil=True)

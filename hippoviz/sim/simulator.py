@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -356,7 +357,7 @@ class Simulator:
         """A copy of one projection as ``(n_post, n_pre)`` (see :data:`WEIGHT_NAMES`)."""
         net = self.net
         align = self._params.learning.feedback == "alignment"
-        table = {
+        table: dict[str, Callable[[], NDArray[np.float32]]] = {
             "ec_dg": lambda: net.w_ec_dg, "dg_ca3": lambda: net.wt_dg_ca3.T,
             "ca3_ca1": lambda: net.wt_ca3_ca1.T, "ca1_out": lambda: net.wt_ca1_out.T,
             "ec_ca1": lambda: net.w_ec_ca1,
@@ -367,7 +368,8 @@ class Simulator:
         }
         if name not in table:
             raise ParamError(f"unknown projection '{name}' (one of {', '.join(WEIGHT_NAMES)})")
-        return np.ascontiguousarray(table[name](), dtype=np.float32).copy()
+        arr: NDArray[np.float32] = np.ascontiguousarray(table[name](), dtype=np.float32)
+        return arr.copy()
 
     def last(self, name: str) -> NDArray[Any]:
         """Values after the last step (see docs/api-sim.md)."""
@@ -404,7 +406,8 @@ class Simulator:
     @property
     def occupancy_s(self) -> NDArray[np.float64]:
         """Occupancy per bin in seconds (after forgetting)."""
-        return self._rm_occ / self._rm_w[0]
+        occ: NDArray[np.float64] = self._rm_occ / self._rm_w[0]
+        return occ
 
     def ratemaps(self, layer: str, smooth: bool = True) -> NDArray[np.float32]:
         """Online rate maps ``(n_units, ny, nx)`` in Hz, NaN where unvisited.
@@ -437,7 +440,8 @@ class Simulator:
                 d[f"{name}.{k}"] = v.copy()
         d.update({
             "counters": self._counters.copy(), "act_count": self._act_count.copy(),
-            "rng": self._rs.copy(), "rng_env": self._rs_env.copy(), "agent": self._agent.copy(), "href": self._href.copy(),
+            "rng": self._rs.copy(), "rng_env": self._rs_env.copy(),
+            "agent": self._agent.copy(), "href": self._href.copy(),
             "obj_pos": self._obj_pos.copy(), "obj_on": self._obj_on.copy(),
             "rm_occ": self._rm_occ.copy(), "rm_acc": self._rm_acc.copy(),
             "rm_w": self._rm_w.copy(),
