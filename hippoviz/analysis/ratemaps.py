@@ -87,8 +87,8 @@ def bin_centers(
         Bin-centre y coordinates (m).
     """
     ny, nx = grid_shape(width_m, height_m, bin_size_m)
-    x = -width_m / 2 + (np.arange(nx) + 0.5) * bin_size_m
-    y = -height_m / 2 + (np.arange(ny) + 0.5) * bin_size_m
+    x: NDArray[np.float64] = -width_m / 2 + (np.arange(nx, dtype=np.float64) + 0.5) * bin_size_m
+    y: NDArray[np.float64] = -height_m / 2 + (np.arange(ny, dtype=np.float64) + 0.5) * bin_size_m
     return x, y
 
 
@@ -118,7 +118,7 @@ def bin_positions(
     if pos.ndim != 2 or pos.shape[1] != 2:
         raise ValueError(f"pos_m must have shape (T, 2), got {pos.shape}")
     ny, nx = grid_shape(width_m, height_m, bin_size_m)
-    finite = np.isfinite(pos).all(axis=1)
+    finite = np.isfinite(pos[:, 0]) & np.isfinite(pos[:, 1])
     safe = np.where(finite[:, None], pos, 0.0)
     ix = np.floor((safe[:, 0] + width_m / 2) / bin_size_m).astype(np.int64)
     iy = np.floor((safe[:, 1] + height_m / 2) / bin_size_m).astype(np.int64)
@@ -148,6 +148,8 @@ def occupancy_map(bin_index: ArrayLike, ny: int, nx: int, dt_s: float) -> NDArra
     """
     b = np.asarray(bin_index, dtype=np.int64)
     b = b[b >= 0]
+    if b.size and b.max() >= ny * nx:
+        raise ValueError(f"bin_index must be < ny * nx = {ny * nx}, got {b.max()}")
     occ = np.bincount(b, minlength=ny * nx).astype(np.float64) * dt_s
     return occ.reshape(ny, nx)
 
@@ -211,7 +213,7 @@ def spike_count_maps(
     return counts.reshape(n_units, ny, nx)
 
 
-@njit(cache=True, nogil=True)  # type: ignore[misc]
+@njit(cache=True, nogil=True)
 def sum_by_bin(
     bin_index: NDArray[np.int64], values: NDArray[np.floating], n_bins: int
 ) -> NDArray[np.float64]:
@@ -420,7 +422,7 @@ def rate_maps_from_rates(
     r = np.ascontiguousarray(r)
     if r.ndim != 2 or r.shape[0] != bin_index.size:
         raise ValueError(f"rates must have shape (T={bin_index.size}, n_units), got {r.shape}")
-    sums = cast(NDArray[np.float64], sum_by_bin(bin_index, r, ny * nx))
+    sums = sum_by_bin(bin_index, r, ny * nx)
     n_units = r.shape[1]
     weighted = (sums * dt_s).T.reshape(n_units, ny, nx)
     occ = occupancy_map(bin_index, ny, nx, dt_s)

@@ -114,6 +114,33 @@ def _apply_update(w: NDArray[np.float32], g: NDArray[np.float32], v: NDArray[np.
             gf[i] = 0.0
 
 
+@njit(cache=True, nogil=True, fastmath=True)
+def _apply_update_rows(w: NDArray[np.float32], g: NDArray[np.float32], v: NDArray[np.float32],
+                       lr: float, mom: float, inv_b: float, idle: NDArray[np.int64],
+                       k_idle: int) -> None:
+    # SGD with momentum over the rows of one DG unit; a row idle for k_idle batches has no
+    # gradient and a velocity decayed below 1e-4 of its last value: it is zeroed once and then
+    # skipped until the unit fires again (most DG units are silent most of the time)
+    lr32 = np.float32(lr)
+    step = lr32 * np.float32(inv_b)
+    mom32 = np.float32(mom)
+    for j in range(w.shape[0]):
+        if idle[j] > k_idle:
+            continue
+        vr = v[j]
+        if idle[j] == k_idle:
+            for i in range(vr.shape[0]):
+                vr[i] = 0.0
+            continue
+        wr = w[j]
+        gr = g[j]
+        for i in range(wr.shape[0]):
+            vi = mom32 * vr[i] - step * gr[i]
+            vr[i] = vi
+            wr[i] += vi
+            gr[i] = 0.0
+
+
 @njit(cache=True, nogil=True)
 def _hidden(a: NDArray[np.float32], th: NDArray[np.float32], mode: int, k: float, e: float,
             sigma_h: float, dropout: float, rs: NDArray[np.uint64], scratch: NDArray[np.float32],
@@ -150,6 +177,7 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
               net: tuple[Any, ...], fb: tuple[Any, ...], th: tuple[Any, ...],
               grads: tuple[Any, ...], vel: tuple[Any, ...], mom2: tuple[Any, ...],
               counters: NDArray[np.int64], act_count: NDArray[np.float32],
+              dg_idle: NDArray[np.int64],
               sp_times: tuple[Any, ...], sp_units: tuple[Any, ...],
               sp_count: NDArray[np.int64],
               samples: NDArray[np.float64], rm_occ: NDArray[np.float64],
@@ -231,6 +259,9 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
     off_ca1 = off_ca3 + n_ca3
     off_out = off_ca1 + n_ca1
     batch = max(1, int(pv[BATCH]))
+    # batches after which a velocity has decayed below 1e-4 (momentum mu): mu^k < 1e-4
+    mu = pv[MOMENTUM]
+    k_idle = 1 if mu <= 0.0 else int(math.ceil(math.log(1e-4) / math.log(mu)))
     n1 = n_dg
     n2 = n_ca3
     m1 = 0
@@ -428,8 +459,20 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                     counters[1] += 1
                     ta_ = counters[1]
                     mom = pv[MOMENTUM]
-                    _apply_update(w1, g1, vel[0], mom2[0], pv[LR_DG], mom, inv_b, adam, ta_)
-                    _apply_update(w2t, g2t, vel[1], mom2[1], pv[LR_CA3], mom, inv_b, adam, ta_)
+                    if adam:
+                        _apply_update(w1, g1, vel[0], mom2[0], pv[LR_DG], mom, inv_b, adam, ta_)
+                        _apply_update(w2t, g2t, vel[1], mom2[1], pv[LR_CA3], mom, inv_b, adam,
+                                      ta_)
+                    else:
+                        for j in range(n_dg):
+                            if act_count[j] > 0.0:
+                                dg_idle[j] = 0
+                            elif dg_idle[j] <= k_idle:
+                                dg_idle[j] += 1
+                        _apply_update_rows(w1, g1, vel[0], pv[LR_DG], mom, inv_b, dg_idle,
+                                           k_idle)
+                        _apply_update_rows(w2t, g2t, vel[1], pv[LR_CA3], mom, inv_b, dg_idle,
+                                           k_idle)
                     _apply_update(w3t, g3t, vel[2], mom2[2], pv[LR_CA1], mom, inv_b, adam, ta_)
                     _apply_update(wta, gta, vel[3], mom2[3], pv[LR_CA1], mom, inv_b, adam, ta_)
                     _apply_update(w4t, g4t, vel[4], mom2[4], pv[LR_OUT], mom, inv_b, adam, ta_)

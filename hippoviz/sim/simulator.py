@@ -90,6 +90,7 @@ class Simulator:
         self._counters = np.zeros(2, dtype=np.int64)
         n_hidden = npar.n_dg + npar.n_ca3 + npar.n_ca1
         self._act_count = np.zeros(n_hidden, dtype=np.float32)
+        self._dg_idle = np.zeros(npar.n_dg, dtype=np.int64)  # batches since each DG unit fired
         # -- the rat: start at the centre, heading and speed state from the seed
         self._rs_env = seed_state(self.seed, 2)
         self._rs = seed_state(self.seed, 3)
@@ -312,7 +313,7 @@ class Simulator:
             self._maps_b, self._switch_at, self._obj_pos, self._obj_on, self._obj_vec,
             net.params_tuple(), (net.ft_dg_ca3, net.ft_ca3_ca1, net.ft_ca1_out),
             (net.th_dg, net.th_ca3, net.th_ca1), self._grads, self._vel, self._mom2,
-            self._counters, self._act_count, self._sp_times, self._sp_units, sp_count,
+            self._counters, self._act_count, self._dg_idle, self._sp_times, self._sp_units, sp_count,
             self._samples, self._rm_occ, self._rm_acc, self._rm_w, self._last_x, self._last_xhat,
             self._last_h, self._last_rates, self._carried, self._href)
         done = n if bad < 0 else bad
@@ -440,6 +441,7 @@ class Simulator:
                 d[f"{name}.{k}"] = v.copy()
         d.update({
             "counters": self._counters.copy(), "act_count": self._act_count.copy(),
+            "dg_idle": self._dg_idle.copy(),
             "rng": self._rs.copy(), "rng_env": self._rs_env.copy(),
             "agent": self._agent.copy(), "href": self._href.copy(),
             "obj_pos": self._obj_pos.copy(), "obj_on": self._obj_on.copy(),
@@ -464,6 +466,7 @@ class Simulator:
                 v[...] = d[f"{name}.{k}"]
         self._counters[:] = d["counters"]
         self._act_count[:] = d["act_count"]
+        self._dg_idle[:] = d["dg_idle"]
         self._rs[:] = d["rng"]
         self._rs_env[:] = d["rng_env"]
         self._agent[:] = d["agent"]
