@@ -26,7 +26,7 @@ from typing import cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import ndimage, signal
+from scipy import ndimage
 
 __all__ = ["border_score", "grid_score", "spatial_autocorrelogram"]
 
@@ -38,6 +38,14 @@ def _as_stack(maps: ArrayLike) -> tuple[NDArray[np.float64], bool]:
     if m.ndim != 3:
         raise ValueError(f"maps must be (n, ny, nx) or (ny, nx), got {m.shape}")
     return m, False
+
+
+def _fftconvolve(a: NDArray[np.float64], b: NDArray[np.float64], **kw: object) -> NDArray[
+        np.float64]:
+    # scipy.signal is imported on first use: it costs seconds at start-up
+    from scipy import signal
+
+    return np.asarray(signal.fftconvolve(a, b, **kw), dtype=np.float64)
 
 
 def spatial_autocorrelogram(
@@ -65,9 +73,7 @@ def spatial_autocorrelogram(
 
     def xc(p: NDArray[np.float64], q: NDArray[np.float64]) -> NDArray[np.float64]:
         # Σ_p p(i + τ) q(i): full cross-correlation over the last two axes
-        return cast(
-            NDArray[np.float64], signal.fftconvolve(p, q[:, ::-1, ::-1], mode="full", axes=(1, 2))
-        )
+        return _fftconvolve(p, q[:, ::-1, ::-1], mode="full", axes=(1, 2))
 
     n = np.rint(xc(mask, mask))
     sxy = xc(x, x)

@@ -101,9 +101,7 @@ def rgba_f(color: str, alpha: float = 1.0) -> tuple[float, float, float, float]:
     return r / 255.0, g / 255.0, b / 255.0, float(alpha)
 
 
-def ramp_lut(
-    stops: list[str], n: int = 256, alpha: int = 255
-) -> NDArray[np.uint8]:
+def ramp_lut(stops: list[str], n: int = 256, alpha: int = 255) -> NDArray[np.uint8]:
     """A ``(n, 4) uint8`` lookup table interpolating linearly through colour ``stops``."""
     cols = np.array([rgb(s) for s in stops], dtype=np.float64)
     x = np.linspace(0.0, 1.0, len(stops))
@@ -135,8 +133,14 @@ def cmap_lut(name: str, n: int = 256) -> NDArray[np.uint8]:
     return np.ascontiguousarray(lut, dtype=np.uint8)
 
 
-def style_plot(plot: Any, *, left: str = "", bottom: str = "", left_units: str | None = None,
-               bottom_units: str | None = None) -> None:
+def style_plot(
+    plot: Any,
+    *,
+    left: str = "",
+    bottom: str = "",
+    left_units: str | None = None,
+    bottom_units: str | None = None,
+) -> None:
     """Apply the palette to a pyqtgraph ``PlotItem``: axis colours, fonts and labels."""
     import pyqtgraph as pg
     from PyQt6 import QtGui
@@ -148,6 +152,7 @@ def style_plot(plot: Any, *, left: str = "", bottom: str = "", left_units: str |
         ax.setPen(pg.mkPen(GRID))
         ax.setTextPen(pg.mkPen(MUTED))
         ax.setStyle(tickFont=font, tickTextOffset=3)
+        ax.enableAutoSIPrefix(False)  # labels carry their units; no "(x0.001)" surprises
     style = {"color": FOREGROUND, "font-size": f"{LABEL_PT}pt"}
     if left:
         plot.setLabel("left", left, units=left_units, **style)

@@ -30,8 +30,9 @@ _LABEL_H = 13  # pixels of the label band under each tile
 _FRAME = 2  # selection frame width (pixels)
 
 
-def spatial_information(maps: NDArray[np.floating]) -> tuple[NDArray[np.float64],
-                                                              NDArray[np.float64]]:
+def spatial_information(
+    maps: NDArray[np.floating],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Skaggs spatial information and peak rate of each rate map.
 
     Occupancy is taken as uniform over the visited (finite) bins of each map, which is what a
@@ -49,19 +50,21 @@ def spatial_information(maps: NDArray[np.floating]) -> tuple[NDArray[np.float64]
     peak_hz : (n_units,) float64
         NaN for never-visited units.
     """
-    m = np.asarray(maps, dtype=np.float64).reshape(maps.shape[0], -1)
+    m = np.asarray(maps, dtype=np.float32).reshape(maps.shape[0], -1)
     valid = np.isfinite(m)
     n_vis = valid.sum(axis=1)
-    r = np.where(valid, m, 0.0)
-    r = np.maximum(r, 0.0)
-    total = r.sum(axis=1)
-    mean = np.divide(total, n_vis, out=np.zeros_like(total), where=n_vis > 0)
-    rel = np.divide(r, mean[:, None], out=np.zeros_like(r), where=mean[:, None] > 0)
-    logs = np.log2(rel, out=np.zeros_like(rel), where=rel > 0)
-    si = np.divide((rel * logs).sum(axis=1), n_vis, out=np.full_like(total, np.nan),
-                   where=(n_vis > 0) & (mean > 0))
-    peak = np.fmax.reduce(np.where(valid, m, np.nan), axis=1) if m.shape[1] else np.full(
-        m.shape[0], np.nan)
+    r = np.where(valid, m, np.float32(0.0))
+    np.maximum(r, 0.0, out=r)
+    peak = np.where(n_vis > 0, r.max(axis=1, initial=0.0), np.nan).astype(np.float64)
+    total = r.sum(axis=1, dtype=np.float64)
+    # sum_i (1/N)(r_i/mu) log2(r_i/mu) = S / (N mu) - log2(mu) with S = sum_i r_i log2 r_i and
+    # N mu = total: one logarithm per bin, few temporaries (the gallery runs this each second)
+    logs = np.log2(r, out=np.zeros_like(r), where=r > 0)
+    s_sum = np.einsum("ij,ij->i", r, logs, dtype=np.float64)
+    ok = (n_vis > 0) & (total > 0)
+    mean = np.divide(total, n_vis, out=np.ones_like(total), where=ok)
+    si = np.full(total.shape, np.nan)
+    si[ok] = np.maximum(s_sum[ok] / total[ok] - np.log2(mean[ok]), 0.0)  # >= 0 up to rounding
     return si, peak
 
 
@@ -75,8 +78,9 @@ class QtFieldsView(QtWidgets.QWidget):
 
     title = "Place fields"
 
-    def __init__(self, source: Any, selection: QtSelection | Any,
-                 parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(
+        self, source: Any, selection: QtSelection | Any, parent: QtWidgets.QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.source = source
         self.selection = selection
@@ -102,8 +106,10 @@ class QtFieldsView(QtWidgets.QWidget):
         self.sort_box = QtWidgets.QComboBox()
         self.sort_box.addItem("SI ↓", "si")
         self.sort_box.addItem("index", "index")
-        self.sort_box.setToolTip("Order of the cells: by spatial information (Skaggs, "
-                                 "bits/spike; uniform occupancy over visited bins) or by index")
+        self.sort_box.setToolTip(
+            "Order of the cells: by spatial information (Skaggs, "
+            "bits/spike; uniform occupancy over visited bins) or by index"
+        )
         self.sort_box.currentIndexChanged.connect(self._invalidate)
         self.size_box = QtWidgets.QComboBox()
         for name, px in TILE_SIZES.items():
@@ -155,14 +161,15 @@ class QtFieldsView(QtWidgets.QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.caption)
         layout.addWidget(self.view, 1)
-        pal = self.palette()
-        pal.setColor(QtGui.QPalette.ColorRole.Window, QtGui.QColor(palette.BACKGROUND))
-        self.setPalette(pal)
-        self.setAutoFillBackground(True)
 
         self.selection.changed.connect(self._on_selection_changed)
-        for key, step in ((QtGui.QKeySequence.StandardKey.MoveToPreviousPage, -1),
-                          (QtGui.QKeySequence.StandardKey.MoveToNextPage, 1)):
+        start = getattr(self.selection, "layer", None)  # the selection names the layer to show
+        if start is not None:
+            self.set_layer(str(start))
+        for key, step in (
+            (QtGui.QKeySequence.StandardKey.MoveToPreviousPage, -1),
+            (QtGui.QKeySequence.StandardKey.MoveToNextPage, 1),
+        ):
             sc = QtGui.QShortcut(QtGui.QKeySequence(key), self)
             sc.setContext(QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut)
             sc.activated.connect(lambda s=step: self.set_page(self._page + s))
@@ -276,8 +283,10 @@ class QtFieldsView(QtWidgets.QWidget):
             self.view.setToolTip("")
             return
         si, peak = stats[0][unit], stats[1][unit]
-        self.view.setToolTip(f"{palette.LAYER_LABELS.get(self.layer, self.layer)} unit {unit}\n"
-                             f"SI {si:.2f} bits/spike\npeak {peak:.1f} Hz\nclick to select")
+        self.view.setToolTip(
+            f"{palette.LAYER_LABELS.get(self.layer, self.layer)} unit {unit}\n"
+            f"SI {si:.2f} bits/spike\npeak {peak:.1f} Hz\nclick to select"
+        )
 
     # -- drawing -----------------------------------------------------------------------------------
     def _sync_layers(self, maps: Any) -> None:
@@ -317,11 +326,13 @@ class QtFieldsView(QtWidgets.QWidget):
 
     def _layout(self, ny: int, nx: int) -> None:
         edge = int(self.size_box.currentData())
+        w = max(1, self.view.viewport().width())
+        h = max(1, self.view.viewport().height())
+        cols = max(1, (w - _GAP) // (edge + _GAP))
+        edge = max(edge, (w - _GAP) // cols - _GAP)  # stretch the tiles to fill the width
         s = edge / max(ny, nx)
         self._tile = (max(4, round(ny * s)), max(4, round(nx * s)))
         th, tw = self._tile
-        w = max(1, self.view.viewport().width())
-        h = max(1, self.view.viewport().height())
         self._cols = max(1, (w - _GAP) // (tw + _GAP))
         self._rows = max(1, (h - _GAP) // (th + _LABEL_H + _GAP))
 
@@ -348,7 +359,7 @@ class QtFieldsView(QtWidgets.QWidget):
         self._layout(ny, nx)
         per = self._cols * self._rows
         self._page = int(np.clip(self._page, 0, self.n_pages - 1))
-        units = self._order[self._page * per:(self._page + 1) * per]
+        units = self._order[self._page * per : (self._page + 1) * per]
         self._page_units = [int(u) for u in units]
         si, peak = self._stats[self.layer]
         self._compose(m, units, peak)
@@ -357,17 +368,20 @@ class QtFieldsView(QtWidgets.QWidget):
         self.prev_btn.setEnabled(self._page > 0)
         self.next_btn.setEnabled(self._page < self.n_pages - 1)
         n_fin = int(np.isfinite(si).sum())
-        self.caption.setText(f"{palette.LAYER_LABELS.get(self.layer, self.layer)}: {n} cells "
-                             f"({n_fin} active) · label: SI bits/spike · peak Hz")
+        self.caption.setText(
+            f"{palette.LAYER_LABELS.get(self.layer, self.layer)}: {n} cells "
+            f"({n_fin} active) · label: SI bits/spike · peak Hz"
+        )
 
-    def _compose(self, m: NDArray[np.float32], units: NDArray[np.intp],
-                 peak: NDArray[np.float64]) -> None:
+    def _compose(
+        self, m: NDArray[np.float32], units: NDArray[np.intp], peak: NDArray[np.float64]
+    ) -> None:
         th, tw = self._tile
         ny, nx = m.shape[1:]
         cw, ch = tw + _GAP, th + _LABEL_H + _GAP
         w = max(self.view.viewport().width(), _GAP + self._cols * cw)
         h = max(self.view.viewport().height(), _GAP + self._rows * ch)
-        bg = np.array(palette.rgb(palette.BACKGROUND) + (255,), dtype=np.uint8)
+        bg = np.array((*palette.rgb(palette.BACKGROUND), 255), dtype=np.uint8)
         img = np.empty((h, w, 4), dtype=np.uint8)
         img[:] = bg
         if units.size:
@@ -381,29 +395,34 @@ class QtFieldsView(QtWidgets.QWidget):
             ci = np.minimum((np.arange(tw) * nx) // tw, nx - 1)
             tiles = self._lut[idx[:, ri][:, :, ci]]  # (k, th, tw, 4)
             sel = self._selected_unit()
-            frame = np.array(palette.rgb(palette.SELECTION) + (255,), dtype=np.uint8)
+            frame = np.array((*palette.rgb(palette.SELECTION), 255), dtype=np.uint8)
             for k, u in enumerate(units):
                 r, c = divmod(k, self._cols)
                 y0, x0 = _GAP + r * ch, _GAP + c * cw
                 if sel is not None and int(u) == sel:
-                    img[y0 - _FRAME:y0 + th + _LABEL_H, x0 - _FRAME:x0 + tw + _FRAME] = frame
-                    img[y0 + th:y0 + th + _LABEL_H - _FRAME, x0:x0 + tw] = bg
-                img[y0:y0 + th, x0:x0 + tw] = tiles[k]
+                    img[y0 - _FRAME : y0 + th + _LABEL_H, x0 - _FRAME : x0 + tw + _FRAME] = frame
+                    img[y0 + th : y0 + th + _LABEL_H - _FRAME, x0 : x0 + tw] = bg
+                img[y0 : y0 + th, x0 : x0 + tw] = tiles[k]
         self.image.setImage(img, autoLevels=False, levels=(0, 255))
         self.image.setRect(QtCore.QRectF(0, 0, w, h))
-        self.vb.setRange(xRange=(0, self.view.viewport().width()),
-                         yRange=(0, self.view.viewport().height()), padding=0.0)
+        self.vb.setRange(
+            xRange=(0, self.view.viewport().width()),
+            yRange=(0, self.view.viewport().height()),
+            padding=0.0,
+        )
 
-    def _place_labels(self, units: NDArray[np.intp], si: NDArray[np.float64],
-                      peak: NDArray[np.float64]) -> None:
+    def _place_labels(
+        self, units: NDArray[np.intp], si: NDArray[np.float64], peak: NDArray[np.float64]
+    ) -> None:
         th, tw = self._tile
         cw, ch = tw + _GAP, th + _LABEL_H + _GAP
         sel = self._selected_unit()
         while len(self.labels) < units.size:
             lab = pg.TextItem("", color=palette.FOREGROUND, anchor=(0.5, 0.0))
             lab.setFont(self._label_font)
-            tag = pg.TextItem("", color=palette.FOREGROUND, anchor=(0.0, 0.0),
-                              fill=pg.mkBrush(0, 0, 0, 140))
+            tag = pg.TextItem(
+                "", color=palette.FOREGROUND, anchor=(0.0, 0.0), fill=pg.mkBrush(0, 0, 0, 140)
+            )
             tag.setFont(self._label_font)
             self.vb.addItem(lab, ignoreBounds=True)
             self.vb.addItem(tag, ignoreBounds=True)
@@ -415,8 +434,9 @@ class QtFieldsView(QtWidgets.QWidget):
             y0, x0 = _GAP + r * ch, _GAP + c * cw
             s, p = si[u], peak[u]
             s_txt = f"{s:.2f}" if np.isfinite(s) else "–"
-            p_txt = f"{p:.1f}" if np.isfinite(p) and p < 10 else (
-                f"{p:.0f}" if np.isfinite(p) else "–")
+            p_txt = (
+                f"{p:.1f}" if np.isfinite(p) and p < 10 else (f"{p:.0f}" if np.isfinite(p) else "–")
+            )
             text = f"{s_txt} b · {p_txt} Hz" if wide else f"{s_txt} · {p_txt}"
             lab = self.labels[k]
             lab.setText(text, color=palette.SELECTION if int(u) == sel else palette.FOREGROUND)

@@ -29,28 +29,35 @@ class QtMetricsView(QtWidgets.QWidget):
 
     title = "Metrics"
 
-    def __init__(self, source: Any, selection: QtSelection | Any,
-                 parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(
+        self, source: Any, selection: QtSelection | Any, parent: QtWidgets.QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.source = source
         self.selection = selection
-        self._seen: tuple[int, int, float] | None = None
+        self._seen_obj: Any = None  # the history list last drawn (kept: ids can be reused)
+        self._seen_len = -1
         self._minutes = False
 
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setBackground(palette.BACKGROUND)
         self.plots.ci.setContentsMargins(2, 2, 6, 2)
         self.plots.ci.setSpacing(2)
-        self.legend = pg.LegendItem(colCount=len(METRIC_LAYERS), labelTextColor=palette.FOREGROUND,
-                                    labelTextSize=f"{palette.LABEL_PT}pt")
+        self.legend = pg.LegendItem(
+            colCount=len(METRIC_LAYERS),
+            labelTextColor=palette.FOREGROUND,
+            labelTextSize=f"{palette.LABEL_PT}pt",
+        )
         self.plots.addItem(self.legend, row=0, col=0)
         self.frac_plot: pg.PlotItem = self.plots.addPlot(row=1, col=0)
         self.si_plot: pg.PlotItem = self.plots.addPlot(row=2, col=0)
         self.plots.ci.layout.setRowStretchFactor(1, 1)
         self.plots.ci.layout.setRowStretchFactor(2, 1)
         palette.style_plot(self.frac_plot, left="place cells (%)")
-        palette.style_plot(self.si_plot, left="median SI (bits/spike)",
-                           bottom="simulated time (s)")
+        palette.style_plot(self.si_plot, left="bits/spike", bottom="simulated time (s)")
+        title = {"color": palette.FOREGROUND, "size": f"{palette.LABEL_PT}pt"}
+        self.frac_plot.setTitle("place-cell fraction", **title)
+        self.si_plot.setTitle("median spatial information (Skaggs)", **title)
         self.frac_plot.getAxis("bottom").setStyle(showValues=False)
         self.si_plot.setXLink(self.frac_plot)
         for p in (self.frac_plot, self.si_plot):
@@ -91,19 +98,15 @@ class QtMetricsView(QtWidgets.QWidget):
         """Pull the metrics history; redraw only if it changed since the last call."""
         hist = self.source.latest("metrics_history")
         if not hist:
-            if self._seen is not None:
-                self._seen = None
+            if self._seen_obj is not None:
+                self._seen_obj, self._seen_len = None, -1
                 for c in (*self.frac_curves.values(), *self.si_curves.values()):
                     c.setData([], [])
             self.waiting.setVisible(True)
             return
-        try:
-            key = (id(hist), len(hist), float(hist[-1].get("t_s", np.nan)))
-        except (AttributeError, TypeError, ValueError):
+        if hist is self._seen_obj and len(hist) == self._seen_len:
             return
-        if key == self._seen:
-            return
-        self._seen = key
+        self._seen_obj, self._seen_len = hist, len(hist)
         self.waiting.setVisible(False)
         self._draw(hist)
 
@@ -113,6 +116,8 @@ class QtMetricsView(QtWidgets.QWidget):
         frac = {layer: np.full(n, np.nan) for layer in METRIC_LAYERS}
         si = {layer: np.full(n, np.nan) for layer in METRIC_LAYERS}
         for i, entry in enumerate(hist):
+            if not isinstance(entry, dict):
+                continue
             t[i] = _num(entry.get("t_s"))
             for layer in METRIC_LAYERS:
                 m = entry.get(layer)
@@ -125,8 +130,12 @@ class QtMetricsView(QtWidgets.QWidget):
         minutes = bool(np.nanmax(t) > _MINUTES_AFTER_S)
         if minutes != self._minutes:
             self._minutes = minutes
-            self.si_plot.setLabel("bottom", f"simulated time ({'min' if minutes else 's'})",
-                                  color=palette.FOREGROUND, size=f"{palette.LABEL_PT}pt")
+            self.si_plot.setLabel(
+                "bottom",
+                f"simulated time ({'min' if minutes else 's'})",
+                color=palette.FOREGROUND,
+                size=f"{palette.LABEL_PT}pt",
+            )
         tx = t / 60.0 if minutes else t
         for layer in METRIC_LAYERS:
             self.frac_curves[layer].setData(tx[ok], frac[layer][ok], connect="finite")
@@ -135,8 +144,7 @@ class QtMetricsView(QtWidgets.QWidget):
         if hi <= lo:
             lo, hi = lo - 1.0, hi + 1.0
         self.frac_plot.setXRange(lo, hi, padding=0.03)
-        top = max((float(np.nanmax(v)) for v in si.values() if np.isfinite(v).any()),
-                  default=1.0)
+        top = max((float(np.nanmax(v)) for v in si.values() if np.isfinite(v).any()), default=1.0)
         self.si_plot.setYRange(0.0, max(1.0, 1.1 * top), padding=0.0)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,7 +26,7 @@ GROUP_SHORT: dict[str, str] = {
     "lec_object": "obj.",
 }
 #: Points per curve above which the time series is decimated (peak-preserving) for drawing.
-_MAX_POINTS = 2000
+_MAX_POINTS = 800  # about two per horizontal pixel of a docked plot
 
 
 class QtMismatchView(QtWidgets.QWidget):
@@ -38,13 +39,21 @@ class QtMismatchView(QtWidgets.QWidget):
     """
 
     title = "Mismatch"
+    #: Fewest seconds (wall time) between two redraws: the curves scroll smoothly at 15 Hz and
+    #: the view leaves the display timer's budget to the raster and the arena.
+    min_interval_s = 1.0 / 15.0
 
-    def __init__(self, source: Any, selection: QtSelection | Any,
-                 parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(
+        self, source: Any, selection: QtSelection | Any, parent: QtWidgets.QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.source = source
         self.selection = selection
         self._seen_step: Any = object()
+        self._seen_last: Any = object()  # the "last" dict drawn (kept: ids can be reused)
+        self._t_drawn = -np.inf
+        self._ec_top = 0.0
+        self._err_yrange: tuple[float, float] | None = None
         self._groups_key: Any = None
         self._n_ec = 0
 
@@ -55,11 +64,19 @@ class QtMismatchView(QtWidgets.QWidget):
         self.window_box.setCurrentIndex(1)
         self.window_box.setToolTip("Time window of the error plot (simulated time)")
         self.window_box.currentIndexChanged.connect(self._force_redraw)
+        self.log_box = QtWidgets.QCheckBox("log")
+        self.log_box.setChecked(True)
+        self.log_box.setToolTip(
+            "Logarithmic error axis: a group whose input is nearly silent "
+            "(border cells far from walls) has a huge relative error"
+        )
+        self.log_box.toggled.connect(self._on_log)
         self.now_label = QtWidgets.QLabel("")
         self.now_label.setStyleSheet(f"color: {palette.MUTED};")
         bar = QtWidgets.QHBoxLayout()
         bar.setContentsMargins(4, 2, 4, 0)
         bar.addWidget(self.window_box)
+        bar.addWidget(self.log_box)
         bar.addStretch(1)
         bar.addWidget(self.now_label)
 
@@ -68,39 +85,51 @@ class QtMismatchView(QtWidgets.QWidget):
         self.plots.setBackground(palette.BACKGROUND)
         self.plots.ci.setContentsMargins(2, 0, 6, 2)
         self.plots.ci.setSpacing(0)
-        self.legend = pg.LegendItem(colCount=4, labelTextColor=palette.FOREGROUND,
-                                    labelTextSize=f"{palette.LABEL_PT}pt", horSpacing=14)
+        self.legend = pg.LegendItem(
+            colCount=4,
+            labelTextColor=palette.FOREGROUND,
+            labelTextSize=f"{palette.LABEL_PT}pt",
+            horSpacing=14,
+        )
         self.plots.addItem(self.legend, row=0, col=0)
         self.err_plot: pg.PlotItem = self.plots.addPlot(row=1, col=0)
-        self.ec_plot: pg.PlotItem = self.plots.addPlot(row=2, col=0)
-        self.plots.ci.layout.setRowStretchFactor(1, 5)
-        self.plots.ci.layout.setRowStretchFactor(2, 4)
+        # a view of its own: the scrolling error plot then never repaints the EC plot
+        self.ec_plots = pg.GraphicsLayoutWidget()
+        self.ec_plots.setBackground(palette.BACKGROUND)
+        self.ec_plots.ci.setContentsMargins(2, 0, 6, 2)
+        self.ec_plot: pg.PlotItem = self.ec_plots.addPlot(row=0, col=0)
         palette.style_plot(self.err_plot, left="‖x−x̂‖² / ‖x‖²", bottom="simulated time (s)")
-        palette.style_plot(self.ec_plot, left="rate (0–1)",
-                           bottom="EC unit: input x (fill) vs reconstruction x̂ (line)")
+        palette.style_plot(
+            self.ec_plot,
+            left="rate (0–1)",
+            bottom="EC unit: input x (fill) vs reconstruction x̂ (line)",
+        )
         for p in (self.err_plot, self.ec_plot):
             p.getAxis("left").setWidth(46)
             p.getAxis("bottom").enableAutoSIPrefix(False)
             p.setMenuEnabled(False)
         self.ec_plot.showGrid(x=False, y=True, alpha=0.15)
+        self.err_plot.showGrid(x=False, y=True, alpha=0.15)
 
         self.err_curves: dict[str, pg.PlotDataItem] = {}
         for name in reversed(MISMATCH_COLUMNS):  # total drawn last, on top
             color = palette.GROUP_COLORS[name]
-            width = 2.2 if name == "total" else 1.3
+            width = 1.8 if name == "total" else 1.0
             c = self.err_plot.plot(pen=pg.mkPen(color, width=width))
             c.setClipToView(True)
             self.err_curves[name] = c
         for name in MISMATCH_COLUMNS:
             self.legend.addItem(self.err_curves[name], palette.GROUP_LABELS[name])
+        self.err_plot.setLogMode(y=True)
         self.err_plot.setYRange(0.0, 1.0)
         self.err_plot.setXRange(0.0, 1.0)
 
         self.x_items: list[pg.PlotDataItem] = []
         self.group_labels: list[pg.TextItem] = []
         self.separators: list[pg.InfiniteLine] = []
-        self.xhat_curve = pg.PlotDataItem(pen=pg.mkPen(palette.SELECTION, width=1.3),
-                                          stepMode="center")
+        xhat_pen = QtGui.QColor(palette.SELECTION)
+        xhat_pen.setAlpha(210)
+        self.xhat_curve = pg.PlotDataItem(pen=pg.mkPen(xhat_pen, width=1.0), stepMode="center")
         self.xhat_curve.setZValue(10)
         self.ec_plot.addItem(self.xhat_curve)
         self.ec_plot.setXRange(0.0, 1.0)
@@ -117,19 +146,23 @@ class QtMismatchView(QtWidgets.QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addLayout(bar)
-        layout.addWidget(self.plots, 1)
-        pal = self.palette()
-        pal.setColor(QtGui.QPalette.ColorRole.Window, QtGui.QColor(palette.BACKGROUND))
-        self.setPalette(pal)
-        self.setAutoFillBackground(True)
+        layout.addWidget(self.plots, 5)
+        layout.addWidget(self.ec_plots, 4)
 
     # ------------------------------------------------------------------------------------------
     @property
     def window_s(self) -> float:
         return float(self.window_box.currentData())
 
-    def _force_redraw(self) -> None:
+    def _on_log(self, on: bool) -> None:
+        self.err_plot.setLogMode(y=on)
+        self._force_redraw()
+
+    def _force_redraw(self, *_: Any) -> None:
         self._seen_step = object()
+        self._seen_last = object()
+        self._t_drawn = -np.inf
+        self._err_yrange = None
         self.refresh()
 
     def refresh(self) -> None:
@@ -137,6 +170,10 @@ class QtMismatchView(QtWidgets.QWidget):
         step = self.source.latest("step")
         if step is not None and step == self._seen_step:
             return
+        now = time.monotonic()
+        if now - self._t_drawn < self.min_interval_s:
+            return  # too soon: the next tick draws it (step is not marked as seen)
+        self._t_drawn = now
         self._seen_step = step
         self._draw_error()
         self._draw_ec()
@@ -164,11 +201,25 @@ class QtMismatchView(QtWidgets.QWidget):
         t1 = float(t[-1])
         self.err_plot.setXRange(max(t1 - self.window_s, float(t[0])), t1, padding=0.01)
         finite = mm[np.isfinite(mm)]
-        top = float(finite.max()) if finite.size else 1.0
-        self.err_plot.setYRange(0.0, max(0.05, 1.08 * top), padding=0.0)
+        # limits snap to a grid so that the axis is not rebuilt on every frame
+        if self.log_box.isChecked():
+            pos = finite[finite > 0]
+            lo = max(float(np.quantile(pos, 0.005)), 1e-4) if pos.size else 0.1
+            hi = max(float(pos.max()), lo * 10.0) if pos.size else 1.0
+            yr = (np.floor(np.log10(lo) * 4) / 4, np.ceil(np.log10(hi) * 4) / 4 + 0.02)
+        else:
+            top = float(finite.max()) if finite.size else 1.0
+            grid = 10 ** np.floor(np.log10(max(top, 1e-3))) / 2
+            yr = (0.0, max(0.05, float(np.ceil(1.05 * top / grid) * grid)))
+        if yr != self._err_yrange:
+            self._err_yrange = yr
+            self.err_plot.setYRange(*yr, padding=0.0)
 
     def _draw_ec(self) -> None:
         last = self.source.latest("last")
+        if last is not None and last is self._seen_last:
+            return  # published less often than steps advance
+        self._seen_last = last
         x = _arr(last, "x")
         xh = _arr(last, "x_hat")
         if x is None or xh is None or x.size == 0 or x.shape != xh.shape:
@@ -187,12 +238,15 @@ class QtMismatchView(QtWidgets.QWidget):
         edges = np.arange(n + 1, dtype=np.float64) - 0.5
         xf = np.asarray(x, dtype=np.float64)
         for item, (_name, a, b) in zip(self.x_items, groups):
-            item.setData(edges[a: b + 1], xf[a:b])
+            item.setData(edges[a : b + 1], xf[a:b])
         self.xhat_curve.setData(edges, np.asarray(xh, dtype=np.float64))
         top = max(1.0, float(np.fmax.reduce(xf)), float(np.fmax.reduce(xh, axis=None)))
-        self.ec_plot.setYRange(0.0, 1.18 * top, padding=0.0)
-        for lab in self.group_labels:
-            lab.setPos(lab.pos().x(), 1.17 * top)
+        top = float(np.ceil(top * 4) / 4)  # steps of 0.25: the axis is rebuilt only then
+        if top != self._ec_top:
+            self._ec_top = top
+            self.ec_plot.setYRange(0.0, 1.18 * top, padding=0.0)
+            for lab in self.group_labels:
+                lab.setPos(lab.pos().x(), 1.17 * top)
 
     def _ordered_groups(self, n: int) -> list[tuple[str, int, int]]:
         """The EC input groups as ``(name, start, stop)``, sorted, gaps filled with "other"."""
@@ -227,20 +281,23 @@ class QtMismatchView(QtWidgets.QWidget):
             color = palette.GROUP_COLORS.get(name, palette.MUTED)
             fill = QtGui.QColor(color)
             fill.setAlpha(150)
-            item = pg.PlotDataItem(stepMode="center", fillLevel=0.0, brush=fill,
-                                   pen=pg.mkPen(color, width=1))
+            item = pg.PlotDataItem(
+                stepMode="center", fillLevel=0.0, brush=fill, pen=pg.mkPen(color, width=1)
+            )
             self.ec_plot.addItem(item)
             self.x_items.append(item)
             if a > 0:
-                line = pg.InfiniteLine(a - 0.5, angle=90,
-                                       pen=pg.mkPen(palette.MUTED, width=1,
-                                                    style=QtCore.Qt.PenStyle.DashLine))
+                line = pg.InfiniteLine(
+                    a - 0.5,
+                    angle=90,
+                    pen=pg.mkPen(palette.MUTED, width=1, style=QtCore.Qt.PenStyle.DashLine),
+                )
                 self.ec_plot.addItem(line, ignoreBounds=True)
                 self.separators.append(line)
             if (b - a) / max(n, 1) >= 0.06:
                 lab = pg.TextItem(GROUP_SHORT.get(name, name), color=color, anchor=(0.5, 0.0))
                 lab.setFont(font)
-                lab.setPos((a + b - 1) / 2.0, 1.0)
+                lab.setPos((a + b - 1) / 2.0, 1.17 * max(self._ec_top, 1.0))
                 self.ec_plot.addItem(lab, ignoreBounds=True)
                 self.group_labels.append(lab)
         self.ec_plot.setXRange(-0.5, n - 0.5, padding=0.0)

@@ -28,7 +28,9 @@ PROJECTIONS: dict[str, tuple[str, str, str]] = {
 _HIST_BINS = 81
 
 
-def hilbert_index(ix: NDArray[np.integer], iy: NDArray[np.integer], order: int) -> NDArray[np.int64]:
+def hilbert_index(
+    ix: NDArray[np.integer], iy: NDArray[np.integer], order: int
+) -> NDArray[np.int64]:
     """Position of grid cells ``(ix, iy)`` along a Hilbert curve over a ``2**order`` square."""
     x = np.asarray(ix, dtype=np.int64).copy()
     y = np.asarray(iy, dtype=np.int64).copy()
@@ -82,8 +84,9 @@ class QtWeightsView(QtWidgets.QWidget):
 
     title = "Weights"
 
-    def __init__(self, source: Any, selection: QtSelection | Any,
-                 parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(
+        self, source: Any, selection: QtSelection | Any, parent: QtWidgets.QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.source = source
         self.selection = selection
@@ -94,6 +97,8 @@ class QtWeightsView(QtWidgets.QWidget):
         self.row_order: NDArray[np.intp] = np.zeros(0, dtype=np.intp)
         self.col_order: NDArray[np.intp] = np.zeros(0, dtype=np.intp)
         self.levels = (-1.0, 1.0)
+        self._info = ""
+        self._orders: dict[tuple[str, int], tuple[Any, NDArray[np.intp]]] = {}
 
         # -- toolbar -------------------------------------------------------------------------------
         self.proj_box = QtWidgets.QComboBox()
@@ -105,8 +110,10 @@ class QtWeightsView(QtWidgets.QWidget):
         self.sort_btn = QtWidgets.QToolButton()
         self.sort_btn.setText("Sort")
         self.sort_btn.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.sort_btn.setToolTip("Order rows/columns by the place-field position of the units "
-                                 "(rate-map peak along a Hilbert curve through the arena)")
+        self.sort_btn.setToolTip(
+            "Order rows/columns by the place-field position of the units "
+            "(rate-map peak along a Hilbert curve through the arena)"
+        )
         menu = QtWidgets.QMenu(self.sort_btn)
         self.sort_rows_action = menu.addAction("Rows (post) by field position")
         self.sort_cols_action = menu.addAction("Columns (pre) by field position")
@@ -118,8 +125,10 @@ class QtWeightsView(QtWidgets.QWidget):
         self.level_box = QtWidgets.QComboBox()
         self.level_box.addItem("auto", "auto")
         self.level_box.addItem("fixed ±", "fixed")
-        self.level_box.setToolTip("Colour levels: auto (symmetric, 99.5th percentile of |w|) "
-                                  "or fixed to ± the value beside")
+        self.level_box.setToolTip(
+            "Colour levels: auto (symmetric, 99.5th percentile of |w|) "
+            "or fixed to ± the value beside"
+        )
         self.level_box.currentIndexChanged.connect(self._on_level_mode)
         self.level_spin = QtWidgets.QDoubleSpinBox()
         self.level_spin.setDecimals(3)
@@ -162,15 +171,20 @@ class QtWeightsView(QtWidgets.QWidget):
             p.getAxis("left").enableAutoSIPrefix(False)
         self.hist.setMouseEnabled(x=False, y=False)
 
+        cmap = palette.colormap(palette.WEIGHTS_CMAP)
         self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setColorMap(cmap)
         self.heat.addItem(self.image)
-        self.colorbar = pg.ColorBarItem(values=self.levels,
-                                        colorMap=palette.colormap(palette.WEIGHTS_CMAP),
-                                        interactive=False, width=12, label="weight (a.u.)")
-        self.colorbar.setImageItem(self.image, insert_in=self.heat)
+        # the bar is a legend only (not linked to the image): one render per new matrix
+        self.colorbar = pg.ColorBarItem(
+            values=self.levels, colorMap=cmap, interactive=False, width=12
+        )
+        self.heat.layout.addItem(self.colorbar, 2, 5)  # where ColorBarItem's insert_in puts it
+        self.heat.layout.setColumnFixedWidth(4, 5)
         cb_axis = self.colorbar.getAxis("right")
         cb_axis.setPen(pg.mkPen(palette.GRID))
         cb_axis.setTextPen(pg.mkPen(palette.MUTED))
+        cb_axis.enableAutoSIPrefix(False)
         cb_axis.setLabel("weight (a.u.)", color=palette.FOREGROUND, size=f"{palette.LABEL_PT}pt")
         font = QtGui.QFont()
         font.setPointSize(palette.FONT_PT)
@@ -178,8 +192,9 @@ class QtWeightsView(QtWidgets.QWidget):
 
         fill = QtGui.QColor(palette.FOREGROUND)
         fill.setAlpha(90)
-        self.hist_curve = pg.PlotDataItem(stepMode="center", fillLevel=0.0, brush=fill,
-                                          pen=pg.mkPen(palette.FOREGROUND, width=1))
+        self.hist_curve = pg.PlotDataItem(
+            stepMode="center", fillLevel=0.0, brush=fill, pen=pg.mkPen(palette.FOREGROUND, width=1)
+        )
         self.hist.addItem(self.hist_curve)
         dash = QtCore.Qt.PenStyle.DashLine
         self.hist_lo = pg.InfiniteLine(-1.0, angle=90, pen=pg.mkPen("#4f8fe8", style=dash))
@@ -203,10 +218,6 @@ class QtWeightsView(QtWidgets.QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.info)
         layout.addWidget(self.plots, 1)
-        pal = self.palette()
-        pal.setColor(QtGui.QPalette.ColorRole.Window, QtGui.QColor(palette.BACKGROUND))
-        self.setPalette(pal)
-        self.setAutoFillBackground(True)
 
     # -- public ------------------------------------------------------------------------------------
     @property
@@ -225,9 +236,9 @@ class QtWeightsView(QtWidgets.QWidget):
 
     def set_fixed_levels(self, limit: float | None) -> None:
         """Fix the colour levels to ``±limit``; ``None`` returns to auto levels."""
+        self.level_box.setCurrentIndex(0 if limit is None else 1)
         if limit is not None:
             self.level_spin.setValue(float(limit))
-        self.level_box.setCurrentIndex(0 if limit is None else 1)
 
     @property
     def displayed(self) -> NDArray[np.float32] | None:
@@ -268,7 +279,12 @@ class QtWeightsView(QtWidgets.QWidget):
             if m is not None:
                 m = np.asarray(m)
                 if m.ndim == 3 and m.shape[0] == n and m.shape[1] > 0 and m.shape[2] > 0:
-                    return field_order(m), True
+                    key = (name, n)
+                    cached = self._orders.get(key)
+                    if cached is None or cached[0] is not self._maps_obj:
+                        cached = (self._maps_obj, field_order(m))  # once per publication
+                        self._orders[key] = cached
+                    return cached[1], True
         return np.arange(n), False
 
     def _redraw(self) -> None:
@@ -288,10 +304,10 @@ class QtWeightsView(QtWidgets.QWidget):
         self.waiting.setVisible(False)
         w = np.asarray(w, dtype=np.float32)
         n_post, n_pre = w.shape
-        self.row_order, rows_sorted = self._order_for(post, n_post,
-                                                      self.sort_rows_action.isChecked())
-        self.col_order, cols_sorted = self._order_for(pre, n_pre,
-                                                      self.sort_cols_action.isChecked())
+        self.row_order, rows_sorted = self._order_for(
+            post, n_post, self.sort_rows_action.isChecked()
+        )
+        self.col_order, cols_sorted = self._order_for(pre, n_pre, self.sort_cols_action.isChecked())
         shown = w
         if rows_sorted:
             shown = shown[self.row_order]
@@ -304,7 +320,9 @@ class QtWeightsView(QtWidgets.QWidget):
         if self.level_box.currentData() == "fixed":
             lim = float(self.level_spin.value())
         else:
-            lim = float(np.quantile(a, 0.995)) if a.size else 1.0
+            # a strided sample of <= 100k weights estimates the percentile well enough
+            sample = a[:: max(1, a.size // 100_000)]
+            lim = float(np.quantile(sample, 0.995)) if a.size else 1.0
         lim = lim if lim > 0 else (wmax if wmax > 0 else 1.0)
         self.levels = (-lim, lim)
         self.image.setImage(shown, autoLevels=False, levels=self.levels)
@@ -317,13 +335,14 @@ class QtWeightsView(QtWidgets.QWidget):
         self.heat.setRange(xRange=(-0.5, n_pre - 0.5), yRange=(-0.5, n_post - 0.5), padding=0.0)
         pre_l = palette.LAYER_LABELS.get(pre, pre)
         post_l = palette.LAYER_LABELS.get(post, post)
-        self.heat.setLabel("bottom", f"pre unit ({pre_l}{', by field' if cols_sorted else ''})",
-                           color=palette.FOREGROUND, size=f"{palette.LABEL_PT}pt")
-        self.heat.setLabel("left", f"post unit ({post_l}{', by field' if rows_sorted else ''})",
-                           color=palette.FOREGROUND, size=f"{palette.LABEL_PT}pt")
+        style = {"color": palette.FOREGROUND, "size": f"{palette.LABEL_PT}pt"}
+        self.heat.setLabel("bottom", f"{pre_l} unit (pre)", **style)
+        self.heat.setLabel("left", f"{post_l} (post)", **style)
 
-        rng = max(wmax, 1e-6)
-        counts, edges = np.histogram(w, bins=_HIST_BINS, range=(-rng, rng))
+        # a few outliers must not squash the distribution into one bin: the range stops at
+        # 3x the colour limit and what lies beyond is counted in the end bins
+        rng = max(min(wmax, 3.0 * lim), 1e-6)
+        counts, edges = np.histogram(np.clip(w, -rng, rng), bins=_HIST_BINS, range=(-rng, rng))
         self.hist_curve.setData(edges, counts.astype(np.float64))
         self.hist.setXRange(-rng, rng, padding=0.02)
         self.hist.setYRange(0.0, max(1.0, float(counts.max())) * 1.15, padding=0.0)
@@ -332,15 +351,26 @@ class QtWeightsView(QtWidgets.QWidget):
         mean, sd = float(np.mean(w)), float(np.std(w))
         self.hist_stats.setText(f"mean {mean:+.3g}  sd {sd:.3g}")
         self.hist_stats.setPos(-rng, max(1.0, float(counts.max())) * 1.15)
-        self.info.setText(f" {label}: {n_post} × {n_pre} (post × pre)")
+        sort = {
+            (True, True): "rows & columns",
+            (True, False): "rows",
+            (False, True): "columns",
+        }.get((rows_sorted, cols_sorted))
+        self._info = f" {label}: {n_post} × {n_pre} (post × pre)" + (
+            f" · {sort} by field" if sort else ""
+        )
+        self.info.setText(self._info)
 
     def _on_hover(self, scene_pos: QtCore.QPointF) -> None:
-        if self._w is None or not self.heat.sceneBoundingRect().contains(scene_pos):
+        if self._w is None or not self.heat.vb.sceneBoundingRect().contains(scene_pos):
+            self.info.setText(self._info)
             return
         p = self.heat.vb.mapSceneToView(scene_pos)
         r, c = round(p.y()), round(p.x())
         n_post, n_pre = self._w.shape
         if 0 <= r < n_post and 0 <= c < n_pre:
             label = PROJECTIONS.get(self.projection, (self.projection,))[0]
-            self.info.setText(f" {label}: post {int(self.row_order[r])} ← pre "
-                              f"{int(self.col_order[c])}: w = {self._w[r, c]:+.4f}")
+            self.info.setText(
+                f" {label}: post {int(self.row_order[r])} ← pre "
+                f"{int(self.col_order[c])}: w = {self._w[r, c]:+.4f}"
+            )

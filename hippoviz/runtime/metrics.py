@@ -7,6 +7,7 @@ the shuffle test) and says so with ``"method": "approx"``.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -88,12 +89,12 @@ def approx_layer_metrics(maps: NDArray[np.floating], occupancy: NDArray[np.float
     si = spatial_information(maps, occupancy)
     with np.errstate(invalid="ignore"):
         peak = np.nanmax(np.where(np.isfinite(maps), maps, -np.inf).reshape(n, -1), axis=1)
-    active = peak >= min_peak_hz
+    active = peak > 0
     n_active = int(active.sum())
     if n_active == 0:
         return {"place_cell_fraction": 0.0, "median_si_bits_per_spike": 0.0, "n_active": 0,
                 "method": "approx"}
-    cand = np.flatnonzero(active & (si >= si_threshold))
+    cand = np.flatnonzero(active & (peak >= min_peak_hz) & (si >= si_threshold))
     n_place = sum(_has_field(maps[i], min_field_bins, 0.5) for i in cand)
     return {
         "place_cell_fraction": float(n_place / n_active),
@@ -104,7 +105,56 @@ def approx_layer_metrics(maps: NDArray[np.floating], occupancy: NDArray[np.float
 
 
 def layer_metrics(maps: NDArray[np.floating], occupancy: NDArray[np.floating],
-                  min_peak_hz: float = 1.0, min_field_bins: int = 9) -> dict[str, Any]:
-    """Metrics of one layer's online rate maps (see :func:`approx_layer_metrics`)."""
-    return approx_layer_metrics(maps, occupancy, min_peak_hz=min_peak_hz,
-                                min_field_bins=min_field_bins)
+                  min_peak_hz: float = 1.0, min_field_bins: int = 9,
+                  si_threshold: float = 0.5) -> dict[str, Any]:
+    """Place-cell fraction and median spatial information of one layer's online rate maps.
+
+    Uses :mod:`hippoviz.analysis` (Skaggs information, field detection, peaks) when it is
+    already imported, else :func:`approx_layer_metrics` (same definitions, marked
+    ``"approx"``). The online maps carry no spike trains, so the shuffle test of the full
+    place-cell analysis is replaced by ``SI >= si_threshold``.
+
+    Parameters
+    ----------
+    maps : (n_units, ny, nx) float
+        Smoothed rate maps (Hz), NaN where unvisited.
+    occupancy : (ny, nx) float
+        Time per bin.
+    min_peak_hz, min_field_bins : float, int
+        As ``analysis.min_peak_hz`` and ``analysis.min_field_bins``.
+    si_threshold : float
+        Spatial information (bits/spike) that stands in for significance.
+
+    Returns
+    -------
+    dict
+        ``place_cell_fraction`` (of the active units, peak > 0), ``median_si_bits_per_spike``
+        (over active units), ``n_active``, ``method`` (``"analysis"`` or ``"approx"``).
+    """
+    if "hippoviz.analysis" not in sys.modules:
+        # importing hippoviz.analysis costs seconds (scipy.signal) with the GIL mostly held:
+        # never start it from the simulation's worker; use it once something else loaded it
+        return approx_layer_metrics(maps, occupancy, min_peak_hz, min_field_bins, si_threshold)
+    try:
+        from hippoviz.analysis import detect_fields, map_peaks, skaggs_information
+    except ImportError:
+        return approx_layer_metrics(maps, occupancy, min_peak_hz, min_field_bins, si_threshold)
+    if maps.shape[0] == 0:
+        return {"place_cell_fraction": float("nan"), "median_si_bits_per_spike": float("nan"),
+                "n_active": 0, "method": "analysis"}
+    si = np.asarray(skaggs_information(maps, occupancy))
+    peak = np.asarray(map_peaks(maps))
+    with np.errstate(invalid="ignore"):
+        active = np.nan_to_num(peak, nan=0.0) > 0
+        fields = detect_fields(maps, min_field_bins=min_field_bins)
+        place = (active & (peak >= min_peak_hz) & (np.nan_to_num(si) >= si_threshold)
+                 & (fields.n_fields >= 1) & (fields.n_oversized == 0))
+    n_active = int(active.sum())
+    si_active = si[active]
+    si_active = si_active[np.isfinite(si_active)]
+    return {
+        "place_cell_fraction": float(place.sum() / n_active) if n_active else 0.0,
+        "median_si_bits_per_spike": float(np.median(si_active)) if si_active.size else 0.0,
+        "n_active": n_active,
+        "method": "analysis",
+    }

@@ -21,7 +21,7 @@ import numpy as np
 
 from hippoviz import params as P
 from hippoviz.runtime.divergence import likely_culprit
-from hippoviz.runtime.metrics import layer_metrics
+from hippoviz.runtime.maps import MapJob, MapWorker
 from hippoviz.runtime.rings import SampleRing, SpikeRing
 from hippoviz.runtime.source import DataSource
 from hippoviz.runtime.threads import limit_threads
@@ -42,6 +42,9 @@ WEIGHTS_EVERY_S = 0.5
 RATEMAPS_EVERY_S = 1.0
 LAST_EVERY_S = 1.0 / 60.0
 METRICS_EVERY_SIM_S = 10.0
+#: At high speed, metrics are taken at most this often (wall seconds): they cost the worker
+#: ~0.1-0.4 s each on the default preset.
+METRICS_MIN_WALL_S = 5.0
 
 
 def default_builder(params: P.Params, seed: int) -> Any:
@@ -69,7 +72,7 @@ class SimRunner:
     threads : int
         BLAS/Numba threads allowed to the simulation thread.
     niceness : int
-        Added to the simulation thread's nice value so the GUI thread stays responsive.
+        Added to the simulation thread's nice value (0: compete with the GUI as equals).
     sample_horizon_s, spike_horizon_s : float
         Simulated seconds kept in the sample ring and the spike rings.
 
@@ -84,7 +87,7 @@ class SimRunner:
 
     def __init__(self, params: P.Params, seed: int = 1, builder: Builder | None = None, *,
                  speed: float | None = None, step_steps: int = 10, threads: int = 1,
-                 niceness: int = 2, sample_horizon_s: float = 600.0,
+                 niceness: int = 0, sample_horizon_s: float = 600.0,
                  spike_horizon_s: float = 40.0) -> None:
         self._params = params
         self._seed = int(seed)
@@ -102,6 +105,7 @@ class SimRunner:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._ready = threading.Event()
+        self._first_build_done = threading.Event()  # set even when the first build failed
         self._thread: threading.Thread | None = None
 
         # state owned by the simulation thread
@@ -119,7 +123,18 @@ class SimRunner:
         self._next_metrics_t = METRICS_EVERY_SIM_S
         self._metrics: list[dict[str, Any]] = []
         self._rate_window: list[tuple[float, int]] = []
+        self._last_metrics_wall = 0.0
+        self._schedule: list[tuple[int, dict[str, Any]]] = []  # replay: (step, command)
+        self._i_sched = 0
+        self._schedule_end: int | None = None  # pause here (the end of a replay)
+        self._replay_end: int | None = None
+        self._replay_params = params
+        self._sim_s = 0.0  # wall time inside run_chunk
+        self._overhead_s = 0.0  # wall time publishing chunks
         self.thread_limits: dict[str, Any] = {}
+        self._maps = MapWorker(self._publish_maps, self._record_metrics,
+                               lambda msg, detail: self._emit("error", message=msg,
+                                                              detail=detail))
 
     # -- public API (any thread) ---------------------------------------------------------------
     def start(self) -> None:
@@ -127,6 +142,7 @@ class SimRunner:
         if self._thread is not None:
             return
         self._thread = threading.Thread(target=self._main, name="hippoviz-sim", daemon=True)
+        self._maps.start()
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> bool:
@@ -136,16 +152,27 @@ class SimRunner:
         t = self._thread
         if t is None:
             return True
+        t0 = time.monotonic()
         t.join(timeout)
-        return not t.is_alive()
+        maps_ok = self._maps.stop(max(0.05, timeout - (time.monotonic() - t0)))
+        return not t.is_alive() and maps_ok
+
+    @property
+    def maps_idle(self) -> bool:
+        """No rate-map or metrics job queued or running (for tests)."""
+        return self._maps.idle
 
     @property
     def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        """Whether the simulation thread (or its map worker) still runs."""
+        return self._thread is not None and (self._thread.is_alive()
+                                             or self._maps._thread.is_alive())
 
     def wait_ready(self, timeout: float | None = None) -> bool:
-        """Wait for the first successful build; returns whether it happened."""
-        return self._ready.wait(timeout)
+        """Wait for the first build; returns whether it succeeded (False: it failed, and an
+        ``"error"`` event says why, or it did not finish within ``timeout``)."""
+        self._first_build_done.wait(timeout)
+        return self._ready.is_set()
 
     def command(self, cmd: dict[str, Any]) -> None:
         """Queue a command (see :meth:`DataSource.command`)."""
@@ -194,11 +221,14 @@ class SimRunner:
         except Exception as exc:  # a bad first config must not kill the thread
             self._emit("error", message=f"cannot build the simulation: {exc}",
                        detail=traceback.format_exc())
+        finally:
+            self._first_build_done.set()
         while not self._stop.is_set():
             self._drain()
             if self._stop.is_set():
                 break
             try:
+                self._apply_scheduled()
                 n = self._next_chunk_steps()
                 if n == 0:
                     self._publish(idle=True)
@@ -277,13 +307,7 @@ class SimRunner:
             self._publish_stats()
             return None
         if op == "reset":
-            base = cmd.get("params") or (self.sim.params if self.sim is not None else self._params)
-            patch = cmd.get("patch")
-            if patch:
-                base = P.replace(base, patch)
-            seed = cmd.get("seed")
-            self._rebuild(base, self._seed if seed is None else int(seed))
-            return self._seed
+            return self._reset(cmd)
         if op == "publish":
             self._published.clear()
             self._publish(idle=True)
@@ -296,6 +320,64 @@ class SimRunner:
         if value is not None:
             self._emit("result", cmd=cmd, value=value)
         return value
+
+    def _reset(self, cmd: dict[str, Any]) -> int:
+        """Rebuild; ``schedule`` starts a replay, a plain reset restarts the current one."""
+        seed = cmd.get("seed")
+        seed = self._seed if seed is None else int(seed)
+        schedule = cmd.get("schedule")
+        if schedule is not None:
+            base = cmd.get("params") or self._params
+            self._schedule = [(int(st), dict(c)) for st, c in schedule]
+            end = cmd.get("end_step")
+            self._replay_end = None if end is None else int(end)
+        elif self._schedule and seed == self._seed and not cmd.get("params") and not cmd.get(
+                "patch"):
+            base = self._replay_params  # same seed, same start: replay again from t = 0
+        else:
+            self._schedule, self._replay_end = [], None
+            base = cmd.get("params") or (self.sim.params if self.sim is not None
+                                         else self._params)
+        patch = cmd.get("patch")
+        if patch:
+            base = P.replace(base, patch)
+        self._rebuild(base, seed)
+        self._replay_params = base
+        self._schedule_end = self._replay_end
+        self._i_sched = 0
+        self._apply_scheduled()
+        return self._seed
+
+    def _apply_scheduled(self) -> None:
+        """Apply the replay's commands whose step has come (chunks end at those steps)."""
+        sim = self.sim
+        if sim is None or self._i_sched >= len(self._schedule):
+            return
+        step = int(sim.step)
+        applied = False
+        while self._i_sched < len(self._schedule) and self._schedule[self._i_sched][0] <= step:
+            at, cmd = self._schedule[self._i_sched]
+            self._i_sched += 1
+            if at < step:
+                self._emit("error", message=f"replay: command at step {at} skipped (the "
+                           f"simulation is at step {step})")
+                continue
+            try:
+                sim.command(cmd)
+            except (P.ParamError, ValueError, KeyError) as exc:
+                self._emit("error", message=f"replay: command at step {at} refused: {exc}")
+            applied = True
+        if applied:
+            self._version += 1
+            self._publish_state()
+
+    @property
+    def replay_progress(self) -> tuple[int, int] | None:
+        """``(step, end_step)`` while a replay is loaded, else None."""
+        if self._replay_end is None and not self._schedule:
+            return None
+        end = self._replay_end if self._replay_end is not None else self._schedule[-1][0]
+        return (int(self.sim.step) if self.sim is not None else 0, end)
 
     def _rebuild(self, params: P.Params, seed: int) -> None:
         sim = self._builder(params, seed)
@@ -311,6 +393,7 @@ class SimRunner:
         self._published.clear()
         self._metrics = []
         self._next_metrics_t = float(sim.t_s) + METRICS_EVERY_SIM_S
+        self._last_metrics_wall = 0.0
         src = self.source
         sizes = {k: int(v) for k, v in sim.layer_sizes.items()}
         dt = float(sim.dt_s)
@@ -337,13 +420,29 @@ class SimRunner:
         if self.sim is None:
             return 0
         if self._pending_steps > 0:
-            return min(self._pending_steps, self._chunk_n)
+            n = min(self._pending_steps, self._chunk_n)
+            if self._i_sched < len(self._schedule):
+                n = min(n, max(1, self._schedule[self._i_sched][0] - int(self.sim.step)))
+            return n
         if not self._playing:
             return 0
         n = self._chunk_n
         if self._speed is not None:
             # at real-time-like speeds a chunk covers about one display frame
             n = min(n, max(1, round(self._speed * (1 / 60) / float(self.sim.dt_s))))
+        step = int(self.sim.step)
+        if self._i_sched < len(self._schedule):
+            n = min(n, max(1, self._schedule[self._i_sched][0] - step))
+        if self._schedule_end is not None:
+            if step >= self._schedule_end:
+                # the end of the recording: pause once; playing on continues live
+                self._playing = False
+                self._until_step = None
+                self._schedule_end = None
+                self._publish_stats()
+                self._emit("replay_end", step=step)
+                return 0
+            n = min(n, self._schedule_end - step)
         if self._until_step is not None:
             n = min(n, self._until_step - int(self.sim.step))
             if n <= 0:
@@ -357,7 +456,19 @@ class SimRunner:
     def _run(self, n: int) -> None:
         sim = self.sim
         t0 = time.perf_counter()
-        chunk = sim.run_chunk(n)
+        try:
+            chunk = sim.run_chunk(n)
+        except Exception as exc:
+            # hippoviz.sim raises SimulationDiverged and keeps the last good state
+            if type(exc).__name__ != "SimulationDiverged":
+                raise
+            self._version += 1
+            self._pending_steps = 0
+            src = self.source
+            src.slots.put("t_s", float(sim.t_s))
+            src.slots.put("step", int(sim.step))
+            self._diverged(str(exc))
+            return
         elapsed = time.perf_counter() - t0
         self._version += 1
         if self._pending_steps > 0:
@@ -385,14 +496,13 @@ class SimRunner:
         src.slots.put("step", int(sim.step))
 
         if not np.isfinite(chunk.mismatch).all():
-            self._diverged()
+            self._diverged("")
             return
-        if float(sim.t_s) >= self._next_metrics_t:
-            self._next_metrics_t = float(sim.t_s) + METRICS_EVERY_SIM_S
-            self._compute_metrics()
         self._publish(idle=False)
+        self._sim_s += elapsed
+        self._overhead_s += time.perf_counter() - t0 - elapsed
 
-    def _diverged(self) -> None:
+    def _diverged(self, detail: str) -> None:
         sim = self.sim
         self._playing = False
         self._until_step = None
@@ -404,7 +514,7 @@ class SimRunner:
         msg = (f"The simulation diverged (NaN) at t = {float(sim.t_s):.1f} s. "
                f"Likely cause: {reason}. Reset, perhaps with a smaller value.")
         self._publish_stats()
-        self._emit("diverged", key=key, message=msg, t_s=float(sim.t_s))
+        self._emit("diverged", key=key, message=msg, t_s=float(sim.t_s), detail=detail)
 
     def _throttle(self) -> float:
         """Seconds to wait so that simulated time runs at ``speed`` x wall time."""
@@ -452,16 +562,7 @@ class SimRunner:
         def weights() -> None:
             slots.put("weights", {w: np.array(sim.weights(w), copy=True) for w in WEIGHT_NAMES})
 
-        def ratemaps() -> None:
-            maps = {}
-            for layer in self.source.spike_rings:
-                with contextlib.suppress(Exception):
-                    maps[layer] = np.array(sim.ratemaps(layer), dtype=np.float32, copy=True)
-            slots.put("ratemaps", maps)
-            slots.put("ratemap_extent", tuple(float(v) for v in sim.ratemap_extent))
-
-        for key, every, fn in (("last", LAST_EVERY_S, last), ("weights", WEIGHTS_EVERY_S, weights),
-                               ("ratemaps", RATEMAPS_EVERY_S, ratemaps)):
+        for key, every, fn in (("last", LAST_EVERY_S, last), ("weights", WEIGHTS_EVERY_S, weights)):
             if self._due(key, every):
                 self._mark(key)  # also on failure: report once per state, do not flood
                 try:
@@ -469,8 +570,53 @@ class SimRunner:
                 except Exception as exc:
                     self._emit("error", message=f"cannot publish {key}: {exc}",
                                detail=traceback.format_exc())
+        want_maps = self._due("ratemaps", RATEMAPS_EVERY_S)
+        now = time.monotonic()
+        want_metrics = (float(sim.t_s) >= self._next_metrics_t
+                        and now - self._last_metrics_wall >= METRICS_MIN_WALL_S)
+        if want_maps or want_metrics:
+            if want_maps:
+                self._mark("ratemaps")
+            if want_metrics:
+                self._last_metrics_wall = now
+                self._next_metrics_t = float(sim.t_s) + METRICS_EVERY_SIM_S
+            try:
+                self._snapshot_maps(want_maps, want_metrics)
+            except Exception as exc:
+                self._emit("error", message=f"cannot read the rate maps: {exc}",
+                           detail=traceback.format_exc())
         if not idle:
             self._publish_stats()
+
+    def _snapshot_maps(self, publish: bool, metrics: bool) -> None:
+        """Copy the raw online rate maps for the map worker (smoothing happens there)."""
+        sim = self.sim
+        layers = list(self.source.spike_rings) if publish else list(HIDDEN)
+        raw = {}
+        for layer in layers:
+            with contextlib.suppress(P.ParamError, KeyError):
+                raw[layer] = np.asarray(sim.ratemaps(layer, smooth=False), dtype=np.float32)
+        p = sim.params
+        self._maps.submit(MapJob(
+            build_id=self._build_id, t_s=float(sim.t_s), raw=raw,
+            occupancy=np.array(sim.occupancy_s, dtype=np.float64, copy=True),
+            extent=tuple(float(v) for v in sim.ratemap_extent),  # type: ignore[arg-type]
+            publish=publish, metrics=metrics,
+            metric_opts={"min_peak_hz": float(P.get(p, "analysis.min_peak_hz")),
+                         "min_field_bins": int(P.get(p, "analysis.min_field_bins"))}))
+
+    # called from the map worker thread
+    def _publish_maps(self, job: MapJob, maps: dict[str, Any]) -> None:
+        if job.build_id != self._build_id:
+            return
+        self.source.slots.put("ratemaps", maps)
+        self.source.slots.put("ratemap_extent", job.extent)
+
+    def _record_metrics(self, job: MapJob, entry: dict[str, Any]) -> None:
+        if job.build_id != self._build_id:
+            return
+        self._metrics = [*self._metrics, entry]
+        self.source.slots.put("metrics_history", self._metrics)
 
     def _publish_state(self) -> None:
         """Parameters, arena and objects (after a build or a command)."""
@@ -498,21 +644,5 @@ class SimRunner:
         self.source.slots.put("stats", {
             "steps_per_s": sps, "x_realtime": sps * dt, "playing": self._playing,
             "speed": self._speed, "chunk_steps": self._chunk_n,
+            "publish_overhead": self._overhead_s / max(1e-9, self._sim_s), "dt_s": dt,
         })
-
-    def _compute_metrics(self) -> None:
-        sim = self.sim
-        p = sim.params
-        entry: dict[str, Any] = {"t_s": float(sim.t_s)}
-        try:
-            occ = np.asarray(sim.occupancy_s)
-            for layer in HIDDEN:
-                entry[layer] = layer_metrics(
-                    np.asarray(sim.ratemaps(layer)), occ,
-                    min_peak_hz=float(P.get(p, "analysis.min_peak_hz")),
-                    min_field_bins=int(P.get(p, "analysis.min_field_bins")))
-        except Exception as exc:
-            self._emit("error", message=f"metrics failed: {exc}", detail=traceback.format_exc())
-            return
-        self._metrics = [*self._metrics, entry]
-        self.source.slots.put("metrics_history", self._metrics)

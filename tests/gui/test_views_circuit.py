@@ -37,14 +37,23 @@ def make_last(rng: np.random.Generator, carried: tuple[float, float, float]) -> 
         return a.astype(np.float32)
 
     x = rng.uniform(0, 1, SIZES["ec"]).astype(np.float32)
-    return {"x": x, "x_hat": np.clip(x + rng.normal(0, 0.1, x.size), 0, 1).astype(np.float32),
-            "dg": kwta(SIZES["dg"], 0.05), "ca3": kwta(SIZES["ca3"], 0.1),
-            "ca1": kwta(SIZES["ca1"], 0.1), "carried_error": np.array(carried)}
+    return {
+        "x": x,
+        "x_hat": np.clip(x + rng.normal(0, 0.1, x.size), 0, 1).astype(np.float32),
+        "dg": kwta(SIZES["dg"], 0.05),
+        "ca3": kwta(SIZES["ca3"], 0.1),
+        "ca1": kwta(SIZES["ca1"], 0.1),
+        "carried_error": np.array(carried),
+    }
 
 
 class FakeSource:
-    def __init__(self, last: dict[str, Any] | None, params: P.Params | None,
-                 sizes: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        last: dict[str, Any] | None,
+        params: P.Params | None,
+        sizes: dict[str, int] | None = None,
+    ) -> None:
         self.data: dict[str, Any] = {"last": last, "params": params}
         self.sizes = SIZES if sizes is None else sizes
 
@@ -74,6 +83,7 @@ def count_near(a: np.ndarray, color: str, tol: int = 10) -> int:
 def make_view(qtbot: Any) -> Any:
     def make(source: FakeSource) -> QtCircuitView:
         view = QtCircuitView(source, StandInSelection())
+        view.min_interval_s = 0.0  # no frame-rate cap: every refresh may draw
         qtbot.addWidget(view)
         view.resize(420, 320)
         view.show()
@@ -92,8 +102,9 @@ def test_sheet_shape_holds_every_unit() -> None:
 
 
 def test_circuit_draws_sheets_arrows_and_labels(make_view: Any) -> None:
-    view = make_view(FakeSource(make_last(np.random.default_rng(0), (0.03, 0.02, 0.01)),
-                                P.Params()))
+    view = make_view(
+        FakeSource(make_last(np.random.default_rng(0), (0.03, 0.02, 0.01)), P.Params())
+    )
     assert isinstance(view.canvas, VispyCircuit)
     a = render(view)
     assert a.shape[0] > 100 and a.shape[1] > 100
@@ -102,27 +113,28 @@ def test_circuit_draws_sheets_arrows_and_labels(make_view: Any) -> None:
     assert count_near(a, palette.FORWARD) > 200  # the forward arrows
     for layer in ("dg", "ca3", "ca1"):  # sheets in the layer colours
         assert count_near(a, palette.LAYER_COLORS[layer], 40) > 20, layer
-    assert not view.canvas.waiting_text.visible
-    texts = [t.text for t in view.canvas.fb_text]
+    assert not view.canvas.waiting
+    texts = [view.canvas.text_of(t) for t in view.canvas.fb_text]
     assert texts[0].startswith("g 1.00")
 
 
 def test_inhibitory_width_follows_carried_error(make_view: Any) -> None:
     src = FakeSource(make_last(np.random.default_rng(1), (0.04, 0.01, 0.0)), P.Params())
     view = make_view(src)
-    w = view.canvas._widths
+    w = view.canvas.widths
     assert w[0] > w[1] > w[2]
     before = render(view)
     src.data["last"] = make_last(np.random.default_rng(1), (0.0, 0.01, 0.04))
     view.refresh()
-    w = view.canvas._widths
+    w = view.canvas.widths
     assert w[2] > w[1] > w[0]
     assert (render(view) != before).any()
 
 
-@pytest.mark.parametrize("gain_key,index", [("learning.g_ec_ca1", 0),
-                                            ("learning.g_ca1_ca3", 1),
-                                            ("learning.g_ca3_dg", 2)])
+@pytest.mark.parametrize(
+    "gain_key,index",
+    [("learning.g_ec_ca1", 0), ("learning.g_ca1_ca3", 1), ("learning.g_ca3_dg", 2)],
+)
 def test_lesion_cuts_the_arrow(make_view: Any, gain_key: str, index: int) -> None:
     rng = np.random.default_rng(2)
     last = make_last(rng, (0.02, 0.02, 0.02))
@@ -130,38 +142,38 @@ def test_lesion_cuts_the_arrow(make_view: Any, gain_key: str, index: int) -> Non
     view = make_view(src)
     intact = render(view)
     red_intact = count_near(intact, palette.INHIBITORY)
-    assert not view.canvas.fb_cross[index].visible
+    assert not view.canvas.lesioned[index]
     carried = np.array([0.02, 0.02, 0.02])
     carried[index] = 0.0  # the runtime reports gain x error: 0 through a lesion
     src.data["params"] = P.replace(P.Params(), {gain_key: 0.0})
     src.data["last"] = {**last, "carried_error": carried}
     view.refresh()
     cut = render(view)
-    assert view.canvas.fb_cross[index].visible
-    assert "lesion" in view.canvas.fb_text[index].text
+    assert view.canvas.lesioned[index]
+    assert "lesion" in view.canvas.text_of(view.canvas.fb_text[index])
     assert (np.abs(cut.astype(int) - intact.astype(int)).max(axis=-1) > 30).sum() > 100
     assert count_near(cut, palette.INHIBITORY) < red_intact  # a thin, cut arrow
     # healing the lesion restores the drawing
     src.data["params"] = P.Params()
     src.data["last"] = dict(last)
     view.refresh()
-    assert not view.canvas.fb_cross[index].visible
+    assert not view.canvas.lesioned[index]
 
 
 def test_shortcut_appears_with_its_gain(make_view: Any) -> None:
     src = FakeSource(make_last(np.random.default_rng(3), (0.01, 0.01, 0.01)), P.Params())
     view = make_view(src)
-    assert not view.canvas.ta_line.visible
+    assert not view.canvas.shortcut_shown
     src.data["params"] = P.replace(P.Params(), {"inputs.gamma_ta": 0.5})
     view.refresh()
-    assert view.canvas.ta_line.visible
+    assert view.canvas.shortcut_shown
 
 
 def test_none_data_draws_waiting_state(make_view: Any) -> None:
     src = FakeSource(None, None, sizes={})
     view = make_view(src)
     view.refresh()
-    assert view.canvas.waiting_text.visible
+    assert view.canvas.waiting
     a = render(view)
     assert len(np.unique(a.reshape(-1, 3), axis=0)) > 5  # the empty loop is still drawn
     src.sizes = SIZES
@@ -170,7 +182,7 @@ def test_none_data_draws_waiting_state(make_view: Any) -> None:
     src.data["params"] = P.Params()
     src.data["last"] = make_last(np.random.default_rng(4), (0.01, 0.01, 0.01))
     view.refresh()
-    assert not view.canvas.waiting_text.visible
+    assert not view.canvas.waiting
     assert view.canvas._sizes == SIZES
 
 

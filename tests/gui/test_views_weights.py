@@ -27,8 +27,9 @@ class StandInSelection(QtCore.QObject):
 
 
 class FakeSource:
-    def __init__(self, weights: dict[str, np.ndarray] | None,
-                 maps: dict[str, np.ndarray] | None = None) -> None:
+    def __init__(
+        self, weights: dict[str, np.ndarray] | None, maps: dict[str, np.ndarray] | None = None
+    ) -> None:
         self.data: dict[str, Any] = {"weights": weights, "ratemaps": maps}
 
     def layer_sizes(self) -> dict[str, int]:
@@ -138,8 +139,10 @@ def test_sorting_by_field_position_orders_rows_and_columns(qtbot: Any) -> None:
     w = np.zeros((16, 16), np.float32)
     for post in range(16):
         w[post, int(np.flatnonzero(dg_pos == ca3_pos[post])[0])] = 1.0
-    maps = {"dg": field_maps([cells[p] for p in dg_pos]),
-            "ca3": field_maps([cells[p] for p in ca3_pos])}
+    maps = {
+        "dg": field_maps([cells[p] for p in dg_pos]),
+        "ca3": field_maps([cells[p] for p in ca3_pos]),
+    }
     v = QtWeightsView(FakeSource({"dg_ca3": w}, maps), StandInSelection())
     qtbot.addWidget(v)
     v.show()

@@ -14,8 +14,16 @@ from hippoviz.runtime import SimRunner
 from .fakesim import fake_builder
 
 
+@pytest.fixture(scope="session")
+def _warm_numba() -> None:
+    """Compile (or load from the cache) the simulator's kernels before any timed wait."""
+    from hippoviz.sim import build
+
+    build(P.load_preset("small"), 1).run_chunk(2)
+
+
 @pytest.fixture
-def make_runner() -> Iterator[Callable[..., SimRunner]]:
+def make_runner(_warm_numba: None) -> Iterator[Callable[..., SimRunner]]:
     """``make_runner(builder=None, **kw)``: a started runner on the small preset (fake simulator
     unless ``real=True``), stopped and joined after the test."""
     runners: list[SimRunner] = []
@@ -32,4 +40,4 @@ def make_runner() -> Iterator[Callable[..., SimRunner]]:
     yield make
     for r in runners:
         assert r.stop(5.0), "simulation thread did not stop"
-    assert not [t for t in threading.enumerate() if t.name == "hippoviz-sim"]
+    assert not [t for t in threading.enumerate() if t.name in ("hippoviz-sim", "hippoviz-maps")]

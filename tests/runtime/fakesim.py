@@ -187,7 +187,7 @@ class FakeSim:
             return np.array([0.1, 0.05, 0.02])
         return self._last_rates[name] / 20.0
 
-    def ratemaps(self, layer: str) -> np.ndarray:
+    def ratemaps(self, layer: str, smooth: bool = True) -> np.ndarray:
         occ = self.occupancy_s
         with np.errstate(invalid="ignore", divide="ignore"):
             m = self._counts[layer] / occ

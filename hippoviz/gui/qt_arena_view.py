@@ -1,0 +1,337 @@
+"""The arena: walls, objects (drag, add, remove), the rat with its heading and a fading trail,
+and optionally the rate map of the selected cell."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtCore import QPointF, QRectF, Qt, pyqtSignal
+from PyQt6.QtGui import QAction, QActionGroup, QColor
+from PyQt6.QtWidgets import QComboBox, QLabel, QToolBar, QVBoxLayout, QWidget
+
+from hippoviz.gui.selection import QtSelection
+from hippoviz.gui.style import LAYER_LABELS, colormap_lut, current_theme, rgba_map
+
+#: Stretch presets of the toolbar: label -> (width_m, height_m).
+STRETCHES: dict[str, tuple[float, float]] = {
+    "1 × 1 m": (1.0, 1.0),
+    "1 × 1.5 m": (1.0, 1.5),
+    "1.5 × 1 m": (1.5, 1.0),
+    "1.5 × 1.5 m": (1.5, 1.5),
+}
+TRAIL_S = 8.0
+TRAIL_SEGMENTS = 8
+
+
+class QtObjectItem(pg.TargetItem):
+    """A draggable object marker; right click asks for its removal."""
+
+    sigRemoveRequested = pyqtSignal(object)
+
+    def __init__(self, obj_id: int, pos: tuple[float, float]) -> None:
+        super().__init__(pos=pos, size=16, symbol="s", movable=True,
+                         pen=pg.mkPen("#ffffff", width=1.5),
+                         brush=pg.mkBrush(240, 200, 60, 220),
+                         hoverBrush=pg.mkBrush(255, 230, 120, 255),
+                         label=f"obj {obj_id}",
+                         labelOpts={"color": "#f0d060", "offset": (12, -12)})
+        self.obj_id = obj_id
+        self.dragging = False
+        self.setZValue(20)
+        self.setToolTip(f"Object {obj_id}: drag to move, right-click to remove")
+
+    def mouseClickEvent(self, ev: Any) -> None:
+        if ev.button() == Qt.MouseButton.RightButton:
+            ev.accept()
+            self.sigRemoveRequested.emit(self.obj_id)
+            return
+        super().mouseClickEvent(ev)
+
+    def mouseDragEvent(self, ev: Any) -> None:
+        if ev.button() == Qt.MouseButton.LeftButton:
+            self.dragging = not ev.isFinish()
+        super().mouseDragEvent(ev)
+
+
+class QtArenaView(QWidget):
+    """The arena seen from above, live.
+
+    Double-click (or use *Add object* and click) to add an object; drag objects to move them;
+    right-click an object to remove it. The toolbar stretches the arena and switches its shape.
+
+    Parameters
+    ----------
+    source : hippoviz.runtime.DataSource
+        What to draw and where to send changes.
+    selection : QtSelection
+        The selected cell (its rate map is overlaid when *Rate map* is on).
+    """
+
+    title = "Arena"
+
+    def __init__(self, source: Any, selection: QtSelection, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.source = source
+        self.selection = selection
+        self._arena: dict[str, Any] | None = None
+        self._objects: dict[int, QtObjectItem] = {}
+        self._placing = False
+        self._lut = colormap_lut("inferno", alpha=210)
+        self._map_key: tuple[Any, ...] | None = None
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        self.toolbar = QToolBar("Arena tools", self)
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.toolbar.setStyleSheet("QToolBar { spacing: 1px; } QToolButton { padding: 1px 3px; }")
+        lay.addWidget(self.toolbar)
+
+        self.stretch_box = QComboBox()
+        self.stretch_box.addItems(list(STRETCHES))
+        self.stretch_box.setToolTip("Stretch the arena (arena.width_m × arena.height_m)")
+        self.stretch_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.stretch_box.activated.connect(self._on_stretch)
+        self.toolbar.addWidget(self.stretch_box)
+        shape_group = QActionGroup(self)
+        self.act_square = QAction("Square", self, checkable=True, checked=True)
+        self.act_circle = QAction("Circle", self, checkable=True)
+        for a, m in ((self.act_square, 0.0), (self.act_circle, 1.0)):
+            a.setToolTip(f"arena.shape_morph = {m:g}")
+            shape_group.addAction(a)
+            a.triggered.connect(lambda _=False, m=m: self._set({"arena.shape_morph": m}))
+            self.toolbar.addAction(a)
+        self.toolbar.addSeparator()
+        self.act_add = QAction("+Object", self, checkable=True)
+        self.act_add.setToolTip("Click in the arena to place an object (or double-click anywhere)")
+        self.act_add.toggled.connect(self._on_place_mode)
+        self.toolbar.addAction(self.act_add)
+        self.act_clear = QAction("Clear", self)
+        self.act_clear.setToolTip("Remove every object (right-click one to remove only it)")
+        self.act_clear.triggered.connect(self.clear_objects)
+        self.toolbar.addAction(self.act_clear)
+        self.toolbar.addSeparator()
+        self.act_map = QAction("Map", self, checkable=True, checked=True)
+        self.act_map.setToolTip("Overlay the rate map of the selected cell")
+        self.act_map.toggled.connect(lambda _: self._invalidate_map())
+        self.toolbar.addAction(self.act_map)
+        self.act_trail = QAction("Trail", self, checkable=True, checked=True)
+        self.act_trail.setToolTip(f"Show the last {TRAIL_S:g} s of the path")
+        self.toolbar.addAction(self.act_trail)
+
+        self.plot = pg.PlotWidget()
+        self.plot.setMinimumSize(220, 200)
+        pi = self.plot.getPlotItem()
+        pi.setAspectLocked(True)
+        pi.setMenuEnabled(False)
+        pi.hideButtons()
+        for name, label in (("bottom", "x (m)"), ("left", "y (m)")):
+            ax = pi.getAxis(name)
+            ax.enableAutoSIPrefix(False)
+            pi.setLabel(name, label)
+        self.vb = pi.getViewBox()
+        self.vb.setMouseEnabled(x=False, y=False)
+        lay.addWidget(self.plot, 1)
+        self.caption = QLabel("")
+        self.caption.setObjectName("hint")
+        self.caption.setContentsMargins(6, 2, 6, 2)
+        lay.addWidget(self.caption)
+
+        self.map_item = pg.ImageItem(axisOrder="row-major")
+        self.map_item.setZValue(-10)
+        self.plot.addItem(self.map_item)
+        self.walls = pg.PlotCurveItem(pen=pg.mkPen("#9aa4b1", width=3))
+        self.walls.setZValue(5)
+        self.plot.addItem(self.walls)
+        self.trail = []
+        for i in range(TRAIL_SEGMENTS):
+            alpha = int(30 + 200 * (i + 1) / TRAIL_SEGMENTS)
+            c = pg.PlotCurveItem(pen=pg.mkPen(QColor(110, 190, 255, alpha), width=2))
+            c.setZValue(6)
+            self.plot.addItem(c)
+            self.trail.append(c)
+        self.rat = pg.ArrowItem(angle=180, headLen=18, tipAngle=40, tailLen=10, tailWidth=4,
+                                pen=pg.mkPen("#ffffff", width=1), brush=pg.mkBrush("#ff4fa0"))
+        self.rat.setZValue(30)
+        self.plot.addItem(self.rat)
+        self.plot.scene().sigMouseClicked.connect(self._on_scene_click)
+        selection.changed.connect(self._invalidate_map)
+
+    # -- commands --------------------------------------------------------------------------
+    def _set(self, patch: dict[str, Any]) -> None:
+        self.source.command({"op": "set", "patch": patch})
+
+    def _on_stretch(self, index: int) -> None:
+        w, h = STRETCHES[self.stretch_box.itemText(index)]
+        self._set({"arena.width_m": w, "arena.height_m": h})
+
+    def _on_place_mode(self, on: bool) -> None:
+        self._placing = on
+        self.plot.setCursor(Qt.CursorShape.CrossCursor if on else Qt.CursorShape.ArrowCursor)
+
+    def add_object(self, x: float, y: float) -> None:
+        """Ask the simulation to add an object at ``(x, y)`` metres."""
+        self.source.command({"op": "add_object", "x": float(x), "y": float(y)})
+
+    def remove_object(self, obj_id: int) -> None:
+        """Ask the simulation to remove object ``obj_id``."""
+        self.source.command({"op": "remove_object", "id": int(obj_id)})
+
+    def clear_objects(self) -> None:
+        """Ask the simulation to remove every object."""
+        for oid in list(self._objects):
+            self.remove_object(oid)
+
+    def _inside(self, x: float, y: float) -> tuple[float, float]:
+        """Clamp a point into the arena's bounding box (a little inside the walls)."""
+        if self._arena is None:
+            return x, y
+        xmin, xmax, ymin, ymax = self._arena["bounds"]
+        m = 0.01
+        return (min(max(x, xmin + m), xmax - m), min(max(y, ymin + m), ymax - m))
+
+    def _on_scene_click(self, ev: Any) -> None:
+        if ev.button() != Qt.MouseButton.LeftButton:
+            return
+        if not (self._placing or ev.double()):
+            return
+        p = self.vb.mapSceneToView(ev.scenePos())
+        x, y = self._inside(p.x(), p.y())
+        self.add_object(x, y)
+        if self._placing:
+            self.act_add.setChecked(False)
+        ev.accept()
+
+    def _on_moved(self, item: QtObjectItem) -> None:
+        p = item.pos()
+        x, y = self._inside(p.x(), p.y())
+        self.source.command({"op": "move_object", "id": item.obj_id, "x": x, "y": y})
+
+    # -- drawing ---------------------------------------------------------------------------
+    def _invalidate_map(self) -> None:
+        self._map_key = None
+        self.map_item.setVisible(False)
+
+    def _sync_arena(self) -> None:
+        arena = self.source.latest("arena")
+        if arena is None or arena is self._arena:
+            return
+        self._arena = arena
+        out = np.asarray(arena["outline"])
+        self.walls.setData(out[:, 0], out[:, 1])
+        xmin, xmax, ymin, ymax = arena["bounds"]
+        pad = 0.06 * max(xmax - xmin, ymax - ymin)
+        self.vb.setRange(xRange=(xmin - pad, xmax + pad), yRange=(ymin - pad, ymax + pad),
+                         padding=0)
+        size = (round(arena["width_m"], 3), round(arena["height_m"], 3))
+        label = next((k for k, v in STRETCHES.items() if v == size), None)
+        self.stretch_box.blockSignals(True)
+        if label is None:
+            text = f"{size[0]:g} × {size[1]:g} m"
+            if self.stretch_box.findText(text) < 0:
+                self.stretch_box.addItem(text)
+            label = text
+        self.stretch_box.setCurrentText(label)
+        self.stretch_box.blockSignals(False)
+        m = arena["shape_morph"]
+        if m <= 0.0:
+            self.act_square.setChecked(True)
+        elif m >= 1.0:
+            self.act_circle.setChecked(True)
+        else:
+            self.act_square.setChecked(False)
+            self.act_circle.setChecked(False)
+
+    def _sync_objects(self) -> None:
+        objs = self.source.latest("objects") or []
+        seen = set()
+        for oid, x, y in objs:
+            seen.add(oid)
+            item = self._objects.get(oid)
+            if item is None:
+                item = QtObjectItem(oid, (x, y))
+                item.sigPositionChangeFinished.connect(self._on_moved)
+                item.sigRemoveRequested.connect(self.remove_object)
+                self.plot.addItem(item)
+                self._objects[oid] = item
+            elif not item.dragging:
+                p = item.pos()
+                if abs(p.x() - x) > 1e-6 or abs(p.y() - y) > 1e-6:
+                    item.setPos(QPointF(x, y))
+        for oid in [o for o in self._objects if o not in seen]:
+            self.plot.removeItem(self._objects.pop(oid))
+
+    def _sync_rat(self) -> None:
+        s = self.source.samples(TRAIL_S)
+        pos = s["pos_m"]
+        if len(pos) == 0:
+            self.rat.setVisible(False)
+            for c in self.trail:
+                c.setData([], [])
+            return
+        self.rat.setVisible(True)
+        x, y = float(pos[-1, 0]), float(pos[-1, 1])
+        self.rat.setPos(x, y)
+        self.rat.setStyle(angle=180.0 - math.degrees(float(s["heading_rad"][-1])))
+        if self.act_trail.isChecked():
+            edges = np.linspace(0, len(pos), TRAIL_SEGMENTS + 1).astype(int)
+            for i, c in enumerate(self.trail):
+                a, b = edges[i], min(len(pos), edges[i + 1] + 1)
+                seg = pos[a:b]
+                c.setData(seg[:, 0], seg[:, 1]) if len(seg) > 1 else c.setData([], [])
+        else:
+            for c in self.trail:
+                c.setData([], [])
+        t = float(s["t_s"][-1])
+        sel = self.selection
+        cell = "no cell selected"
+        if sel.unit is not None:
+            cell = f"{LAYER_LABELS.get(sel.layer, sel.layer)} #{sel.unit}"
+        self.caption.setText(f"t = {t:.1f} s   rat ({x:+.2f}, {y:+.2f}) m   overlay: {cell}")
+
+    def _sync_map(self) -> None:
+        sel = self.selection
+        if not self.act_map.isChecked() or sel.unit is None:
+            self.map_item.setVisible(False)
+            return
+        maps = self.source.latest("ratemaps")
+        extent = self.source.latest("ratemap_extent")
+        if not maps or extent is None or sel.layer not in maps:
+            return
+        layer_maps = maps[sel.layer]
+        if not 0 <= sel.unit < layer_maps.shape[0]:
+            self.map_item.setVisible(False)
+            return
+        key = (id(maps), sel.layer, sel.unit, current_theme())
+        if key == self._map_key:
+            return
+        self._map_key = key
+        self.map_item.setImage(rgba_map(layer_maps[sel.unit], self._lut), autoLevels=False)
+        xmin, xmax, ymin, ymax = extent
+        self.map_item.setRect(QRectF(xmin, ymin, xmax - xmin, ymax - ymin))
+        self.map_item.setVisible(True)
+
+    def _apply_theme(self) -> None:
+        theme = current_theme()
+        if theme == getattr(self, "_theme", None):
+            return
+        self._theme = theme
+        rgb = (110, 190, 255) if theme == "dark" else (20, 90, 200)
+        for i, c in enumerate(self.trail):
+            alpha = int(30 + 200 * (i + 1) / TRAIL_SEGMENTS)
+            c.setPen(pg.mkPen(QColor(*rgb, alpha), width=2))
+
+    def refresh(self) -> None:
+        """Pull the latest arena, objects, position and rate map and redraw."""
+        self._apply_theme()
+        self._sync_arena()
+        self._sync_objects()
+        self._sync_rat()
+        self._sync_map()
+
+    def object_items(self) -> dict[int, QtObjectItem]:
+        """The object markers by id (for tests and tools)."""
+        return dict(self._objects)

@@ -1,0 +1,630 @@
+"""The main window: docks, menus, toolbar, status bar and the one display timer."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PyQt6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PyQt6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PyQt6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QWidget,
+)
+
+from hippoviz import params as P
+from hippoviz.gui.qt_arena_view import QtArenaView
+from hippoviz.gui.qt_controls import DEFAULT_SPEED, SPEEDS, QtControlBar
+from hippoviz.gui.qt_dialogs import about_text, shortcuts_html, show_message
+from hippoviz.gui.qt_environment_panel import QtEnvironmentPanel
+from hippoviz.gui.qt_param_panel import QtParamPanel
+from hippoviz.gui.qt_raster_view import QtRasterView
+from hippoviz.gui.selection import QtSelection
+from hippoviz.gui.style import THEMES, apply_theme, restyle_plots
+from hippoviz.runtime import SimRunner
+
+log = logging.getLogger(__name__)
+
+#: Views written against the DataSource contract, hosted if importable:
+#: (module, class, dock object name).
+EXTERNAL_VIEWS: tuple[tuple[str, str, str], ...] = (
+    ("hippoviz.gui.qt_fields_view", "QtFieldsView", "dock_fields"),
+    ("hippoviz.gui.qt_mismatch_view", "QtMismatchView", "dock_mismatch"),
+    ("hippoviz.gui.qt_weights_view", "QtWeightsView", "dock_weights"),
+    ("hippoviz.gui.vispy_circuit_view", "QtCircuitView", "dock_circuit"),
+    ("hippoviz.gui.qt_metrics_view", "QtMetricsView", "dock_metrics"),
+)
+SETTINGS_VERSION = 1
+MAX_RECENT = 8
+STATUS_EVERY_S = 0.25
+
+
+class QtMainWindow(QMainWindow):
+    """The hippoviz desktop app.
+
+    Parameters
+    ----------
+    params : Params
+        Parameters of the first build.
+    seed : int
+        Seed of the first build.
+    builder : callable, optional
+        ``builder(params, seed) -> Simulator`` (tests pass a fake); default ``hippoviz.sim.build``.
+    settings : QSettings, optional
+        Where layout, theme, speed and recent files are remembered (default: the user's).
+    display_hz : float
+        Rate of the display timer that refreshes visible views.
+    restore : bool
+        Restore the remembered layout (False: the default layout).
+    title_hint : str
+        Shown in the window title (preset or config file).
+
+    Notes
+    -----
+    The window owns the simulation thread (:class:`hippoviz.runtime.SimRunner`); closing the
+    window stops and joins it.
+    """
+
+    def __init__(self, params: P.Params, seed: int = 1, *,
+                 builder: Callable[[P.Params, int], Any] | None = None,
+                 settings: QSettings | None = None, display_hz: float = 30.0,
+                 restore: bool = True, title_hint: str = "") -> None:
+        super().__init__()
+        self.settings = settings if settings is not None else QSettings()
+        self._title_hint = title_hint
+        self._closed = False
+        self.view_errors: list[str] = []
+        #: Smoothed refresh time of each view (ms), for the benchmark and the log.
+        self.refresh_ms: dict[str, float] = {}
+        self._error_box: QMessageBox | None = None
+        speed = str(self.settings.value("speed", DEFAULT_SPEED))
+
+        self.runner = SimRunner(params, seed=seed, builder=builder,
+                                speed=SPEEDS.get(speed, SPEEDS[DEFAULT_SPEED]))
+        self.source = self.runner.source
+        self.runner.start()
+        self.selection = QtSelection("ca1", None, self)
+
+        self.controls = QtControlBar(self.source, speed=speed, parent=self)
+        self.controls.seed_box.setValue(int(seed))
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.controls)
+        self.controls.speed_box.currentTextChanged.connect(
+            lambda s: self.settings.setValue("speed", s))
+
+        # the views need the layer sizes of the first build
+        if not self.runner.wait_ready(120.0):
+            log.error("the first build did not finish")
+        self.params_panel = QtParamPanel(self.source, self)
+        self.env_panel = QtEnvironmentPanel(self.source, self)
+        self.params_panel.tabs.addTab(self.env_panel, "Environment")
+        self.params_panel.error.connect(lambda m: self.show_error("Parameter not accepted", m))
+
+        self.setDockNestingEnabled(True)
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.TopLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.docks: dict[str, QDockWidget] = {}
+        #: Views created so far, by title (hosted views appear when first shown).
+        self.views: dict[str, QWidget] = {}
+        #: Classes of the hosted views, by title.
+        self.view_classes: dict[str, type] = {}
+        self.arena = QtArenaView(self.source, self.selection, self)
+        self.setCentralWidget(self.arena)
+        self.views["Arena"] = self.arena
+        self.controls_dock = self._dock("Controls", "dock_controls", self.params_panel)
+        self.raster = QtRasterView(self.source, self.selection, self)
+        self._dock(self.raster.title, "dock_raster", self.raster)
+        self.views[self.raster.title] = self.raster
+        self._external: list[tuple[type, QDockWidget]] = []
+        for module, cls_name, obj_name in EXTERNAL_VIEWS:
+            self._host(module, cls_name, obj_name)
+        self._sizes = self.source.layer_sizes()
+
+        self._build_menus()
+        self._build_status()
+        self.default_layout()
+        if restore:
+            self._restore_settings()
+        self._update_title()
+
+        self._period = 1.0 / display_hz
+        self._ticks: list[float] = []
+        self.dropped_frames = 0
+        self.display_fps = 0.0
+        self._last_tick = 0.0
+        self._last_status = 0.0
+        self.timer = QTimer(self)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.timeout.connect(self.tick)
+        self.timer.start(round(1000 * self._period))
+
+    # -- docks -----------------------------------------------------------------------------
+    def _dock(self, title: str, obj_name: str, widget: QWidget) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(obj_name)
+        dock.setWidget(widget)
+        dock.setAllowedAreas(Qt.DockWidgetArea.AllDockWidgetAreas)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.docks[title] = dock
+        return dock
+
+    def _host(self, module: str, cls_name: str, obj_name: str) -> None:
+        """Give view ``module.cls_name`` a dock; the view itself is created the first time
+        the dock is shown (a hidden tab costs nothing, not even start-up time)."""
+        try:
+            cls = getattr(importlib.import_module(module), cls_name)
+        except (ImportError, AttributeError) as exc:
+            log.info("view %s.%s not available: %s", module, cls_name, exc)
+            return
+        title = str(getattr(cls, "title", cls_name))
+        placeholder = QLabel(f"{title}: opens when shown")
+        placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        dock = self._dock(title, obj_name, placeholder)
+        self.view_classes[title] = cls
+        self._external.append((cls, dock))
+        dock.visibilityChanged.connect(
+            lambda visible, cls=cls, dock=dock: visible and self._create_view(cls, dock))
+
+    def _create_view(self, cls: type, dock: QDockWidget) -> QWidget | None:
+        """Create (or re-create) the view of ``dock``; failures are logged, not raised."""
+        title = dock.windowTitle()
+        if title in self.views and not getattr(self, "_recreating", False):
+            return self.views[title]
+        try:
+            view = cls(self.source, self.selection, self)
+        except Exception:
+            msg = f"{cls.__name__} could not be created:\n{traceback.format_exc()}"
+            log.error(msg)
+            self.view_errors.append(msg)
+            return None
+        old = dock.widget()
+        dock.setWidget(view)
+        self.views[title] = view
+        if old is not None and old is not view:
+            old.hide()
+            old.deleteLater()
+        return view
+
+    def _recreate_external_views(self) -> None:
+        """After a rebuild that changed layer sizes, give the hosted views a fresh start."""
+        self._recreating = True
+        try:
+            for cls, dock in self._external:
+                if dock.windowTitle() in self.views:
+                    self._create_view(cls, dock)
+        finally:
+            self._recreating = False
+
+    def default_layout(self) -> None:
+        """Controls on the left, arena in the middle, analysis views tabbed on the right, the
+        raster along the bottom (sized for 1280 x 800)."""
+        for dock in self.docks.values():
+            dock.setFloating(False)
+            dock.show()
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.controls_dock)
+        raster = self.docks["Raster"]
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, raster)
+        right = [d for t, d in self.docks.items() if t not in ("Controls", "Raster")]
+        if right:
+            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, right[0])
+            for d in right[1:]:
+                self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, d)
+                self.tabifyDockWidget(right[0], d)
+            first = self.docks.get("Place fields", right[0])
+            first.raise_()
+        self.resize(1280, 800)
+        self.resizeDocks([self.controls_dock], [310], Qt.Orientation.Horizontal)
+        if right:
+            self.resizeDocks([right[0]], [450], Qt.Orientation.Horizontal)
+        self.resizeDocks([raster], [290], Qt.Orientation.Vertical)
+
+    # -- menus -----------------------------------------------------------------------------
+    def _action(self, menu: Any, text: str, slot: Callable[[], Any], shortcut: str = "",
+                tip: str = "") -> QAction:
+        act = QAction(text, self)
+        if shortcut:
+            act.setShortcut(QKeySequence(shortcut))
+        if tip:
+            act.setToolTip(tip)
+            act.setStatusTip(tip)
+        act.triggered.connect(lambda _=False: slot())
+        menu.addAction(act)
+        self.addAction(act)  # shortcuts work while the menu bar is hidden too
+        return act
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        m = mb.addMenu("&File")
+        self._action(m, "&Open config…", self.open_config_dialog, "Ctrl+O",
+                     "Load parameters from a TOML file and rebuild")
+        self._action(m, "&Save config as…", self.save_config_dialog, "Ctrl+S",
+                     "Save the applied parameters as TOML")
+        self._action(m, "Re-run recording &live…", self.open_recording_dialog,
+                     tip="Rebuild a recorded session (.h5) from its parameters and seed and "
+                     "re-apply its commands: the recorded run, live in every view")
+        self.recent_menu = m.addMenu("Recent files")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        m.addSeparator()
+        self._action(m, "&Quit", self.close, "Ctrl+Q")
+
+        m = mb.addMenu("&Presets")
+        for name in P.PRESETS:
+            self._action(m, name.capitalize(), lambda n=name: self.load_preset(n),
+                         tip=f"Rebuild with the '{name}' preset")
+
+        m = mb.addMenu("&Simulation")
+        c = self.controls
+        for act in (c.act_play, c.act_step, c.act_reset, c.act_new_seed):
+            m.addAction(act)
+        m.addSeparator()
+        m.addAction(c.act_faster)
+        m.addAction(c.act_slower)
+        self.addAction(c.act_faster)
+        self.addAction(c.act_slower)
+
+        m = mb.addMenu("&Environment")
+        env = self.env_panel
+        self._action(m, "Context &A", lambda: env.set_morph(0.0), "A")
+        self._action(m, "Context &B", lambda: env.set_morph(1.0), "B")
+        self._action(m, "&New room", env.new_room, "N",
+                     "inputs.room + 1: grid realignment (global remapping)")
+        m.addSeparator()
+        self._action(m, "&Square arena", lambda: self._set({"arena.shape_morph": 0.0}))
+        self._action(m, "&Circular arena", lambda: self._set({"arena.shape_morph": 1.0}))
+        self._action(m, "S&tretch to 1 × 1.5 m",
+                     lambda: self._set({"arena.width_m": 1.0, "arena.height_m": 1.5}))
+        self._action(m, "&Unstretch (1 × 1 m)",
+                     lambda: self._set({"arena.width_m": 1.0, "arena.height_m": 1.0}))
+        m.addSeparator()
+        self._action(m, "Add &object", env.add_object)
+        self._action(m, "&Remove all objects", env.clear_objects)
+        self._action(m, "Reset rate &maps", lambda: self.source.command({"op": "reset_ratemaps"}))
+
+        m = mb.addMenu("&View")
+        for dock in self.docks.values():
+            m.addAction(dock.toggleViewAction())
+        m.addSeparator()
+        theme_menu = m.addMenu("Theme")
+        group = QActionGroup(self)
+        current = str(self.settings.value("theme", "dark"))
+        self.theme_actions = {}
+        for t in THEMES:
+            a = QAction(t.capitalize(), self, checkable=True, checked=(t == current))
+            a.triggered.connect(lambda _=False, t=t: self.set_theme(t))
+            group.addAction(a)
+            theme_menu.addAction(a)
+            self.theme_actions[t] = a
+        self._action(m, "Reset &layout", self.default_layout)
+
+        m = mb.addMenu("&Help")
+        self._action(m, "&Keyboard shortcuts", self.show_shortcuts, "F1")
+        self._action(m, "&About hippoviz", self.show_about)
+
+    def _set(self, patch: dict[str, Any]) -> None:
+        self.source.command({"op": "set", "patch": patch})
+
+    def _build_status(self) -> None:
+        sb = self.statusBar()
+        self.lbl_state = QLabel("Paused")
+        self.lbl_time = QLabel("t = 0.0 s")
+        self.lbl_sps = QLabel("0 steps/s")
+        self.lbl_rt = QLabel("0.0× real time")
+        self.lbl_fps = QLabel("0 fps")
+        self.lbl_drop = QLabel("0 dropped")
+        tips = ("Simulation state", "Simulated time and step", "Simulation steps per second",
+                "Simulated seconds per wall-clock second", "Display frames per second",
+                "Display frames dropped (late timer ticks)")
+        for lbl, tip in zip((self.lbl_state, self.lbl_time, self.lbl_sps, self.lbl_rt,
+                             self.lbl_fps, self.lbl_drop), tips):
+            lbl.setToolTip(tip)
+            sb.addPermanentWidget(lbl)
+
+    # -- the display loop --------------------------------------------------------------------
+    def tick(self) -> None:
+        """Refresh visible views, handle simulation events, update the status bar."""
+        now = time.perf_counter()
+        if self._last_tick:
+            interval = now - self._last_tick
+            if interval > 1.5 * self._period:
+                self.dropped_frames += max(0, round(interval / self._period) - 1)
+        self._last_tick = now
+        self._ticks.append(now)
+        while self._ticks and now - self._ticks[0] > 1.0:
+            self._ticks.pop(0)
+        if len(self._ticks) > 1:
+            self.display_fps = (len(self._ticks) - 1) / (self._ticks[-1] - self._ticks[0])
+        for ev in self.runner.poll_events():
+            self.handle_event(ev)
+        for name, view in [*self.views.items(), ("Controls", self.params_panel)]:
+            if not view.isVisible() or view.visibleRegion().isEmpty():
+                continue
+            tic = time.perf_counter()
+            try:
+                view.refresh()  # type: ignore[attr-defined]
+            except Exception:
+                self._view_failed(name, traceback.format_exc())
+            ms = 1000 * (time.perf_counter() - tic)
+            self.refresh_ms[name] = 0.9 * self.refresh_ms.get(name, ms) + 0.1 * ms
+        if self.env_panel.isVisible():
+            self.env_panel.refresh()
+        if now - self._last_status >= STATUS_EVERY_S:
+            self._last_status = now
+            self.update_status()
+
+    def _view_failed(self, name: str, tb: str) -> None:
+        if len(self.view_errors) < 50:
+            self.view_errors.append(f"{name}: {tb}")
+            log.error("view %s failed:\n%s", name, tb)
+        self.statusBar().showMessage(f"{name} view failed to draw (see the log)", 5000)
+
+    def update_status(self) -> None:
+        st = self.source.latest("stats") or {}
+        playing = bool(st.get("playing", False))
+        if self.controls.act_play.isChecked() != playing:
+            self.controls.show_playing(playing)
+        t = self.source.latest("t_s") or 0.0
+        step = self.source.latest("step") or 0
+        state = "Running" if playing else "Paused"
+        rp = self.runner.replay_progress
+        if rp is not None:
+            dt = float(st.get("dt_s", 0.01))
+            state = f"Replay {state.lower()} {rp[0] * dt:,.1f} / {rp[1] * dt:,.1f} s"
+        self.lbl_state.setText(state)
+        self.lbl_time.setText(f"t = {t:,.1f} s (step {step:,})")
+        self.lbl_sps.setText(f"{st.get('steps_per_s', 0.0):,.0f} steps/s")
+        self.lbl_rt.setText(f"{st.get('x_realtime', 0.0):,.1f}× real time")
+        self.lbl_fps.setText(f"{self.display_fps:.0f} fps")
+        self.lbl_drop.setText(f"{self.dropped_frames:,} dropped")
+
+    def handle_event(self, ev: dict[str, Any]) -> None:
+        """React to an event of the simulation thread."""
+        kind = ev.get("kind")
+        if kind == "built":
+            self.controls.show_playing(False)
+            self.controls.show_seed(int(ev["seed"]))
+            sizes = dict(ev.get("layer_sizes") or {})
+            if sizes and sizes != self._sizes:
+                self._sizes = sizes
+                self._recreate_external_views()
+            self.statusBar().showMessage(f"Built with seed {ev['seed']}", 4000)
+            self._update_title()
+        elif kind == "error":
+            self.params_panel.resync()
+            self.show_error("hippoviz", str(ev.get("message")), str(ev.get("detail", "")))
+        elif kind == "diverged":
+            self.controls.show_playing(False)
+            self.show_divergence(str(ev.get("message")), str(ev.get("key", "")))
+        elif kind == "paused":
+            self.controls.show_playing(False)
+        elif kind == "replay_end":
+            self.controls.show_playing(False)
+            self.statusBar().showMessage("End of the recording (Play continues live; Reset "
+                                         "replays it again)", 10000)
+
+    # -- dialogs -----------------------------------------------------------------------------
+    def show_error(self, title: str, message: str, detail: str = "") -> QMessageBox:
+        """A non-blocking error dialog (one at a time: a new error replaces the text)."""
+        self.statusBar().showMessage(message, 8000)
+        box = self._error_box
+        if box is not None and box.isVisible():
+            box.setText(message)
+            return box
+        self._error_box = show_message(self, title, message, QMessageBox.Icon.Warning,
+                                       detail=detail)
+        return self._error_box
+
+    def show_divergence(self, message: str, key: str) -> QMessageBox:
+        """Tell the user the simulation diverged and offer a reset with the same seed."""
+        def done(button: int) -> None:
+            if button == QMessageBox.StandardButton.Reset.value:
+                self.controls.reset(new_seed=False)
+
+        text = message + ("\n\nThe parameter is highlighted in the panel." if key else "")
+        self.divergence_box = show_message(
+            self, "Simulation diverged", text, QMessageBox.Icon.Critical,
+            QMessageBox.StandardButton.Reset | QMessageBox.StandardButton.Close, on_done=done)
+        if key:
+            self._reveal_param(key)
+        return self.divergence_box
+
+    def _reveal_param(self, key: str) -> None:
+        try:
+            p = self.params_panel.parameter(key, "all")
+        except KeyError:
+            return
+        self.params_panel.tabs.setCurrentWidget(self.params_panel.all_tree)
+        for item in p.items:
+            tree = item.treeWidget()
+            if tree is not None:
+                tree.setCurrentItem(item)
+                tree.scrollToItem(item)
+
+    def show_about(self) -> QMessageBox:
+        return show_message(self, "About hippoviz", about_text())
+
+    def show_shortcuts(self) -> QMessageBox:
+        return show_message(self, "Keyboard shortcuts", shortcuts_html())
+
+    # -- configs and presets -----------------------------------------------------------------
+    def _confirm(self, title: str, text: str) -> bool:
+        return QMessageBox.question(self, title, text) == QMessageBox.StandardButton.Yes
+
+    def load_preset(self, name: str, ask: bool = True) -> bool:
+        """Rebuild with preset ``name`` (after a confirmation)."""
+        try:
+            params = P.load_preset(name)
+        except P.ParamError as exc:
+            self.show_error("Preset", str(exc))
+            return False
+        if ask and not self._confirm("Load preset", f"Rebuild the simulation with the "
+                                     f"'{name}' preset? Learned weights are lost."):
+            return False
+        self._title_hint = f"preset {name}"
+        self.source.command({"op": "reset", "params": params})
+        return True
+
+    def open_config(self, path: str | Path) -> bool:
+        """Load a TOML config and rebuild; a bad file is reported in a dialog."""
+        try:
+            params = P.load(path)
+        except P.ParamError as exc:
+            self.show_error("Cannot open config", str(exc))
+            return False
+        self._add_recent(str(path))
+        self._title_hint = Path(path).name
+        self.source.command({"op": "reset", "params": params})
+        return True
+
+    def save_config(self, path: str | Path) -> bool:
+        """Save the applied parameters as TOML."""
+        params = self.source.latest("params")
+        if params is None:
+            return False
+        try:
+            P.save(params, path)
+        except OSError as exc:
+            self.show_error("Cannot save config", f"{path}: {exc}")
+            return False
+        self._add_recent(str(path))
+        self.statusBar().showMessage(f"Saved {path}", 4000)
+        return True
+
+    def load_replay(self, path: str | Path) -> bool:
+        """Replay a recording: rebuild with its parameters and seed and re-apply its commands
+        at their steps (bit-identical to the recorded session); pauses at its end."""
+        try:
+            from hippoviz.record import RecordError, open_recording
+        except ImportError as exc:
+            self.show_error("Replay", f"replay needs hippoviz.record: {exc}")
+            return False
+        try:
+            with open_recording(path) as rec:
+                params, seed = rec.params, rec.seed
+                schedule, end = rec.command_log, rec.end_step
+        except (RecordError, OSError) as exc:
+            self.show_error("Cannot open recording", str(exc))
+            return False
+        self._title_hint = f"replay of {Path(path).name}"
+        self.controls.show_seed(seed)
+        self.source.command({"op": "reset", "params": params, "seed": seed,
+                             "schedule": schedule, "end_step": end})
+        self.statusBar().showMessage(
+            f"Replaying {Path(path).name}: {len(schedule)} commands, "
+            f"{end * P.get(params, 'time.dt_ms') / 1000:.1f} s; press Play", 8000)
+        return True
+
+    def open_recording_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open recording", self._last_dir(),
+                                              "hippoviz recording (*.h5);;All files (*)")
+        if path:
+            self.load_replay(path)
+
+    def open_config_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open config", self._last_dir(),
+                                              "TOML config (*.toml);;All files (*)")
+        if path:
+            self.open_config(path)
+
+    def save_config_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save config", self._last_dir(),
+                                              "TOML config (*.toml)")
+        if path:
+            if not path.endswith(".toml"):
+                path += ".toml"
+            self.save_config(path)
+
+    def _last_dir(self) -> str:
+        recent = self.recent_files()
+        return str(Path(recent[0]).parent) if recent else str(Path.cwd())
+
+    def recent_files(self) -> list[str]:
+        v = self.settings.value("recent_files", [])
+        if isinstance(v, str):
+            v = [v]
+        return [str(x) for x in (v or [])]
+
+    def _add_recent(self, path: str) -> None:
+        path = str(Path(path).resolve())
+        files = [path] + [f for f in self.recent_files() if f != path]
+        self.settings.setValue("recent_files", files[:MAX_RECENT])
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        files = self.recent_files()
+        if not files:
+            a = self.recent_menu.addAction("(none)")
+            a.setEnabled(False)
+            return
+        for f in files:
+            a = self.recent_menu.addAction(f)
+            a.triggered.connect(lambda _=False, f=f: self.open_config(f))
+        self.recent_menu.addSeparator()
+        self.recent_menu.addAction("Clear", lambda: self.settings.setValue("recent_files", []))
+
+    def _update_title(self) -> None:
+        seed = self.source.latest("seed")
+        parts = ["hippoviz"]
+        if self._title_hint:
+            parts.append(self._title_hint)
+        if seed is not None:
+            parts.append(f"seed {seed}")
+        self.setWindowTitle(" — ".join(parts))
+
+    # -- theme and settings ------------------------------------------------------------------
+    def set_theme(self, theme: str) -> None:
+        """Switch the theme now and remember it."""
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, theme)
+        restyle_plots(self, theme)
+        self.settings.setValue("theme", theme)
+        if theme in self.theme_actions:
+            self.theme_actions[theme].setChecked(True)
+
+    def _restore_settings(self) -> None:
+        if int(self.settings.value("layout_version", 0) or 0) != SETTINGS_VERSION:
+            return
+        geom = self.settings.value("geometry")
+        state = self.settings.value("window_state")
+        if isinstance(geom, QByteArray):
+            self.restoreGeometry(geom)
+        if isinstance(state, QByteArray):
+            self.restoreState(state, SETTINGS_VERSION)
+
+    def save_settings(self) -> None:
+        self.settings.setValue("layout_version", SETTINGS_VERSION)
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("window_state", self.saveState(SETTINGS_VERSION))
+        self.settings.sync()
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        if not getattr(self, "_shown_once", False):
+            self._shown_once = True
+            # keyboard focus on the arena, not in an editor, so Space plays at once
+            self.arena.plot.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    # -- shutdown ----------------------------------------------------------------------------
+    def shutdown(self) -> bool:
+        """Stop the display timer and the simulation thread; returns whether it ended."""
+        self.timer.stop()
+        return self.runner.stop(timeout=1.0)
+
+    def closeEvent(self, event: QCloseEvent | None) -> None:
+        if not self._closed:
+            self._closed = True
+            self.save_settings()
+            if not self.shutdown():
+                log.warning("the simulation thread did not stop within 1 s")
+        if event is not None:
+            event.accept()

@@ -1,0 +1,637 @@
+"""Circuit view: the entorhinal-hippocampal loop drawn live in a VisPy scene.
+
+EC -> DG -> CA3 -> CA1 -> EC out run clockwise as sheets of units (one small RGBA image per layer,
+coloured by the current activity of each unit); grey arrows are the forward excitatory
+projections; red arrows with flat (bar) heads run countercurrent: the inhibitory back-projections
+that carry the error, their width following gain x error carried. A gain of 0 (a lesion) cuts the
+arrow: a gap with a cross.
+
+Geometry is built once (and again only when layer sizes or lesion states change); each refresh
+uploads the sheet colours and sets the widths of three lines.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import vispy.app
+from numpy.typing import NDArray
+from PyQt6 import QtWidgets
+from vispy import scene
+from vispy.visuals.text.text import FontManager
+from vispy.visuals.transforms import STTransform
+
+from hippoviz.gui import palette
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hippoviz.gui.selection import QtSelection
+
+# -- scene geometry (scene units) -----------------------------------------------------------------
+_RECT = (0.0, 0.25, 12.4, 7.65)  # x, y, width, height shown by the camera
+_S = 1.5  # edge of a layer sheet
+#: Centre of each layer's sheet: the loop runs up the left, along the top, down the right.
+SHEET_CENTERS: dict[str, tuple[float, float]] = {
+    "ec": (2.2, 1.85),
+    "dg": (2.2, 6.05),
+    "ca3": (6.1, 6.05),
+    "ca1": (10.0, 6.05),
+    "out": (10.0, 1.85),
+}
+#: Forward projections: (pre, post, label).
+FORWARD: tuple[tuple[str, str, str], ...] = (
+    ("ec", "dg", "perforant\npath"),
+    ("dg", "ca3", "mossy\nfibres"),
+    ("ca3", "ca1", "Schaffer\ncollaterals"),
+    ("ca1", "out", "to EC V\n(deep)"),
+)
+#: Countercurrent inhibitory projections: (from, to, gain key, index into carried_error).
+FEEDBACK: tuple[tuple[str, str, str, int], ...] = (
+    ("out", "ca1", "learning.g_ec_ca1", 0),
+    ("ca1", "ca3", "learning.g_ca1_ca3", 1),
+    ("ca3", "dg", "learning.g_ca3_dg", 2),
+)
+_ARROW_OFFSET = 0.28  # forward and feedback arrows run side by side, this far from the axis
+_MIN_W, _MAX_W = 1.5, 9.0  # inhibitory arrow width range (pixels)
+_LESION_GAP = 0.32  # half-length of the cut in a lesioned arrow (scene units)
+
+
+def sheet_shape(n: int) -> tuple[int, int]:
+    """Rows and columns of the most square grid holding ``n`` units."""
+    n = max(int(n), 1)
+    cols = int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / cols))
+    return rows, cols
+
+
+def _unit(v: NDArray[np.float64]) -> NDArray[np.float64]:
+    return v / max(float(np.hypot(*v)), 1e-9)
+
+
+def _width_to_scene(px: float) -> float:
+    """Nominal pixel width -> scene units (the scene is ~33 px per unit in a 400 px dock)."""
+    return px / 33.0
+
+
+def _quads(
+    segments: NDArray[np.float64], width: float, cap: float | None = None
+) -> tuple[NDArray[np.float32], NDArray[np.uint32]]:
+    """Thick line segments as a triangle mesh: ``segments`` (2k, 2) pairs of points -> (4k, 2)
+    vertices and (2k, 3) faces. GL line widths are not portable; triangles are."""
+    p = np.asarray(segments, dtype=np.float64).reshape(-1, 2, 2)
+    d = p[:, 1] - p[:, 0]
+    length = np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-9)[:, None]
+    n = np.stack([-d[:, 1], d[:, 0]], axis=1) / length * (width / 2.0)
+    # square caps (half the width by default) so that segments meet without notches
+    ext = d / length * (width / 2.0 if cap is None else cap)
+    a, b = p[:, 0] - ext, p[:, 1] + ext
+    verts = np.stack([a + n, a - n, b - n, b + n], axis=1).reshape(-1, 2).astype(np.float32)
+    k = np.arange(p.shape[0], dtype=np.uint32)[:, None] * 4
+    faces = np.concatenate(
+        [k + np.array([0, 1, 2], np.uint32), k + np.array([0, 2, 3], np.uint32)], axis=0
+    )
+    return verts, faces
+
+
+class _Labels:
+    """Many strings in one VisPy ``Text`` visual (one GL program, one glyph layout pass): every
+    string of a group shares its anchors, size and weight; colours are per string.
+
+    VisPy's anchors assume y grows downwards; this camera's y grows upwards, so "above" a point
+    is ``anchor_y="top"``.
+    """
+
+    def __init__(
+        self,
+        canvas: VispyCircuit,
+        *,
+        halign: str = "center",
+        valign: str = "center",
+        bold: bool = False,
+        italic: bool = False,
+        size: float = palette.FONT_PT,
+    ) -> None:
+        self.canvas = canvas
+        self.texts: list[str] = []
+        self._pos: list[tuple[float, float]] = []
+        self._colors: list[tuple[float, float, float, float]] = []
+        self._kw = {
+            "anchor_x": halign,
+            "anchor_y": {"above": "top", "below": "bottom"}.get(valign, "center"),
+            "bold": bold,
+            "italic": italic,
+            "font_size": size,
+        }
+        self.visual: scene.visuals.Text | None = None
+        self._dirty = False
+
+    def add(
+        self, text: str, pos: tuple[float, float] | NDArray[np.float64], color: str
+    ) -> tuple[_Labels, int]:
+        self.texts.append(text)
+        self._pos.append((float(pos[0]), float(pos[1])))
+        self._colors.append(palette.rgba_f(color))
+        return self, len(self.texts) - 1
+
+    def build(self) -> None:
+        c = self.canvas
+        self.visual = scene.visuals.Text(
+            self._glyph_list(),
+            pos=np.array(self._pos, np.float32),
+            color=np.array(self._colors, np.float32),
+            face=c.face,
+            font_manager=c.fonts,
+            parent=c.view.scene,
+            **self._kw,
+        )
+
+    def set(self, i: int, text: str) -> None:
+        if self.texts[i] != text:
+            self.texts[i] = text
+            self._dirty = True
+
+    def flush(self) -> None:
+        if self._dirty and self.visual is not None:
+            self._dirty = False
+            self.visual.text = self._glyph_list()
+
+    def _glyph_list(self) -> list[str]:
+        return [self.canvas.glyphs(t) or " " for t in self.texts]
+
+
+Label = tuple[_Labels, int]
+
+
+class VispyCircuit(scene.SceneCanvas):
+    """The loop as a VisPy scene (a ``SceneCanvas``; embed ``.native`` in a Qt layout)."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        vispy.app.use_app("pyqt6")
+        super().__init__(
+            keys=None, bgcolor=palette.BACKGROUND, show=False, parent=parent, size=(400, 300)
+        )
+        self.unfreeze()
+        self.view = self.central_widget.add_view()
+        self.view.camera = scene.PanZoomCamera(aspect=1.0, rect=_RECT, interactive=False)
+        self.face, self._unicode = _font_face()
+        # one glyph atlas for every label (by default each Text visual rasterises its own)
+        self.fonts = FontManager(method="cpu")
+        self._sizes: dict[str, int] = {}
+        self._shapes: dict[str, tuple[int, int]] = {}
+        self._luts = {layer: palette.layer_lut(layer) for layer in SHEET_CENTERS}
+        self._pad = np.array([*palette.rgb(palette.BACKGROUND), 255], dtype=np.uint8)
+        self.lesioned = [False, False, False]
+        self.widths = [-1.0, -1.0, -1.0]
+        self._err_ref = 0.0  # running reference for the inhibitory widths (slowly forgotten)
+
+        # label groups (one Text visual each)
+        self._groups = {
+            "layer_above": _Labels(self, valign="above", bold=True, size=palette.LABEL_PT),
+            "layer_below": _Labels(self, valign="below", bold=True, size=palette.LABEL_PT),
+            "above": _Labels(self, valign="above"),
+            "below": _Labels(self, valign="below"),
+            "left": _Labels(self, halign="left"),
+            "right": _Labels(self, halign="right"),
+            "shortcut": _Labels(self, halign="right", valign="above"),
+            "waiting": _Labels(self, italic=True, size=palette.LABEL_PT + 1),
+        }
+
+        self.sheets: dict[str, scene.visuals.Image] = {}
+        self.layer_text: dict[str, Label] = {}
+        for layer, (cx, cy) in SHEET_CENTERS.items():
+            img = scene.visuals.Image(
+                np.zeros((1, 1, 4), np.uint8), interpolation="nearest", parent=self.view.scene
+            )
+            self.sheets[layer] = img
+            below = layer in ("ec", "out")
+            group = self._groups["layer_below" if below else "layer_above"]
+            self.layer_text[layer] = group.add(
+                palette.LAYER_LABELS[layer],
+                (cx, cy + (-1 if below else 1) * (_S / 2 + 0.14)),
+                palette.LAYER_COLORS[layer],
+            )
+        self.frames = scene.visuals.Line(
+            connect="segments", width=1.0, method="gl", parent=self.view.scene
+        )
+        self._build_frames()
+        self._build_forward()
+        self._build_feedback()
+
+        mx = 0.5 * (SHEET_CENTERS["ec"][0] + SHEET_CENTERS["out"][0])
+        my = SHEET_CENTERS["ec"][1]
+        self._groups["above"].add("mismatch e = x − x̂", (mx, my + 0.12), palette.MUTED)
+        self.mismatch_text = self._groups["below"].add("", (mx, my - 0.12), palette.FOREGROUND)
+        self.waiting_text = self._groups["waiting"].add(
+            "waiting for data…", (mx, 4.0), palette.MUTED
+        )
+        for group in self._groups.values():
+            group.build()
+        self.ta_label = self._groups["shortcut"]
+        self.waiting_label = self._groups["waiting"]
+        self.ta_label.visual.visible = False
+        self.freeze()
+
+    def glyphs(self, text: str) -> str:
+        """``text`` as the chosen font can draw it (ASCII stand-ins without DejaVu Sans)."""
+        if self._unicode:
+            return text
+        for u, a in (
+            ("→", "->"),
+            ("−", "-"),
+            ("x̂", "x^"),
+            ("‖", "|"),
+            ("²", "^2"),
+            ("·", "-"),
+            ("…", "..."),
+            ("×", "x"),
+        ):
+            text = text.replace(u, a)
+        return text
+
+    def text_of(self, label: Label) -> str:
+        """Current text of a label handle (e.g. ``fb_text[i]``)."""
+        group, i = label
+        return group.texts[i]
+
+    @property
+    def waiting(self) -> bool:
+        return bool(self.waiting_label.visual.visible)
+
+    @property
+    def shortcut_shown(self) -> bool:
+        return bool(self.ta_line.visible)
+
+    # -- geometry helpers -------------------------------------------------------------------------
+    @staticmethod
+    def _edge(a: str, b: str, offset: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Start and end of an arrow from sheet ``a`` to sheet ``b``, shifted sideways."""
+        pa = np.array(SHEET_CENTERS[a], dtype=np.float64)
+        pb = np.array(SHEET_CENTERS[b], dtype=np.float64)
+        d = _unit(pb - pa)
+        normal = np.array([-d[1], d[0]])
+        gap = _S / 2 + 0.12
+        return pa + d * gap + normal * offset, pb - d * gap + normal * offset
+
+    @staticmethod
+    def _dashes(
+        ends: tuple[NDArray[np.float64], NDArray[np.float64]], dash: float = 0.18
+    ) -> NDArray[np.float32]:
+        p0, p1 = ends
+        n = max(2, int(np.hypot(*(p1 - p0)) / dash))
+        t = np.linspace(0.0, 1.0, n + (n % 2))
+        return (p0[None, :] + (p1 - p0)[None, :] * t[:, None]).astype(np.float32)
+
+    def _build_frames(self) -> None:
+        """Sheet outlines in the layer colours and the dashed EC out -> EC closure, one Line."""
+        segs: list[Any] = []
+        colors: list[Any] = []
+        for layer, (cx, cy) in SHEET_CENTERS.items():
+            h = _S / 2 + 0.04
+            c = [(cx - h, cy - h), (cx + h, cy - h), (cx + h, cy + h), (cx - h, cy + h)]
+            for i in range(4):
+                segs += [c[i], c[(i + 1) % 4]]
+                colors += [palette.rgba_f(palette.LAYER_COLORS[layer], 0.8)] * 2
+        dashes = self._dashes(self._edge("out", "ec", 0.0))
+        segs += [tuple(p) for p in dashes]
+        colors += [palette.rgba_f(palette.MUTED)] * len(dashes)
+        self.frames.set_data(np.array(segs, np.float32), color=np.array(colors, np.float32))
+
+    def _build_forward(self) -> None:
+        segs: list[NDArray[np.float64]] = []
+        tris: list[NDArray[np.float64]] = []
+        self.forward_text: list[Label] = []
+        for pre, post, label in FORWARD:
+            p0, p1 = self._edge(pre, post, _ARROW_OFFSET)
+            d = _unit(p1 - p0)
+            normal = np.array([-d[1], d[0]])
+            tip_base = p1 - d * 0.32
+            segs += [p0, tip_base]
+            tris += [p1, tip_base + normal * 0.16, tip_base - normal * 0.16]
+            self.forward_text.append(self._side_text(label, p0, p1, normal, palette.FORWARD))
+        verts, faces = _quads(np.array(segs), 0.07)
+        k = len(verts)
+        verts = np.concatenate([verts, np.array(tris, np.float32)])
+        faces = np.concatenate([faces, k + np.arange(len(tris), dtype=np.uint32).reshape(-1, 3)])
+        self.forward_arrows = scene.visuals.Mesh(
+            vertices=verts,
+            faces=faces,
+            color=palette.rgba_f(palette.FORWARD),
+            parent=self.view.scene,
+        )
+        # EC III -> CA1 temporoammonic shortcut: shown only when its gain is above 0
+        ta0 = np.array(SHEET_CENTERS["ec"]) + np.array([_S / 2 + 0.12, _S / 2 + 0.12])
+        ta1 = np.array(SHEET_CENTERS["ca1"]) - np.array([_S / 2 + 0.15, _S / 2 + 0.15])
+        d = _unit(ta1 - ta0)
+        nrm = np.array([-d[1], d[0]])
+        base = ta1 - d * 0.28
+        dash = self._dashes((ta0, base), 0.14).astype(np.float64)
+        verts, faces = _quads(dash, 0.04)
+        k = len(verts)
+        verts = np.concatenate(
+            [verts, np.array([ta1, base + nrm * 0.13, base - nrm * 0.13], np.float32)]
+        )
+        faces = np.concatenate([faces, np.array([[k, k + 1, k + 2]], np.uint32)])
+        self.ta_line = scene.visuals.Mesh(
+            vertices=verts,
+            faces=faces,
+            color=palette.rgba_f(palette.FORWARD, 0.85),
+            parent=self.view.scene,
+        )
+        self.ta_line.visible = False
+        mid = 0.5 * (ta0 + ta1)
+        self.ta_text = self._groups["shortcut"].add(
+            "EC III → CA1", mid + nrm * 0.2, palette.FORWARD
+        )
+
+    def _build_feedback(self) -> None:
+        """Inhibitory arrows. VisPy recompiles a mesh's shaders whenever its data change, so
+        the geometry is fixed: each shaft is a unit-thick band that an ``STTransform`` scales
+        across its axis (the width follows the error: uniforms only), the lesioned variant
+        (cut, with a cross) is a second set of meshes shown instead, the bar heads never change.
+        """
+        self.fb_shafts: list[scene.visuals.Mesh] = []
+        self.fb_cut: list[tuple[scene.visuals.Mesh, scene.visuals.Mesh]] = []
+        self.fb_text: list[Label] = []
+        self._fb_geom: list[tuple[NDArray[np.float64], ...]] = []
+        red = palette.rgba_f(palette.INHIBITORY)
+        bars = []
+        for src, dst, _key, _i in FEEDBACK:
+            # the forward arrow dst->src sits on the other side of the axis
+            p0, p1 = self._edge(src, dst, _ARROW_OFFSET)
+            d = _unit(p1 - p0)
+            normal = np.array([-d[1], d[0]])
+            self._fb_geom.append((p0, p1, d, normal))
+            mid = 0.5 * (p0 + p1)
+            bars += [p1 + normal * 0.22, p1 - normal * 0.22]
+            shaft = self._mesh(np.array([p0, p1]), 1.0, red, cap=0.0)
+            shaft.transform = STTransform()
+            halves = np.array([p0, mid - d * _LESION_GAP, mid + d * _LESION_GAP, p1])
+            cut = self._mesh(halves, 1.0, red, cap=0.0)
+            cut.transform = STTransform()
+            c = 0.14
+            x = np.array(
+                [
+                    mid + (d + normal) * c,
+                    mid - (d + normal) * c,
+                    mid + (d - normal) * c,
+                    mid - (d - normal) * c,
+                ]
+            )
+            cross = self._mesh(x, 0.07, red)
+            cut.visible = cross.visible = False
+            self.fb_shafts.append(shaft)
+            self.fb_cut.append((cut, cross))
+            self.fb_text.append(self._side_text("", p0, p1, normal, palette.INHIBITORY))
+        self.fb_bars = self._mesh(np.array(bars), 0.08, red)
+        for i in range(len(FEEDBACK)):
+            self._set_fb_width(i, 3.0)
+
+    def _mesh(
+        self,
+        segments: NDArray[np.float64],
+        width: float,
+        color: tuple[float, float, float, float],
+        cap: float | None = None,
+    ) -> scene.visuals.Mesh:
+        verts, faces = _quads(segments, width, cap)
+        return scene.visuals.Mesh(vertices=verts, faces=faces, color=color, parent=self.view.scene)
+
+    def _set_fb_width(self, i: int, width_px: float) -> None:
+        """Scale the shafts of arrow ``i`` across their axis to ``width_px`` (nominal pixels)."""
+        p0, _p1, _d, normal = self._fb_geom[i]
+        w = _width_to_scene(width_px)
+        # about the arrow's axis: v' = axis + (v - axis) * w along the normal only
+        if abs(normal[0]) > 0.5:
+            scale, translate = (w, 1.0), (p0[0] * (1.0 - w), 0.0)
+        else:
+            scale, translate = (1.0, w), (0.0, p0[1] * (1.0 - w))
+        for mesh in (self.fb_shafts[i], self.fb_cut[i][0]):
+            mesh.transform.scale = scale
+            mesh.transform.translate = translate
+
+    def _side_text(
+        self,
+        text: str,
+        p0: NDArray[np.float64],
+        p1: NDArray[np.float64],
+        normal: NDArray[np.float64],
+        color: str,
+    ) -> Label:
+        """A label beside the middle of the arrow p0 -> p1, on the side ``normal`` points to."""
+        pos = 0.5 * (p0 + p1) + normal * 0.2
+        if abs(normal[0]) > 0.5:  # vertical arrow: text to its left or right
+            return self._groups["left" if normal[0] > 0 else "right"].add(text, pos, color)
+        return self._groups["above" if normal[1] > 0 else "below"].add(text, pos, color)
+
+    # -- live updates -----------------------------------------------------------------------------
+    def set_layer_sizes(self, sizes: dict[str, int]) -> None:
+        """Lay out each sheet as the most square grid of its units (geometry; rarely called)."""
+        sizes = {k: int(v) for k, v in sizes.items() if k in SHEET_CENTERS}
+        if sizes == self._sizes:
+            return
+        self._sizes = sizes
+        for layer, (cx, cy) in SHEET_CENTERS.items():
+            n = sizes.get(layer, 0)
+            rows, cols = sheet_shape(n)
+            self._shapes[layer] = (rows, cols)
+            cell = _S / max(rows, cols)
+            img = self.sheets[layer]
+            # unit 0 at the top-left: flip y; centre the grid in its square
+            x0 = cx - cols * cell / 2
+            y0 = cy + rows * cell / 2
+            img.transform = STTransform(scale=(cell, -cell), translate=(x0, y0))
+            self.set_activity(layer, None)
+            label = palette.LAYER_LABELS[layer]
+            self._set_text(self.layer_text[layer], f"{label} · {n}" if n else label)
+        self.flush_labels()
+
+    def set_activity(self, layer: str, values: NDArray[np.floating] | None) -> None:
+        """Colour the units of ``layer`` by ``values`` (square root of the fraction of the
+        layer's current maximum)."""
+        rows, cols = self._shapes.get(layer, (1, 1))
+        n = self._sizes.get(layer, 0)
+        rgba = np.empty((rows * cols, 4), dtype=np.uint8)
+        rgba[:] = self._pad
+        if values is None:
+            rgba[:n] = self._luts[layer][0]
+        else:
+            v = np.asarray(values, dtype=np.float32).ravel()[:n]
+            v = np.where(np.isfinite(v), np.maximum(v, 0.0), 0.0)
+            top = float(v.max()) if v.size else 0.0
+            # square root: the weaker winners of a sparse layer stay visible beside the strongest
+            idx = (
+                (np.sqrt(v / top) * 255.0).astype(np.intp) if top > 0 else np.zeros(v.size, np.intp)
+            )
+            rgba[: v.size] = self._luts[layer][np.clip(idx, 0, 255)]
+        self.sheets[layer].set_data(rgba.reshape(rows, cols, 4))
+
+    def set_feedback(self, gains: list[float | None], carried: NDArray[np.floating] | None) -> None:
+        """Widths of the inhibitory arrows from ``carried`` (gain x error, per arrow); a gain of
+        0 cuts its arrow. ``None`` entries mean unknown (drawn intact, thin)."""
+        e = np.zeros(3) if carried is None else np.abs(np.asarray(carried, np.float64)[:3])
+        e = np.where(np.isfinite(e), e, 0.0)
+        self._err_ref = max(0.995 * self._err_ref, float(e.max()) if e.size else 0.0)
+        for i, g in enumerate(gains):
+            cut = g is not None and g <= 0.0
+            frac = e[i] / self._err_ref if self._err_ref > 0 else 0.0
+            width = _MIN_W + (_MAX_W - _MIN_W) * float(np.sqrt(min(max(frac, 0.0), 1.0)))
+            if cut:
+                width = 2.5
+            if cut != self.lesioned[i] or abs(width - self.widths[i]) > 0.25:
+                self.lesioned[i] = cut
+                self.widths[i] = width
+                self._set_fb_width(i, width)
+                cut_shaft, cross = self.fb_cut[i]
+                if cut_shaft.visible != cut:
+                    cut_shaft.visible = cross.visible = cut
+                    self.fb_shafts[i].visible = not cut
+            if cut:
+                text = "lesion\n(g = 0)"
+            elif g is None:
+                text = "" if carried is None else f"err {e[i]:.2g}"
+            elif carried is None:
+                text = f"g {g:.2f}"
+            else:
+                text = f"g {g:.2f}\nerr {e[i]:.2g}"
+            self._set_text(self.fb_text[i], text)
+
+    def set_shortcut(self, gain: float | None) -> None:
+        show = gain is not None and gain > 0
+        if self.ta_line.visible != show:
+            self.ta_line.visible = show
+            self.ta_label.visual.visible = show
+        if show:
+            self._set_text(self.ta_text, f"EC III → CA1 (×{gain:.2f})")
+
+    def set_mismatch(self, value: float | None) -> None:
+        text = "" if value is None else f"‖e‖² / ‖x‖² = {value:.3f}"
+        self._set_text(self.mismatch_text, text)
+
+    def set_waiting(self, waiting: bool) -> None:
+        if self.waiting_label.visual.visible != waiting:
+            self.waiting_label.visual.visible = waiting
+
+    def _set_text(self, label: Label, text: str) -> None:
+        group, i = label
+        group.set(i, text)
+
+    def flush_labels(self) -> None:
+        """Push changed label texts to their visuals (glyph layout only for changed groups)."""
+        for group in self._groups.values():
+            group.flush()
+
+
+class QtCircuitView(QtWidgets.QWidget):
+    """Dock widget hosting :class:`VispyCircuit` (needs a real GL surface: xcb / Xvfb)."""
+
+    title = "Circuit"
+    #: Fewest seconds (wall time) between two redraws: software GL pays ~20 ms per frame, and
+    #: activity coloured at 15 Hz reads as live.
+    min_interval_s = 1.0 / 15.0
+
+    def __init__(
+        self, source: Any, selection: QtSelection | Any, parent: QtWidgets.QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.source = source
+        self.selection = selection
+        self._seen: tuple[Any, Any, dict[str, int]] | None = None  # objects kept, not ids
+        self._build_id: Any = object()
+        self._t_drawn = -np.inf
+        self._sizes: dict[str, int] = {}
+        self.canvas = VispyCircuit(parent=self)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.canvas.native)
+        self.setMinimumSize(200, 140)
+
+    def refresh(self) -> None:
+        """Pull the last activities and the gains; recolour only if they changed."""
+        last = self.source.latest("last")
+        params = self.source.latest("params")
+        build_id = self.source.latest("build_id")
+        if build_id != self._build_id or not self._sizes:
+            # layer_sizes() may wait for the first build: ask only after a (re)build
+            self._build_id = build_id
+            self._sizes = dict(self.source.layer_sizes() or {})
+        sizes = self._sizes
+        if isinstance(last, dict):  # sizes as the data says, should a rebuild be unannounced
+            for layer, k in (
+                ("ec", "x"),
+                ("dg", "dg"),
+                ("ca3", "ca3"),
+                ("ca1", "ca1"),
+                ("out", "x_hat"),
+            ):
+                v = last.get(k)
+                if v is not None and np.size(v) != sizes.get(layer):
+                    sizes = self._sizes = {**sizes, layer: int(np.size(v))}
+        seen = self._seen
+        if seen is not None and seen[0] is last and seen[1] is params and seen[2] == sizes:
+            return
+        now = time.monotonic()
+        if now - self._t_drawn < self.min_interval_s:
+            return  # too soon: not marked as seen, so a later tick draws it
+        self._t_drawn = now
+        self._seen = (last, params, dict(sizes))
+        c = self.canvas
+        c.set_layer_sizes(sizes)
+        gains = [_param(params, k) for _a, _b, k, _i in FEEDBACK]
+        c.set_shortcut(_param(params, "inputs.gamma_ta"))
+        if not isinstance(last, dict):
+            c.set_waiting(True)
+            for layer in SHEET_CENTERS:
+                c.set_activity(layer, None)
+            c.set_feedback(gains, None)
+            c.set_mismatch(None)
+        else:
+            c.set_waiting(False)
+            sources = {
+                "ec": ("x", "rate_ec"),
+                "dg": ("dg", "rate_dg"),
+                "ca3": ("ca3", "rate_ca3"),
+                "ca1": ("ca1", "rate_ca1"),
+                "out": ("x_hat", "rate_out"),
+            }
+            for layer, keys in sources.items():
+                v = next((last[k] for k in keys if last.get(k) is not None), None)
+                c.set_activity(layer, v)
+            c.set_feedback(gains, last.get("carried_error"))
+            c.set_mismatch(_mismatch(last.get("x"), last.get("x_hat")))
+        c.flush_labels()
+        c.update()
+
+
+def _font_face() -> tuple[str, bool]:
+    """A face with arrows and math glyphs if fontconfig has one, else VisPy's bundled font."""
+    try:
+        from vispy.util.fonts import list_fonts
+
+        if "DejaVu Sans" in list_fonts():
+            return "DejaVu Sans", True
+    except Exception:  # font discovery is best effort; the bundled face always works
+        pass
+    return "OpenSans", False
+
+
+def _param(params: Any, key: str) -> float | None:
+    if params is None:
+        return None
+    try:
+        from hippoviz import params as P
+
+        return float(P.get(params, key))
+    except (ImportError, KeyError, ValueError, TypeError, AttributeError):
+        return None
+
+
+def _mismatch(x: Any, x_hat: Any) -> float | None:
+    if x is None or x_hat is None:
+        return None
+    x = np.asarray(x, np.float64)
+    xh = np.asarray(x_hat, np.float64)
+    if x.shape != xh.shape or x.size == 0:
+        return None
+    den = float(np.dot(x, x))
+    return float(np.sum((x - xh) ** 2) / den) if den > 0 else None

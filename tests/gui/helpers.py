@@ -1,0 +1,62 @@
+"""Small helpers of the GUI tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PyQt6.QtCore import QPoint, QPointF, Qt
+from PyQt6.QtGui import QImage, QMouseEvent
+from PyQt6.QtWidgets import QApplication, QWidget
+
+
+def distinct_colours(widget: QWidget) -> int:
+    """Number of distinct RGB colours in a grab of ``widget``."""
+    img = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    w, h = img.width(), img.height()
+    if w == 0 or h == 0:
+        return 0
+    ptr = img.constBits()
+    ptr.setsize(img.sizeInBytes())
+    arr = np.frombuffer(ptr, np.uint32).reshape(h, img.bytesPerLine() // 4)[:, :w]
+    return len(np.unique(arr & 0xFFFFFF))
+
+
+def send_mouse(widget: QWidget, kind: str, pos: QPoint,
+               buttons: Qt.MouseButton = Qt.MouseButton.LeftButton) -> None:
+    """Send one mouse event (press, move or release) with the button state a drag has."""
+    etype = {"press": QMouseEvent.Type.MouseButtonPress,
+             "move": QMouseEvent.Type.MouseMove,
+             "double": QMouseEvent.Type.MouseButtonDblClick,
+             "release": QMouseEvent.Type.MouseButtonRelease}[kind]
+    button = Qt.MouseButton.NoButton if kind == "move" else Qt.MouseButton.LeftButton
+    held = Qt.MouseButton.NoButton if kind == "release" else buttons
+    local = QPointF(pos)
+    glob = QPointF(widget.mapToGlobal(pos))
+    ev = QMouseEvent(etype, local, local, glob, button, held, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, ev)
+
+
+def double_click(widget: QWidget, pos: QPoint) -> None:
+    """A real double click: press, release, double-click, release (as a window system sends)."""
+    for kind in ("press", "release", "double", "release"):
+        send_mouse(widget, kind, pos)
+    QApplication.processEvents()
+
+
+def drag(widget: QWidget, start: QPoint, end: QPoint, steps: int = 8) -> None:
+    """Drag with the left button from ``start`` to ``end`` in ``widget`` coordinates."""
+    send_mouse(widget, "press", start)
+    for i in range(1, steps + 1):
+        p = start + (end - start) * (i / steps)
+        send_mouse(widget, "move", QPoint(round(p.x()), round(p.y())))
+        QApplication.processEvents()
+    send_mouse(widget, "release", end)
+    QApplication.processEvents()
+
+
+def view_point(plot_widget: Any, x: float, y: float) -> QPoint:
+    """Viewport pixel of data point ``(x, y)`` of a pyqtgraph PlotWidget."""
+    vb = plot_widget.getPlotItem().getViewBox()
+    scene_pt = vb.mapViewToScene(QPointF(x, y))
+    return plot_widget.mapFromScene(scene_pt)

@@ -1,0 +1,137 @@
+"""Metrics view: place-cell fraction and median SI per layer over time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from PyQt6 import QtCore, QtGui, QtWidgets
+
+from hippoviz.gui import palette
+from hippoviz.gui.qt_metrics_view import METRIC_LAYERS, QtMetricsView
+
+
+class StandInSelection(QtCore.QObject):
+    """Same interface as hippoviz.gui.selection.QtSelection."""
+
+    changed = QtCore.pyqtSignal()
+
+    def __init__(self, layer: str = "ca1", unit: int | None = None) -> None:
+        super().__init__()
+        self.layer, self.unit = layer, unit
+
+    def select(self, layer: str, unit: int | None) -> None:
+        if (layer, unit) != (self.layer, self.unit):
+            self.layer, self.unit = layer, unit
+            self.changed.emit()
+
+
+def history(times: np.ndarray) -> list[dict[str, Any]]:
+    out = []
+    for t in times:
+        entry: dict[str, Any] = {"t_s": float(t)}
+        for j, layer in enumerate(METRIC_LAYERS):
+            entry[layer] = {
+                "place_cell_fraction": 0.2 + 0.2 * j + 0.1 * (1 - np.exp(-t / 60)),
+                "median_si_bits_per_spike": 0.5 + j + t / 200,
+                "method": "approx",
+            }
+        out.append(entry)
+    return out
+
+
+class FakeSource:
+    def __init__(self, hist: list[dict[str, Any]] | None) -> None:
+        self.hist = hist
+
+    def layer_sizes(self) -> dict[str, int]:
+        return {}
+
+    def latest(self, key: str) -> Any:
+        return self.hist if key == "metrics_history" else None
+
+    def samples(self, seconds: float) -> dict[str, np.ndarray]:
+        return {}
+
+    def spikes(self, layer: str, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
+        return np.zeros(0), np.zeros(0, np.int32)
+
+
+def pixels(widget: QtWidgets.QWidget) -> np.ndarray:
+    img = widget.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGBA8888)
+    ptr = img.constBits()
+    ptr.setsize(img.sizeInBytes())
+    a = np.frombuffer(ptr, np.uint8).reshape(img.height(), img.bytesPerLine() // 4, 4)
+    return a[:, : img.width(), :3].copy()
+
+
+def count_near(a: np.ndarray, color: str, tol: int = 14) -> int:
+    ref = np.array(palette.rgb(color))
+    return int((np.abs(a.astype(int) - ref).max(axis=-1) <= tol).sum())
+
+
+@pytest.fixture
+def make_view(qtbot: Any) -> Any:
+    def make(source: FakeSource) -> QtMetricsView:
+        view = QtMetricsView(source, StandInSelection())
+        qtbot.addWidget(view)
+        view.resize(420, 320)
+        view.show()
+        qtbot.waitExposed(view)
+        view.refresh()
+        return view
+
+    return make
+
+
+def test_one_line_per_layer_in_its_colour(make_view: Any) -> None:
+    view = make_view(FakeSource(history(np.arange(10.0, 200.0, 10.0))))
+    a = pixels(view.plots)
+    for layer in METRIC_LAYERS:
+        assert count_near(a, palette.LAYER_COLORS[layer]) > 100, layer
+    t, frac = view.frac_curves["ca3"].getData()
+    np.testing.assert_allclose(t, np.arange(10.0, 200.0, 10.0))
+    assert frac[0] == pytest.approx(100 * (0.4 + 0.1 * (1 - np.exp(-10 / 60))))  # percent
+    _t, si = view.si_curves["ca1"].getData()
+    assert si[-1] == pytest.approx(2.5 + 190 / 200)
+    assert [label.text for _s, label in view.legend.items] == ["DG", "CA3", "CA1"]
+    assert not view.waiting.isVisible()
+
+
+def test_long_runs_switch_the_time_axis_to_minutes(make_view: Any) -> None:
+    view = make_view(FakeSource(history(np.arange(10.0, 1200.0, 10.0))))
+    t, _ = view.frac_curves["dg"].getData()
+    assert t[-1] == pytest.approx(1190.0 / 60.0)
+    assert "min" in view.si_plot.getAxis("bottom").labelText
+
+
+def test_missing_values_and_none_do_not_crash(make_view: Any) -> None:
+    src = FakeSource(None)
+    view = make_view(src)
+    assert view.waiting.isVisible()
+    src.hist = []
+    view.refresh()
+    assert view.waiting.isVisible()
+    src.hist = [
+        {"t_s": 10.0, "dg": {"place_cell_fraction": None}},
+        {"t_s": 20.0, "ca3": {"median_si_bits_per_spike": float("nan")}},
+        {"t_s": None},
+    ]
+    view.refresh()
+    assert not view.waiting.isVisible()
+    src.hist = None
+    view.refresh()
+    assert view.waiting.isVisible()
+
+
+def test_refresh_skips_when_history_unchanged(make_view: Any, monkeypatch: Any) -> None:
+    src = FakeSource(history(np.arange(10.0, 50.0, 10.0)))
+    view = make_view(src)
+    calls = []
+    monkeypatch.setattr(view, "_draw", lambda h: calls.append(len(h)))
+    view.refresh()
+    assert calls == []
+    src.hist = [*src.hist, *history(np.array([50.0]))]  # the runtime publishes a new list
+    view.refresh()
+    assert calls == [5]

@@ -1,0 +1,200 @@
+"""Mismatch view: error curves per input group, x beside x_hat, empty data, skipping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from PyQt6 import QtCore, QtGui, QtWidgets
+
+from hippoviz.gui import palette, qt_mismatch_view
+from hippoviz.gui.qt_mismatch_view import MISMATCH_COLUMNS, QtMismatchView
+
+GROUPS = {"grid": (0, 64), "border": (64, 80), "lec_context": (80, 112), "lec_object": (112, 120)}
+
+
+class StandInSelection(QtCore.QObject):
+    """Same interface as hippoviz.gui.selection.QtSelection."""
+
+    changed = QtCore.pyqtSignal()
+
+    def __init__(self, layer: str = "ca1", unit: int | None = None) -> None:
+        super().__init__()
+        self.layer, self.unit = layer, unit
+
+    def select(self, layer: str, unit: int | None) -> None:
+        if (layer, unit) != (self.layer, self.unit):
+            self.layer, self.unit = layer, unit
+            self.changed.emit()
+
+
+class FakeSource:
+    """A 100 Hz sample ring of ``t_end`` seconds and one EC vector with its reconstruction."""
+
+    def __init__(self, t_end: float = 50.0, groups: Any = GROUPS) -> None:
+        rng = np.random.default_rng(0)
+        self.t = np.arange(0.0, t_end, 0.01)
+        decay = np.exp(-self.t / 20.0)[:, None]
+        self.mm = (
+            np.array([0.6, 0.5, 0.3, 0.9]) * decay
+            + np.array([0.3, 0.2, 0.1, 0.4])
+            + rng.normal(0, 0.01, (self.t.size, 4))
+        ).astype(np.float32)
+        x = rng.uniform(0, 1, 120).astype(np.float32)
+        self.data: dict[str, Any] = {
+            "step": int(self.t.size),
+            "input_groups": groups,
+            "last": {"x": x, "x_hat": np.clip(x + rng.normal(0, 0.1, x.size), 0, 1)},
+        }
+        self.sample_calls = 0
+
+    def layer_sizes(self) -> dict[str, int]:
+        return {"ec": 120, "out": 120}
+
+    def latest(self, key: str) -> Any:
+        return self.data.get(key)
+
+    def samples(self, seconds: float) -> dict[str, np.ndarray]:
+        self.sample_calls += 1
+        k = self.t > self.t[-1] - seconds if self.t.size else np.zeros(0, bool)
+        return {"t_s": self.t[k], "mismatch": self.mm[k], "pos_m": np.zeros((int(k.sum()), 2))}
+
+    def spikes(self, layer: str, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
+        return np.zeros(0), np.zeros(0, np.int32)
+
+
+class EmptySource(FakeSource):
+    def __init__(self) -> None:
+        super().__init__(t_end=0.0)
+        self.data = {}
+
+    def samples(self, seconds: float) -> dict[str, np.ndarray]:
+        return {}
+
+
+def pixels(widget: QtWidgets.QWidget) -> np.ndarray:
+    img = widget.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGBA8888)
+    ptr = img.constBits()
+    ptr.setsize(img.sizeInBytes())
+    a = np.frombuffer(ptr, np.uint8).reshape(img.height(), img.bytesPerLine() // 4, 4)
+    return a[:, : img.width(), :3].copy()
+
+
+def count_near(a: np.ndarray, color: str, tol: int = 14) -> int:
+    ref = np.array(palette.rgb(color))
+    return int((np.abs(a.astype(int) - ref).max(axis=-1) <= tol).sum())
+
+
+@pytest.fixture
+def make_view(qtbot: Any) -> Any:
+    def make(source: Any) -> QtMismatchView:
+        view = QtMismatchView(source, StandInSelection())
+        view.min_interval_s = 0.0  # no frame-rate cap: every refresh may draw
+        qtbot.addWidget(view)
+        view.resize(420, 320)
+        view.show()
+        qtbot.waitExposed(view)
+        view.refresh()
+        return view
+
+    return make
+
+
+def test_error_curves_per_group_and_x_beside_x_hat(make_view: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr(qt_mismatch_view, "_MAX_POINTS", 10**6)  # draw samples as they are
+    src = FakeSource()
+    view = make_view(src)
+    view.window_box.setCurrentIndex(0)  # 10 s
+    view.log_box.setChecked(False)  # getData() returns what is drawn: log10 in log mode
+    a = np.concatenate([pixels(view.plots), pixels(view.ec_plots)])
+    for name in ("grid", "border", "lec"):
+        assert count_near(a, palette.GROUP_COLORS[name]) > 30, name
+    # the error plot shows the chosen window and each column of the samples
+    t, y = view.err_curves["border"].getData()
+    assert t[-1] == pytest.approx(src.t[-1])
+    assert t[-1] - t[0] == pytest.approx(view.window_s, abs=0.02)
+    np.testing.assert_allclose(y, src.mm[-t.size :, MISMATCH_COLUMNS.index("border")], rtol=1e-6)
+    legend = [label.text for _sample, label in view.legend.items]
+    assert legend == ["total", "MEC grid", "MEC border", "LEC"]
+    # x, filled and coloured by input group, and x_hat over it
+    assert len(view.x_items) == 4
+    _edges, xhat = view.xhat_curve.getData()
+    np.testing.assert_allclose(xhat, src.data["last"]["x_hat"], rtol=1e-6)
+    assert [lab.textItem.toPlainText() for lab in view.group_labels][:1] == ["MEC grid"]
+    assert len(view.separators) == 3
+    assert not view.err_waiting.isVisible()
+    assert not view.ec_waiting.isVisible()
+    assert "total now" in view.now_label.text()
+
+
+def test_long_windows_are_decimated_but_keep_peaks(make_view: Any) -> None:
+    src = FakeSource(t_end=400.0)
+    src.mm[20_000, 0] = 5.0  # one spike of error in the middle of the window
+    view = make_view(src)
+    view.log_box.setChecked(False)
+    view.window_box.setCurrentIndex(view.window_box.count() - 1)  # 5 min
+    t, y = view.err_curves["total"].getData()
+    assert t.size <= qt_mismatch_view._MAX_POINTS + 100
+    assert y.max() == pytest.approx(5.0)
+    assert t[-1] - t[0] == pytest.approx(300.0, abs=0.5)
+
+
+def test_log_axis_by_default_spans_small_and_huge_errors(make_view: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr(qt_mismatch_view, "_MAX_POINTS", 10**6)
+    src = FakeSource()
+    src.mm[-500:, 2] = 80.0  # border cells silent far from the walls: a huge relative error
+    view = make_view(src)
+    assert view.log_box.isChecked()
+    (_x0, _x1), (y0, y1) = view.err_plot.viewRange()
+    assert y0 < np.log10(src.mm[-3000:, 0].min()) and y1 > np.log10(80.0)
+    _t, y = view.err_curves["total"].getData()
+    np.testing.assert_allclose(10 ** y[-3:], src.mm[-3:, 0], rtol=1e-5)
+
+
+def test_redraws_are_capped_but_never_lost(qtbot: Any) -> None:
+    src = FakeSource()
+    view = QtMismatchView(src, StandInSelection())
+    qtbot.addWidget(view)
+    view.min_interval_s = 3600.0
+    view.refresh()  # the first draw is never delayed
+    n = src.sample_calls
+    src.data["step"] += 1
+    view.refresh()  # too soon: skipped...
+    assert src.sample_calls == n
+    view.min_interval_s = 0.0
+    view.refresh()  # ...but the step is still pending, so a later tick draws it
+    assert src.sample_calls == n + 1
+
+
+def test_slices_and_uncovered_units_are_grouped(make_view: Any) -> None:
+    groups = {"grid": slice(0, 64), "lec_context": slice(80, 112)}  # gaps become "other"
+    view = make_view(FakeSource(groups=groups))
+    names = [g[0] for g in view._ordered_groups(120)]
+    assert names == ["grid", "other", "lec_context", "other"]
+
+
+def test_none_data_does_not_crash(make_view: Any) -> None:
+    src = EmptySource()
+    view = make_view(src)
+    view.refresh()
+    assert view.err_waiting.isVisible()
+    assert view.ec_waiting.isVisible()
+    src.data = {"step": 3, "last": {"x": np.ones(5), "x_hat": None}}  # partial
+    view.refresh()
+    assert view.ec_waiting.isVisible()
+    src.data = {"step": 4, "last": {"x": np.ones(5), "x_hat": np.zeros(5)}}  # no groups
+    view.refresh()
+    assert not view.ec_waiting.isVisible()
+
+
+def test_refresh_skips_when_no_step_was_simulated(make_view: Any) -> None:
+    src = FakeSource()
+    view = make_view(src)
+    n = src.sample_calls
+    view.refresh()
+    view.refresh()
+    assert src.sample_calls == n
+    src.data["step"] += 10
+    view.refresh()
+    assert src.sample_calls == n + 1

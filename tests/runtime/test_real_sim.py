@@ -1,0 +1,95 @@
+"""The runtime on the real simulator (small preset)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from hippoviz import params as P
+from hippoviz.runtime import SimRunner
+from hippoviz.runtime.maps import smooth_rate_maps
+from hippoviz.runtime.metrics import approx_layer_metrics, layer_metrics, spatial_information
+
+from .test_runner import wait_until
+
+sim_mod = pytest.importorskip("hippoviz.sim")
+
+
+def test_runner_matches_direct_simulation(make_runner: Callable[..., SimRunner]) -> None:
+    """Adaptive chunking, publication and rings leave the simulation bit-identical."""
+    steps = 700
+    r = make_runner(real=True, seed=5)
+    r.source.latest("weights")  # on-demand publication active during the run
+    r.source.latest("ratemaps")
+    r.command({"op": "play", "until_step": steps})
+    wait_until(lambda: r.source.latest("step") == steps and not r.playing, 60)
+    sim = sim_mod.build(P.load_preset("small"), 5)
+    chunk = sim.run_chunk(steps)
+    got = r.source.samples(1e9)
+    np.testing.assert_array_equal(got["pos_m"], chunk.pos_m)
+    np.testing.assert_array_equal(got["mismatch"], chunk.mismatch)
+    for layer, sp in chunk.spikes.items():
+        t, u = r.source.spikes(layer, -1, 1e9)
+        np.testing.assert_array_equal(t, sp.times_s, err_msg=layer)
+        np.testing.assert_array_equal(u, sp.units, err_msg=layer)
+
+
+def test_worker_smoothing_equals_simulator(make_runner: Callable[..., SimRunner]) -> None:
+    sim = sim_mod.build(P.load_preset("small"), 2)
+    sim.run_chunk(1500)
+    for layer in ("ec", "dg", "ca1"):
+        ours = smooth_rate_maps(sim.ratemaps(layer, smooth=False), sim.occupancy_s)
+        np.testing.assert_allclose(ours, sim.ratemaps(layer), rtol=1e-4, atol=1e-4,
+                                   equal_nan=True)
+
+
+def test_published_ratemaps_and_metrics(make_runner: Callable[..., SimRunner]) -> None:
+    r = make_runner(real=True)
+    r.command({"op": "play", "until_step": 2200})
+    wait_until(lambda: r.source.latest("step") == 2200 and not r.playing, 60)
+    maps = wait_until(lambda: (m := r.source.latest("ratemaps")) and "ca1" in m and m, 20)
+    assert maps["ca1"].shape[0] == r.source.layer_sizes()["ca1"]
+    assert np.isfinite(maps["ca1"]).any()
+    hist = wait_until(lambda: r.source.latest("metrics_history"), 20)
+    e = hist[0]
+    assert e["t_s"] >= 10.0
+    for layer in ("dg", "ca3", "ca1"):
+        assert e[layer]["method"] in ("analysis", "approx")
+        assert 0.0 <= e[layer]["place_cell_fraction"] <= 1.0
+        assert e[layer]["median_si_bits_per_spike"] >= 0.0
+
+
+def test_metrics_agree_with_fallback() -> None:
+    pytest.importorskip("hippoviz.analysis")
+    sim = sim_mod.build(P.load_preset("small"), 3)
+    sim.run_chunk(3000)
+    maps, occ = sim.ratemaps("ca3"), sim.occupancy_s
+    a, b = layer_metrics(maps, occ), approx_layer_metrics(maps, occ)
+    assert a["method"] == "analysis" and b["method"] == "approx"
+    assert a["n_active"] == b["n_active"]
+    assert a["median_si_bits_per_spike"] == pytest.approx(b["median_si_bits_per_spike"],
+                                                          rel=1e-6)
+    assert abs(a["place_cell_fraction"] - b["place_cell_fraction"]) < 0.1
+
+
+def test_spatial_information_of_a_uniform_map_is_zero() -> None:
+    maps = np.ones((2, 5, 5))
+    maps[1] = 0
+    maps[1, 2, 2] = 10
+    si = spatial_information(maps, np.ones((5, 5)))
+    assert si[0] == pytest.approx(0.0)
+    assert si[1] == pytest.approx(np.log2(25))
+
+
+def test_runtime_imports_no_gui_toolkit() -> None:
+    code = ("import sys; import hippoviz.runtime as r; from hippoviz import params as P; "
+            "x = r.SimRunner(P.load_preset('small')); "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('PyQt6', 'pyqtgraph', 'vispy')"
+            " or m.startswith('hippoviz.gui')]; print(bad); sys.exit(1 if bad else 0)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
