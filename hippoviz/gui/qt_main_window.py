@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from PyQt6 import sip
 from PyQt6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PyQt6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PyQt6.QtWidgets import (
@@ -416,7 +417,7 @@ class QtMainWindow(QMainWindow):
         """A non-blocking error dialog (one at a time: a new error replaces the text)."""
         self.statusBar().showMessage(message, 8000)
         box = self._error_box
-        if box is not None and box.isVisible():
+        if box is not None and not sip.isdeleted(box) and box.isVisible():
             box.setText(message)
             return box
         self._error_box = show_message(self, title, message, QMessageBox.Icon.Warning,

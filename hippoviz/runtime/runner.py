@@ -97,6 +97,8 @@ class SimRunner:
         self._sample_horizon_s = float(sample_horizon_s)
         self._spike_horizon_s = float(spike_horizon_s)
         self.step_steps = int(step_steps)
+        #: Called on the simulation thread with every chunk, in order (e.g. a recorder).
+        self.chunk_listeners: list[Callable[[Any], None]] = []
 
         self.source = DataSource(self)
         self._queue: queue.SimpleQueue[tuple[dict[str, Any] | None, Any, Future[Any] | None]] = (
@@ -469,6 +471,8 @@ class SimRunner:
             src.slots.put("step", int(sim.step))
             self._diverged(str(exc))
             return
+        for fn in self.chunk_listeners:
+            fn(chunk)
         elapsed = time.perf_counter() - t0
         self._version += 1
         if self._pending_steps > 0:

@@ -261,7 +261,7 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
     batch = max(1, int(pv[BATCH]))
     # batches after which a velocity has decayed below 1e-4 (momentum mu): mu^k < 1e-4
     mu = pv[MOMENTUM]
-    k_idle = 1 if mu <= 0.0 else int(math.ceil(math.log(1e-4) / math.log(mu)))
+    k_idle = 1 if mu <= 0.0 else int(math.ceil(math.log(1e-4) / math.log(mu)))  # noqa: RUF046
     n1 = n_dg
     n2 = n_ca3
     m1 = 0

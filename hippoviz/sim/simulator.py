@@ -54,6 +54,8 @@ class Simulator:
         self._params = params
         self.step = 0
         self.command_log: list[tuple[int, dict[str, Any]]] = []
+        #: The parameters the simulator was built with (replaying the log starts from these).
+        self.build_params = params
         ip, npar = params.inputs, params.network
         rng = np.random.default_rng([self.seed, 1])
         # -- entorhinal input
@@ -313,7 +315,8 @@ class Simulator:
             self._maps_b, self._switch_at, self._obj_pos, self._obj_on, self._obj_vec,
             net.params_tuple(), (net.ft_dg_ca3, net.ft_ca3_ca1, net.ft_ca1_out),
             (net.th_dg, net.th_ca3, net.th_ca1), self._grads, self._vel, self._mom2,
-            self._counters, self._act_count, self._dg_idle, self._sp_times, self._sp_units, sp_count,
+            self._counters, self._act_count, self._dg_idle, self._sp_times, self._sp_units,
+            sp_count,
             self._samples, self._rm_occ, self._rm_acc, self._rm_w, self._last_x, self._last_xhat,
             self._last_h, self._last_rates, self._carried, self._href)
         done = n if bad < 0 else bad
