@@ -72,7 +72,7 @@ def test_run_json(capsys: pytest.CaptureFixture[str]) -> None:
         assert set(d["layers"][L]) >= {"place_cell_fraction", "median_si_bits_per_spike",
                                        "active_fraction"}
         assert 0.0 <= d["layers"][L]["place_cell_fraction"] <= 1.0
-    assert d["layers"]["dg"]["active_fraction"] <= 0.05 + 1e-6
+    assert d["layers"]["dg"]["active_fraction"] <= 0.10  # DG stays sparse
 
 
 def test_run_text_summary(capsys: pytest.CaptureFixture[str]) -> None:
