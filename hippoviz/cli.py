@@ -57,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--config", metavar="F", help="TOML file of parameters")
     g.add_argument("--preset", metavar="P", default="default", help="parameter preset")
     g.add_argument("--replay", metavar="REC.h5", help="open a recording to scrub through")
+    g.add_argument("--quit-after", type=float, metavar="SECONDS",
+                   help="close the window after SECONDS (demos, smoke tests)")
+    g.add_argument("--no-welcome", action="store_true",
+                   help="do not show the first-run welcome panel")
 
     r = sub.add_parser("run", help="run the simulation headless and summarise it", description=(
         "Run the simulation headless and print a summary: speed, reconstruction error in the "
@@ -236,7 +240,7 @@ class _Offset:
 
 
 def _open_recorder(path: str, sim: Any, force: bool) -> Any:
-    from hippoviz.record import RecordError, Recorder
+    from hippoviz.record import Recorder, RecordError
 
     try:
         return Recorder(Path(path), sim, force=force)

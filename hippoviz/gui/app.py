@@ -61,6 +61,9 @@ def create_window(ns: argparse.Namespace | Any, app: Any = None) -> Any:
         pass
     else:
         install(win)
+    from hippoviz.gui.experiments_actions import install as install_experiments
+
+    install_experiments(win)
     if getattr(ns, "replay", None):
         capture = getattr(win, "capture", None)
         if capture is not None and hasattr(capture, "open_recording"):
@@ -95,7 +98,9 @@ def main(ns: argparse.Namespace | Any = None) -> int:
     app.setApplicationName("hippoviz")
     app.setApplicationVersion(hippoviz.__version__)
     win = create_window(ns, app)
+    _decorate(app, win)
     win.show()
+    _show_welcome(win, ns)
     up_s = time.perf_counter() - _T_IMPORT
     if getattr(ns, "print_startup", False):
         QTimer.singleShot(0, lambda: print(f"window up after {up_s:.2f} s", flush=True))
@@ -120,6 +125,41 @@ def main(ns: argparse.Namespace | Any = None) -> int:
     if shot:
         screenshot_when_done(win, str(shot), quit=True)
     return int(app.exec())
+
+
+def _decorate(app: Any, win: Any) -> None:
+    """Window icon, desktop file name, and a clean close on SIGTERM / SIGINT."""
+    import signal
+
+    from PyQt6.QtCore import QTimer
+    from PyQt6.QtGui import QIcon
+
+    from hippoviz.resources import resource
+
+    icon = QIcon()
+    for size in (16, 24, 32, 48, 64, 128, 256, 512):
+        path = resource("icons", f"hippoviz-{size}.png")
+        if path.is_file():
+            icon.addFile(str(path))
+    app.setWindowIcon(icon)
+    app.setDesktopFileName("hippoviz")
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: win.close())
+    wake = QTimer(win)  # lets Python run its signal handlers while Qt waits
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
+
+
+def _show_welcome(win: Any, ns: Any) -> None:
+    """The first-run "what you are looking at" panel (until the user dismisses it for good)."""
+    if getattr(ns, "no_welcome", False) or getattr(ns, "screenshot", None):
+        return
+    from hippoviz.gui.qt_welcome import QtWelcome
+
+    if QtWelcome.should_show(win.settings):
+        win.welcome = QtWelcome(win, settings=win.settings)
+        win.welcome.play_requested.connect(win.controls.play)
+        win.welcome.show()
 
 
 def screenshot_when_done(win: Any, path: str, quit: bool = False, settle_frames: int = 10,

@@ -1,0 +1,137 @@
+"""The Experiments menu of the main window: run a protocol live, with a phase timeline over the
+views, then open its report and figures."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from PyQt6 import QtCore, QtGui, QtWidgets
+
+from hippoviz.gui.qt_experiment_runner import (
+    QtExperimentRunner,
+    QtExperimentsMenu,
+    QtPhaseTimeline,
+)
+
+
+class QtExperimentsController(QtCore.QObject):
+    """Owns the menu, the timeline toolbar and the protocol run in progress."""
+
+    def __init__(self, window: QtWidgets.QMainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.runner: QtExperimentRunner | None = None
+        self.menu = QtExperimentsMenu(window)
+        self.menu.setTitle("E&xperiments")
+        bar = window.menuBar()
+        assert bar is not None
+        help_menu = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"),
+                         None)
+        if help_menu is not None:
+            bar.insertMenu(help_menu, self.menu)
+        else:
+            bar.addMenu(self.menu)
+        self.cancel_action = QtGui.QAction("Cancel experiment", window)
+        self.cancel_action.setEnabled(False)
+        self.cancel_action.triggered.connect(self.cancel)
+        self.menu.addSeparator()
+        self.menu.addAction(self.cancel_action)
+        self.menu.chosen.connect(self.start)
+        self.timeline = QtPhaseTimeline(window)
+        self.toolbar = QtWidgets.QToolBar("Experiment", window)
+        self.toolbar.setObjectName("experiment_toolbar")
+        self.label = QtWidgets.QLabel("  ")
+        self.toolbar.addWidget(self.label)
+        self.toolbar.addWidget(self.timeline)
+        window.addToolBarBreak()
+        window.addToolBar(QtCore.Qt.ToolBarArea.TopToolBarArea, self.toolbar)
+        self.toolbar.hide()
+        window.installEventFilter(self)
+
+    def eventFilter(self, obj: QtCore.QObject | None, ev: QtCore.QEvent | None) -> bool:
+        # closing the window stops a protocol run before the simulation thread ends
+        if obj is self.window and ev is not None and ev.type() == QtCore.QEvent.Type.Close:
+            self.shutdown()
+        return False
+
+    def start(self, name: str) -> None:
+        """Run protocol ``name`` (a built-in or a ``.toml`` path) in the app's simulation."""
+        if self.runner is not None and self.runner.state in ("running", "analysing"):
+            self._error("An experiment is already running", "Cancel it first.")
+            return
+        stem = Path(name).stem
+        out = Path.home() / "hippoviz-experiments" / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+        try:
+            params = self.window.source.latest("params")
+            seed = int(getattr(self.window.runner, "_seed", 1))
+            preset = "small" if params is not None and params.network.n_dg < 1024 else "default"
+            runner = QtExperimentRunner(self.window.runner, name, out, preset=preset, seed=seed,
+                                        parent=self)
+        except Exception as exc:  # a bad protocol file: say so and keep running
+            self._error("Cannot run this protocol", str(exc))
+            return
+        self.runner = runner
+        self.timeline.set_phases(runner.phases())
+        runner.position.connect(self.timeline.set_position)
+        runner.phaseStarted.connect(
+            lambda i, phase: self.label.setText(f"  {runner.protocol.name}: {phase}  "))
+        runner.finished.connect(self._finished)
+        runner.failed.connect(lambda msg: self._done_with_error(msg))
+        self.label.setText(f"  {runner.protocol.name}  ")
+        self.toolbar.show()
+        self.cancel_action.setEnabled(True)
+        runner.start()
+
+    def cancel(self) -> None:
+        if self.runner is not None:
+            self.runner.cancel()
+        self._reset()
+
+    def _reset(self) -> None:
+        self.cancel_action.setEnabled(False)
+        self.toolbar.hide()
+
+    def _finished(self, out_dir: str) -> None:
+        self._reset()
+        report = Path(out_dir) / "report.md"
+        text = report.read_text(encoding="utf-8") if report.is_file() else ""
+        box = QtWidgets.QMessageBox(self.window)
+        box.setWindowTitle("Experiment finished")
+        box.setText(f"Results, figures and report.md are in\n{out_dir}")
+        box.setDetailedText(text)
+        open_btn = box.addButton("Open folder", QtWidgets.QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QtWidgets.QMessageBox.StandardButton.Close)
+        box.finished.connect(lambda _r: self._maybe_open(box, open_btn, out_dir))
+        box.open()
+
+    @staticmethod
+    def _maybe_open(box: QtWidgets.QMessageBox, button: Any, out_dir: str) -> None:
+        if box.clickedButton() is button:
+            QtGui.QDesktopServices.openUrl(QtCore.QUrl.fromLocalFile(out_dir))
+
+    def _done_with_error(self, message: str) -> None:
+        self._reset()
+        self._error("The experiment failed", message)
+
+    def _error(self, title: str, message: str) -> None:
+        show = getattr(self.window, "show_error", None)
+        if show is not None:
+            show(title, message)
+        else:
+            QtWidgets.QMessageBox.warning(self.window, title, message)
+
+    def shutdown(self) -> None:
+        if self.runner is not None:
+            self.runner.shutdown(wait=True)
+
+
+def install(window: Any) -> QtExperimentsController:
+    """Add the Experiments menu and its timeline to the app's main window (once)."""
+    existing = getattr(window, "experiments", None)
+    if isinstance(existing, QtExperimentsController):
+        return existing
+    ctl = QtExperimentsController(window)
+    window.experiments = ctl
+    return ctl
