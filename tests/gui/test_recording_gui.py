@@ -151,3 +151,43 @@ def test_export_nwb_from_the_app(qtbot: Any, make_window: Callable[..., Any],
     box.close()
     assert not (tmp_path / "f.nwb").exists()
     assert not list(tmp_path.glob("*.part"))
+
+
+def test_chunk_tap_uses_a_runner_hook_or_shadows_run_chunk() -> None:
+    from hippoviz.gui.qt_recording import ChunkTap
+
+    class Sim:
+        def run_chunk(self, n: int) -> int:
+            return n
+
+    class Rec:
+        def __init__(self) -> None:
+            self.got: list[int] = []
+
+        def write(self, chunk: int) -> None:
+            if chunk < 0:
+                raise OSError(28, "No space left on device")
+            self.got.append(chunk)
+
+    # no hook (today's SimRunner): run_chunk of the instance is shadowed, then restored
+    sim, rec = Sim(), Rec()
+    tap = ChunkTap(sim, rec, runner=object())
+    assert sim.run_chunk(3) == 3 and rec.got == [3]
+    tap.detach()
+    assert "run_chunk" not in vars(sim) and sim.run_chunk(4) == 4 and rec.got == [3]
+
+    # a runner with chunk_listeners: the tap is one of them
+    class Runner:
+        chunk_listeners: list[Any]
+
+    runner = Runner()
+    runner.chunk_listeners = []
+    sim, rec = Sim(), Rec()
+    tap = ChunkTap(sim, rec, runner)
+    assert "run_chunk" not in vars(sim) and runner.chunk_listeners == [tap.write]
+    for fn in runner.chunk_listeners:
+        fn(7)
+    assert rec.got == [7]
+    # a failing write is kept (the simulation goes on) and the tap leaves
+    runner.chunk_listeners[0](-1)
+    assert isinstance(tap.error, OSError) and runner.chunk_listeners == []

@@ -179,3 +179,21 @@ def test_recording_source_contract(recording: Path) -> None:
         assert src.latest("last") is None
         src.command({"op": "pause"})  # read-only: ignored
         assert os.fspath(rec.path) == os.fspath(recording)
+
+
+def test_an_empty_recording_opens(qtbot: Any, settings: QSettings, tmp_path: Path) -> None:
+    from hippoviz.sim import build
+
+    path = tmp_path / "empty.h5"
+    with Recorder(path, build(P.load_preset("small"), 1)):
+        pass  # stopped at once: no step recorded
+    win = QtReplayWindow(path, settings=settings)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    win.refresh_now()
+    win.act_play.trigger()
+    win.tick()
+    win.act_play.trigger()
+    assert win.source.n == 0 and win.view_errors == []
+    win.close()
