@@ -178,9 +178,13 @@ def cmd_run(args: argparse.Namespace) -> int:
                 recorder.log_commands()
             run_steps(sim, n_probe, on_chunk=on_chunk,
                       progress=_Offset(progress, n) if progress.enabled else None)
+    except KeyboardInterrupt:
+        if recorder is not None:
+            recorder.close()  # Ctrl-C keeps what was recorded
+        raise
     except BaseException:
         if recorder is not None:
-            getattr(recorder, "abort", recorder.close)()
+            recorder.abort()
         raise
     finally:
         progress.close()
@@ -240,10 +244,10 @@ class _Offset:
 
 
 def _open_recorder(path: str, sim: Any, force: bool) -> Any:
-    from hippoviz.record import Recorder, RecordError
+    from hippoviz.record import RecordError, ThreadedRecorder
 
-    try:
-        return Recorder(Path(path), sim, force=force)
+    try:  # the writer thread keeps HDF5 I/O off the simulation (bounded queue, nothing dropped)
+        return ThreadedRecorder(Path(path), sim, force=force)
     except RecordError as exc:
         raise UsageError(str(exc)) from None
 
