@@ -142,6 +142,41 @@ def _apply_update_rows(w: NDArray[np.float32], g: NDArray[np.float32], v: NDArra
 
 
 @njit(cache=True, nogil=True)
+def _hidden_rates(h: NDArray[np.float32], act: NDArray[np.int32], m: int,
+                  href: NDArray[np.float64], k: int, peak: float,
+                  out: NDArray[np.float32]) -> None:
+    # r = peak tanh(h / h_ref), h_ref a slow average of the layer's active-unit activity
+    if m > 0:
+        mean = 0.0
+        for q in range(m):
+            mean += h[act[q]]
+        href[k] += 0.01 * (mean / m - href[k])
+    inv = 1.0 / max(href[k], 1e-9)
+    for q in range(m):
+        out[act[q]] = peak * math.tanh(h[act[q]] * inv)
+
+
+@njit(cache=True, nogil=True)
+def _back_project(bt: NDArray[np.float32], act: NDArray[np.int32], m: int,
+                  act_down: NDArray[np.int32], m_down: int, d_down: NDArray[np.float32],
+                  gain: float, l1: float, d: NDArray[np.float32]) -> float:
+    # the error of the active units of a layer, carried back from the active units of the next
+    # layer through ``bt`` (input-major: row = this layer's unit) and scaled by the
+    # back-projection's gain; returns the summed magnitude delivered
+    carried = 0.0
+    for q in range(m):
+        i = act[q]
+        acc = 0.0
+        row = bt[i]
+        for r in range(m_down):
+            k = act_down[r]
+            acc += row[k] * d_down[k]
+        d[i] = gain * acc + l1
+        carried += abs(d[i])
+    return carried
+
+
+@njit(cache=True, nogil=True)
 def _hidden(a: NDArray[np.float32], th: NDArray[np.float32], mode: int, k: float, e: float,
             sigma_h: float, dropout: float, rs: NDArray[np.uint64], scratch: NDArray[np.float32],
             active: NDArray[np.int32]) -> int:
@@ -390,28 +425,10 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                 if sp_ca1 == 2:
                     d3[l] += pv[L1]
                 c1 += abs(d3[l])
-            c2 = 0.0
-            for q in range(m2):
-                i = act2[q]
-                acc = 0.0
-                for r in range(m3):
-                    l = act3[r]
-                    acc += b3t[i, l] * d3[l]
-                d2[i] = pv[GAIN_CA1_CA3] * acc
-                if sp_ca3 == 2:
-                    d2[i] += pv[L1]
-                c2 += abs(d2[i])
-            c3 = 0.0
-            for q in range(m1):
-                j = act1[q]
-                acc = 0.0
-                for r in range(m2):
-                    i = act2[r]
-                    acc += b2t[j, i] * d2[i]
-                d1[j] = pv[GAIN_CA3_DG] * acc
-                if sp_dg == 2:
-                    d1[j] += pv[L1]
-                c3 += abs(d1[j])
+            c2 = _back_project(b3t, act2, m2, act3, m3, d3, pv[GAIN_CA1_CA3],
+                               pv[L1] if sp_ca3 == 2 else 0.0, d2)
+            c3 = _back_project(b2t, act1, m1, act2, m2, d2, pv[GAIN_CA3_DG],
+                               pv[L1] if sp_dg == 2 else 0.0, d1)
             carried[0] = c1 / max(m3, 1)
             carried[1] = c2 / max(m2, 1)
             carried[2] = c3 / max(m1, 1)
@@ -508,33 +525,12 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
             # hidden rates: r = r_max tanh(h / h_ref), h_ref a slow average of the layer's
             # active-unit activity, so a typical active unit fires at about 3/4 of r_max and
             # the strongest saturate at r_max, whatever the scale of the weights
-            mn1 = 0.0
-            for q in range(m1):
-                mn1 += h1[act1[q]]
-            mn2 = 0.0
-            for q in range(m2):
-                mn2 += h2[act2[q]]
-            mn3 = 0.0
-            for q in range(m3):
-                mn3 += h3[act3[q]]
-            if m1 > 0:
-                href[0] += 0.01 * (mn1 / m1 - href[0])
-            if m2 > 0:
-                href[1] += 0.01 * (mn2 / m2 - href[1])
-            if m3 > 0:
-                href[2] += 0.01 * (mn3 / m3 - href[2])
-            f1 = pv[RMAX_DG] * (1.0 + kap * math.cos(theta - pv[PH_DG]))
-            f2 = pv[RMAX_CA3] * (1.0 + kap * math.cos(theta - pv[PH_CA3]))
-            f3 = pv[RMAX_CA1] * (1.0 + kap * math.cos(theta - pv[PH_CA1]))
-            i1 = 1.0 / max(href[0], 1e-9)
-            i2 = 1.0 / max(href[1], 1e-9)
-            i3 = 1.0 / max(href[2], 1e-9)
-            for q in range(m1):
-                r_dg[act1[q]] = f1 * math.tanh(h1[act1[q]] * i1)
-            for q in range(m2):
-                r_ca3[act2[q]] = f2 * math.tanh(h2[act2[q]] * i2)
-            for q in range(m3):
-                r_ca1[act3[q]] = f3 * math.tanh(h3[act3[q]] * i3)
+            _hidden_rates(h1, act1, m1, href, 0,
+                          pv[RMAX_DG] * (1.0 + kap * math.cos(theta - pv[PH_DG])), r_dg)
+            _hidden_rates(h2, act2, m2, href, 1,
+                          pv[RMAX_CA3] * (1.0 + kap * math.cos(theta - pv[PH_CA3])), r_ca3)
+            _hidden_rates(h3, act3, m3, href, 2,
+                          pv[RMAX_CA1] * (1.0 + kap * math.cos(theta - pv[PH_CA1])), r_ca1)
             bi = int((py - pv[RM_YMIN]) / pv[RM_BIN])
             bj = int((px - pv[RM_XMIN]) / pv[RM_BIN])
             bi = min(max(bi, 0), ny_rm - 1)

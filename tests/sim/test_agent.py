@@ -13,7 +13,7 @@ from hippoviz.sim.arena import Arena, contains
 from hippoviz.sim.rng import normal, seed_state
 
 
-@njit(cache=True)
+@njit  # not cached: a cache entry is keyed on this test module's import name
 def _walk(state, n, segs, seg_wall, rs, w, h, morph, out):  # type: ignore[no-untyped-def]
     inside = True
     for i in range(n):
