@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from PyQt6 import QtCore, QtGui, QtWidgets
 from PyQt6.QtCore import QPoint, QPointF, Qt
 from PyQt6.QtGui import QImage, QMouseEvent
 from PyQt6.QtWidgets import QApplication, QWidget
+
+from hippoviz.gui import palette
 
 
 def distinct_colours(widget: QWidget) -> int:
@@ -22,13 +25,16 @@ def distinct_colours(widget: QWidget) -> int:
     return len(np.unique(arr & 0xFFFFFF))
 
 
-def send_mouse(widget: QWidget, kind: str, pos: QPoint,
-               buttons: Qt.MouseButton = Qt.MouseButton.LeftButton) -> None:
+def send_mouse(
+    widget: QWidget, kind: str, pos: QPoint, buttons: Qt.MouseButton = Qt.MouseButton.LeftButton
+) -> None:
     """Send one mouse event (press, move or release) with the button state a drag has."""
-    etype = {"press": QMouseEvent.Type.MouseButtonPress,
-             "move": QMouseEvent.Type.MouseMove,
-             "double": QMouseEvent.Type.MouseButtonDblClick,
-             "release": QMouseEvent.Type.MouseButtonRelease}[kind]
+    etype = {
+        "press": QMouseEvent.Type.MouseButtonPress,
+        "move": QMouseEvent.Type.MouseMove,
+        "double": QMouseEvent.Type.MouseButtonDblClick,
+        "release": QMouseEvent.Type.MouseButtonRelease,
+    }[kind]
     button = Qt.MouseButton.NoButton if kind == "move" else Qt.MouseButton.LeftButton
     held = Qt.MouseButton.NoButton if kind == "release" else buttons
     local = QPointF(pos)
@@ -60,3 +66,31 @@ def view_point(plot_widget: Any, x: float, y: float) -> QPoint:
     vb = plot_widget.getPlotItem().getViewBox()
     scene_pt = vb.mapViewToScene(QPointF(x, y))
     return plot_widget.mapFromScene(scene_pt)
+
+
+class StandInSelection(QtCore.QObject):
+    """Same interface as hippoviz.gui.selection.QtSelection."""
+
+    changed = QtCore.pyqtSignal()
+
+    def __init__(self, layer: str = "ca1", unit: int | None = None) -> None:
+        super().__init__()
+        self.layer, self.unit = layer, unit
+
+    def select(self, layer: str, unit: int | None) -> None:
+        if (layer, unit) != (self.layer, self.unit):
+            self.layer, self.unit = layer, unit
+            self.changed.emit()
+
+
+def pixels(widget: QtWidgets.QWidget) -> np.ndarray:
+    img = widget.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGBA8888)
+    ptr = img.constBits()
+    ptr.setsize(img.sizeInBytes())
+    a = np.frombuffer(ptr, np.uint8).reshape(img.height(), img.bytesPerLine() // 4, 4)
+    return a[:, : img.width(), :3].copy()
+
+
+def count_near(a: np.ndarray, color: str, tol: int) -> int:
+    ref = np.array(palette.rgb(color))
+    return int((np.abs(a.astype(int) - ref).max(axis=-1) <= tol).sum())

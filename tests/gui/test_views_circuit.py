@@ -6,28 +6,20 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PyQt6 import QtCore
 
 from hippoviz import params as P
 from hippoviz.gui import palette
 from hippoviz.gui.vispy_circuit_view import QtCircuitView, VispyCircuit, sheet_shape
 
+from .helpers import StandInSelection
+from .helpers import count_near as _count_near
+
+
+def count_near(a: np.ndarray, color: str, tol: int = 10) -> int:
+    return _count_near(a, color, tol)
+
+
 SIZES = {"ec": 120, "dg": 256, "ca3": 64, "ca1": 48, "out": 120}
-
-
-class StandInSelection(QtCore.QObject):
-    """Same interface as hippoviz.gui.selection.QtSelection."""
-
-    changed = QtCore.pyqtSignal()
-
-    def __init__(self, layer: str = "ca1", unit: int | None = None) -> None:
-        super().__init__()
-        self.layer, self.unit = layer, unit
-
-    def select(self, layer: str, unit: int | None) -> None:
-        if (layer, unit) != (self.layer, self.unit):
-            self.layer, self.unit = layer, unit
-            self.changed.emit()
 
 
 def make_last(rng: np.random.Generator, carried: tuple[float, float, float]) -> dict[str, Any]:
@@ -72,11 +64,6 @@ class FakeSource:
 
 def render(view: QtCircuitView) -> np.ndarray:
     return np.asarray(view.canvas.render())[..., :3]
-
-
-def count_near(a: np.ndarray, color: str, tol: int = 10) -> int:
-    ref = np.array(palette.rgb(color))
-    return int((np.abs(a.astype(int) - ref).max(axis=-1) <= tol).sum())
 
 
 @pytest.fixture

@@ -6,25 +6,16 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PyQt6 import QtCore, QtGui, QtWidgets
 
 from hippoviz.gui import palette
 from hippoviz.gui.qt_metrics_view import METRIC_LAYERS, QtMetricsView
 
+from .helpers import StandInSelection, pixels
+from .helpers import count_near as _count_near
 
-class StandInSelection(QtCore.QObject):
-    """Same interface as hippoviz.gui.selection.QtSelection."""
 
-    changed = QtCore.pyqtSignal()
-
-    def __init__(self, layer: str = "ca1", unit: int | None = None) -> None:
-        super().__init__()
-        self.layer, self.unit = layer, unit
-
-    def select(self, layer: str, unit: int | None) -> None:
-        if (layer, unit) != (self.layer, self.unit):
-            self.layer, self.unit = layer, unit
-            self.changed.emit()
+def count_near(a: np.ndarray, color: str, tol: int = 14) -> int:
+    return _count_near(a, color, tol)
 
 
 def history(times: np.ndarray) -> list[dict[str, Any]]:
@@ -56,19 +47,6 @@ class FakeSource:
 
     def spikes(self, layer: str, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(0), np.zeros(0, np.int32)
-
-
-def pixels(widget: QtWidgets.QWidget) -> np.ndarray:
-    img = widget.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGBA8888)
-    ptr = img.constBits()
-    ptr.setsize(img.sizeInBytes())
-    a = np.frombuffer(ptr, np.uint8).reshape(img.height(), img.bytesPerLine() // 4, 4)
-    return a[:, : img.width(), :3].copy()
-
-
-def count_near(a: np.ndarray, color: str, tol: int = 14) -> int:
-    ref = np.array(palette.rgb(color))
-    return int((np.abs(a.astype(int) - ref).max(axis=-1) <= tol).sum())
 
 
 @pytest.fixture

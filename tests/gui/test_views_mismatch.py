@@ -6,27 +6,19 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PyQt6 import QtCore, QtGui, QtWidgets
 
 from hippoviz.gui import palette, qt_mismatch_view
 from hippoviz.gui.qt_mismatch_view import MISMATCH_COLUMNS, QtMismatchView
 
+from .helpers import StandInSelection, pixels
+from .helpers import count_near as _count_near
+
+
+def count_near(a: np.ndarray, color: str, tol: int = 14) -> int:
+    return _count_near(a, color, tol)
+
+
 GROUPS = {"grid": (0, 64), "border": (64, 80), "lec_context": (80, 112), "lec_object": (112, 120)}
-
-
-class StandInSelection(QtCore.QObject):
-    """Same interface as hippoviz.gui.selection.QtSelection."""
-
-    changed = QtCore.pyqtSignal()
-
-    def __init__(self, layer: str = "ca1", unit: int | None = None) -> None:
-        super().__init__()
-        self.layer, self.unit = layer, unit
-
-    def select(self, layer: str, unit: int | None) -> None:
-        if (layer, unit) != (self.layer, self.unit):
-            self.layer, self.unit = layer, unit
-            self.changed.emit()
 
 
 class FakeSource:
@@ -71,19 +63,6 @@ class EmptySource(FakeSource):
 
     def samples(self, seconds: float) -> dict[str, np.ndarray]:
         return {}
-
-
-def pixels(widget: QtWidgets.QWidget) -> np.ndarray:
-    img = widget.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGBA8888)
-    ptr = img.constBits()
-    ptr.setsize(img.sizeInBytes())
-    a = np.frombuffer(ptr, np.uint8).reshape(img.height(), img.bytesPerLine() // 4, 4)
-    return a[:, : img.width(), :3].copy()
-
-
-def count_near(a: np.ndarray, color: str, tol: int = 14) -> int:
-    ref = np.array(palette.rgb(color))
-    return int((np.abs(a.astype(int) - ref).max(axis=-1) <= tol).sum())
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PyQt6 import QtCore, QtGui, QtWidgets
+from PyQt6 import QtCore
 
 from hippoviz import params as P
 from hippoviz.gui.qt_fields_view import QtFieldsView, spatial_information
@@ -14,6 +14,8 @@ from hippoviz.gui.qt_metrics_view import QtMetricsView
 from hippoviz.gui.qt_mismatch_view import QtMismatchView
 from hippoviz.gui.qt_weights_view import PROJECTIONS, QtWeightsView
 from hippoviz.gui.vispy_circuit_view import QtCircuitView
+
+from .helpers import StandInSelection, pixels
 
 sim_api = pytest.importorskip("hippoviz.sim")
 
@@ -30,21 +32,6 @@ LAST_NAMES = (
     "rate_out",
     "carried_error",
 )
-
-
-class StandInSelection(QtCore.QObject):
-    """Same interface as hippoviz.gui.selection.QtSelection."""
-
-    changed = QtCore.pyqtSignal()
-
-    def __init__(self, layer: str = "ca1", unit: int | None = None) -> None:
-        super().__init__()
-        self.layer, self.unit = layer, unit
-
-    def select(self, layer: str, unit: int | None) -> None:
-        if (layer, unit) != (self.layer, self.unit):
-            self.layer, self.unit = layer, unit
-            self.changed.emit()
 
 
 class SimSnapshot:
@@ -100,14 +87,6 @@ def snapshot() -> SimSnapshot:
             }
         history.append(entry)
     return SimSnapshot(sim, chunks, history)
-
-
-def pixels(widget: QtWidgets.QWidget) -> np.ndarray:
-    img = widget.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGBA8888)
-    ptr = img.constBits()
-    ptr.setsize(img.sizeInBytes())
-    a = np.frombuffer(ptr, np.uint8).reshape(img.height(), img.bytesPerLine() // 4, 4)
-    return a[:, : img.width(), :3].copy()
 
 
 def n_colors(a: np.ndarray) -> int:

@@ -6,24 +6,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PyQt6 import QtCore, QtGui, QtWidgets
 
 from hippoviz.gui.qt_weights_view import PROJECTIONS, QtWeightsView, field_order, hilbert_index
 
-
-class StandInSelection(QtCore.QObject):
-    """Same interface as hippoviz.gui.selection.QtSelection."""
-
-    changed = QtCore.pyqtSignal()
-
-    def __init__(self, layer: str = "ca1", unit: int | None = None) -> None:
-        super().__init__()
-        self.layer, self.unit = layer, unit
-
-    def select(self, layer: str, unit: int | None) -> None:
-        if (layer, unit) != (self.layer, self.unit):
-            self.layer, self.unit = layer, unit
-            self.changed.emit()
+from .helpers import StandInSelection, pixels
 
 
 class FakeSource:
@@ -43,14 +29,6 @@ class FakeSource:
 
     def spikes(self, layer: str, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(0), np.zeros(0, np.int32)
-
-
-def pixels(widget: QtWidgets.QWidget) -> np.ndarray:
-    img = widget.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGBA8888)
-    ptr = img.constBits()
-    ptr.setsize(img.sizeInBytes())
-    a = np.frombuffer(ptr, np.uint8).reshape(img.height(), img.bytesPerLine() // 4, 4)
-    return a[:, : img.width(), :3].copy()
 
 
 def random_weights(rng: np.random.Generator) -> dict[str, np.ndarray]:
