@@ -94,10 +94,13 @@ def main(ns: argparse.Namespace | Any = None) -> int:
 
     ns = ns if ns is not None else argparse.Namespace()
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    holder: dict[str, Any] = {}
+    _quit_on_signals(app, holder)
     app.setOrganizationName("hippoviz")
     app.setApplicationName("hippoviz")
     app.setApplicationVersion(hippoviz.__version__)
     win = create_window(ns, app)
+    holder["win"] = win
     _decorate(app, win)
     win.show()
     _show_welcome(win, ns)
@@ -127,10 +130,31 @@ def main(ns: argparse.Namespace | Any = None) -> int:
     return int(app.exec())
 
 
-def _decorate(app: Any, win: Any) -> None:
-    """Window icon, desktop file name, and a clean close on SIGTERM / SIGINT."""
+def _quit_on_signals(app: Any, holder: dict[str, Any]) -> None:
+    """A clean close on SIGTERM / SIGINT, whenever it comes: while the window is being built,
+    before the event loop runs, or while it runs (the close is queued on the event loop, which
+    runs it as soon as it starts). A second signal ends the process at once."""
     import signal
 
+    from PyQt6.QtCore import QTimer
+
+    def close() -> None:
+        win = holder.get("win")
+        if win is not None:
+            win.close()
+        app.quit()
+
+    def handler(signum: int, _frame: Any) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, signal.SIG_DFL)
+        QTimer.singleShot(0, close)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handler)
+
+
+def _decorate(app: Any, win: Any) -> None:
+    """Window icon, desktop file name, and a timer that lets Python run signal handlers."""
     from PyQt6.QtCore import QTimer
     from PyQt6.QtGui import QIcon
 
@@ -143,8 +167,6 @@ def _decorate(app: Any, win: Any) -> None:
             icon.addFile(str(path))
     app.setWindowIcon(icon)
     app.setDesktopFileName("hippoviz")
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: win.close())
     wake = QTimer(win)  # lets Python run its signal handlers while Qt waits
     wake.timeout.connect(lambda: None)
     wake.start(250)
