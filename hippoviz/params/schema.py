@@ -125,6 +125,10 @@ class NetworkParams:
     n_ca1: int = p(128, "CA1 units.", lo=16, hi=4096, step=16, live=False)
     init_scale: float = p(1.0, "Scale of the initial random weights (x 1/sqrt(fan-in)).",
                           lo=0.1, hi=5.0, step=0.1, live=False)
+    threshold_init: str = p("zero", "Initial adaptive thresholds: 'zero' starts all at 0; "
+                            "'calibrated' starts each unit where it is above threshold in a "
+                            "fraction k of the starting arena (a settled homeostasis).",
+                            choices=("zero", "calibrated"), live=False)
     sparsity_dg: str = p("kwta", "Local inhibition of DG: k-WTA, E%-max or none (L1).",
                          choices=("kwta", "emax", "none"), gating=True)
     sparsity_ca3: str = p("kwta", "Local inhibition of CA3.", choices=("kwta", "emax", "none"),

@@ -16,6 +16,7 @@ from hippoviz import params as P
 from hippoviz.params import ParamError, Params
 from hippoviz.sim.agent import STATE_SIZE
 from hippoviz.sim.arena import Arena
+from hippoviz.sim.calibrate import calibrate_thresholds, ec_inputs, lattice
 from hippoviz.sim.chunk import HIDDEN, LAYERS, Chunk, Spikes
 from hippoviz.sim.inputs import (
     grid_kernel_arrays,
@@ -111,6 +112,18 @@ class Simulator:
         self._set_arena()
         self._reset_ratemaps()
         self._sync_pv()
+        if npar.threshold_init == "calibrated":
+            self.calibrate_thresholds()
+
+    def calibrate_thresholds(self) -> None:
+        """Put every hidden unit's threshold where the unit is above it in a fraction k of the
+        current arena, room, context and objects (see :mod:`hippoviz.sim.calibrate`)."""
+        ip = self._params.inputs
+        k, phi = grid_room(self._grid_layout, ip.room, self.seed)
+        x = ec_inputs(self._params, self.arena, lattice(self.arena), k, phi, self._border_w,
+                      self._lec_maps(ip.context_a), self._lec_maps(ip.context_b),
+                      self._switch_at, self._obj_pos, self._obj_on, self._obj_vec)
+        calibrate_thresholds(self.net, x, self._params)
 
     # ------------------------------------------------------------------ parameters
     @property
