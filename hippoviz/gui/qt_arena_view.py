@@ -268,9 +268,17 @@ class QtArenaView(QWidget):
         s = self.source.samples(TRAIL_S)
         pos = s["pos_m"]
         if len(pos) == 0:
-            self.rat.setVisible(False)
             for c in self.trail:
                 c.setData([], [])
+            pose = self.source.latest("pose")  # before the first step: the rat at its start
+            self.rat.setVisible(pose is not None)
+            if pose is not None:
+                x, y, heading = pose
+                self.rat.setPos(x, y)
+                self.rat.setStyle(angle=180.0 - math.degrees(heading))
+                t = float(self.source.latest("t_s") or 0.0)
+                self.caption.setText(f"t = {t:.1f} s   rat ({x:+.2f}, {y:+.2f}) m   "
+                                     "press Play or Step to start")
             return
         self.rat.setVisible(True)
         x, y = float(pos[-1, 0]), float(pos[-1, 1])

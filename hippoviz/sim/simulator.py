@@ -293,6 +293,12 @@ class Simulator:
         return i
 
     @property
+    def pose(self) -> tuple[float, float, float]:
+        """The rat now: ``(x, y)`` in metres and heading in radians."""
+        a = self._agent
+        return float(a[0]), float(a[1]), float(a[2])
+
+    @property
     def objects(self) -> list[tuple[int, float, float]]:
         return [(int(i), float(self._obj_pos[i, 0]), float(self._obj_pos[i, 1]))
                 for i in np.flatnonzero(self._obj_on)]

@@ -197,3 +197,26 @@ def test_environment_actions(qtbot: Any, make_window: Callable[..., Any]) -> Non
     assert "#" in env.obj_label.text()
     assert win.arena.stretch_box.currentText() == "1 × 1.5 m"
     assert win.view_errors == []
+
+
+def test_arena_shows_the_rat_before_the_first_step(qtbot: Any,
+                                                   make_window: Callable[..., Any]) -> None:
+    """A fresh (or reset) simulation has no samples yet: the arena still shows the rat at its
+    start, pointing its way, and says how to start."""
+    win = make_window()
+    win.resize(1280, 800)
+    qtbot.waitUntil(lambda: win.source.latest("pose") is not None, timeout=10000)
+    _ticks(qtbot, win, 3)
+    arena = win.arena
+    assert int(win.source.latest("step")) == 0
+    qtbot.waitUntil(arena.rat.isVisible, timeout=5000)
+    x, y, _heading = win.source.latest("pose")
+    assert (arena.rat.pos().x(), arena.rat.pos().y()) == pytest.approx((x, y))
+    assert "press Play" in arena.caption.text()
+    img = arena.grab().toImage()
+    pink = sum(1 for i in range(0, img.width(), 2) for j in range(0, img.height(), 2)
+               if (lambda c: c.red() > 200 and 50 < c.green() < 110 and c.blue() > 130)(
+                   img.pixelColor(i, j)))
+    assert pink >= 5, "the rat's colour is not in the arena's pixels"
+    _run_until(qtbot, win, 50)
+    qtbot.waitUntil(lambda: "press Play" not in arena.caption.text(), timeout=5000)
