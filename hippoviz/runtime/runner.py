@@ -637,9 +637,7 @@ class SimRunner:
             "bounds": tuple(float(v) for v in arena.bounds),
         })
         slots.put("objects", [(int(i), float(x), float(y)) for i, x, y in sim.objects])
-        pose = getattr(sim, "pose", None)  # where the rat is before any step has run
-        if pose is not None:
-            slots.put("pose", tuple(float(v) for v in pose))
+        slots.put("pose", tuple(float(v) for v in sim.pose))  # the rat before any step
         slots.put("command_log_len", len(getattr(sim, "command_log", [])))
 
     def _publish_stats(self) -> None:

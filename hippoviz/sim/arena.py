@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -169,12 +170,14 @@ def contains_np(x: float, y: float, width: float, height: float, morph: float) -
     return bool(r < _radius(a, width / 2, height / 2, morph)[0])
 
 
-def wall_distances_np(x: float, y: float, segments: NDArray[np.float64],
+def wall_distances_np(x: Any, y: Any, segments: NDArray[np.float64],
                       seg_wall: NDArray[np.int64]) -> NDArray[np.float64]:
+    """NumPy twin of :func:`wall_distances`; scalars give ``(4,)``, arrays of ``p`` places
+    ``(p, 4)``."""
     p0, p1 = segments[:, :2], segments[:, 2:]
     d = p1 - p0
     ll = np.sum(d * d, axis=1)
-    t = np.clip(np.sum((np.array([x, y]) - p0) * d, axis=1) / np.where(ll > 0, ll, 1), 0, 1)
-    proj = p0 + t[:, None] * d
-    dist = np.hypot(x - proj[:, 0], y - proj[:, 1])
-    return np.array([dist[seg_wall == w].min() for w in range(4)])
+    rx, ry = np.subtract.outer(x, p0[:, 0]), np.subtract.outer(y, p0[:, 1])
+    t = np.clip((rx * d[:, 0] + ry * d[:, 1]) / np.where(ll > 0, ll, 1), 0, 1)
+    dist = np.hypot(rx - t * d[:, 0], ry - t * d[:, 1])
+    return np.stack([dist[..., seg_wall == w].min(axis=-1) for w in range(4)], axis=-1)

@@ -3,10 +3,11 @@
 With every threshold at zero, which hidden units win the local competition at first depends on
 the random draw of their weights: some units win nearly everywhere, many never, and the slow
 homeostasis takes tens of minutes to even them out while learning trains only the winners. A
-rat's hippocampus has had its whole life to settle its excitability, so by default each unit's
-threshold starts where that unit would be above it in a fraction k (the layer's target) of the
-arena it starts in: the ``(1 - k)`` quantile of its pre-activation over a lattice of places,
-layer by layer (DG first, then CA3 from the thresholded DG, then CA1).
+rat's hippocampus has had its whole life to settle its excitability, so with
+``network.threshold_init = "calibrated"`` each unit's threshold starts where that unit would be
+above it in a fraction k (the layer's target) of the arena it starts in: the ``(1 - k)``
+quantile of its pre-activation over a lattice of places, layer by layer (DG first, then CA3
+from the thresholded DG, then CA1).
 """
 
 from __future__ import annotations
@@ -15,9 +16,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hippoviz.params import Params
-from hippoviz.sim.arena import Arena, _radius
-from hippoviz.sim.inputs import _G_NORM, lec_context_rates_np
-from hippoviz.sim.network import SPARSITY_CODES, NetworkState, sparsify_np
+from hippoviz.sim.arena import Arena, _radius, wall_distances_np
+from hippoviz.sim.inputs import (
+    border_rates_np,
+    grid_rates_np,
+    lec_context_rates_np,
+    object_rates_np,
+)
+from hippoviz.sim.network import NetworkState, hidden_layer_np
 
 #: Spacing of the lattice of places the thresholds are calibrated on.
 CALIBRATION_SPACING_M = 0.025
@@ -43,41 +49,19 @@ def ec_inputs(params: Params, arena: Arena, positions: NDArray[np.float64],
               obj_pos: NDArray[np.float64], obj_on: NDArray[np.bool_],
               obj_vec: NDArray[np.float64]) -> NDArray[np.float64]:
     """The noiseless entorhinal vector ``x`` at each position, ``(n, n_ec)``: the same inputs
-    and gains as the kernel (grid, border, LEC context, LEC objects), for many places at once
-    (tests check it against the per-place NumPy twins of :mod:`hippoviz.sim.inputs`)."""
+    and gains as the kernel (grid, border, LEC context, LEC objects), from the NumPy twins of
+    the input kernels (tests compare it with the kernel's own ``x``)."""
     ip = params.inputs
     px, py = positions[:, 0], positions[:, 1]
-    # grid cells: g(sum_k cos(k . r - phi))
-    s = np.cos(np.einsum("p,nk->pnk", px, grid_k[:, :, 0])
-               + np.einsum("p,nk->pnk", py, grid_k[:, :, 1]) - grid_phi[None]).sum(axis=2)
-    grid = (np.exp(0.3 * (s + 1.5)) - 1.0) / _G_NORM
-    # border cells: distance to each wall (nearest of its segments)
-    p0, p1 = arena.segments[:, :2], arena.segments[:, 2:]
-    d = p1 - p0
-    ll = np.where((d * d).sum(axis=1) > 0, (d * d).sum(axis=1), 1.0)
-    rel = positions[:, None, :] - p0[None]
-    t = np.clip((rel * d[None]).sum(axis=2) / ll[None], 0.0, 1.0)
-    dist = np.linalg.norm(rel - t[..., None] * d[None], axis=2)
-    walls = np.stack([dist[:, arena.seg_wall == w].min(axis=1) for w in range(4)], axis=1)
-    border = np.exp(-(walls[:, :, None] ** 2) / (2.0 * border_widths[None, None, :] ** 2))
-    border = border.reshape(len(positions), -1)
-    # LEC context (bilinear interpolation of the smoothed maps) and object cells
+    grid = grid_rates_np(px, py, grid_k, grid_phi)
+    border = border_rates_np(wall_distances_np(px, py, arena.segments, arena.seg_wall),
+                             border_widths)
     ctx = np.array([lec_context_rates_np(x, y, arena.width_m, arena.height_m, maps_a, maps_b,
                                          switch_at, ip.context_morph, ip.morph_mode == "blend")
                     for x, y in positions]).reshape(len(positions), -1)
-    c = obj_pos[:, None, :] + obj_vec
-    d2 = ((px[:, None, None] - c[None, ..., 0]) ** 2 + (py[:, None, None] - c[None, ..., 1]) ** 2)
-    obj = np.where(obj_on[None, :, None], np.exp(-d2 / (2 * ip.object_sigma_m ** 2)), 0.0)
-    obj = obj.reshape(len(positions), -1)
+    obj = object_rates_np(px, py, obj_pos, obj_on, obj_vec, ip.object_sigma_m)
     return np.concatenate([ip.gamma_mec * grid, ip.gamma_border * border, ip.gamma_lec * ctx,
                            ip.gamma_lec * obj], axis=1)
-
-
-def _layer(pre: NDArray[np.float64], th: NDArray[np.float32], mode: str, k: float,
-           e: float) -> NDArray[np.float32]:
-    a = np.maximum(pre - th, 0.0).astype(np.float32)
-    code = SPARSITY_CODES[mode]
-    return np.array([sparsify_np(row, code, k, e) for row in a], dtype=np.float32)
 
 
 def calibrate_thresholds(net: NetworkState, x: NDArray[np.float64], params: Params) -> None:
@@ -89,10 +73,10 @@ def calibrate_thresholds(net: NetworkState, x: NDArray[np.float64], params: Para
     n = params.network
     a1 = x @ net.w_ec_dg.T.astype(np.float64) + net.b_dg
     net.th_dg[:] = np.quantile(a1, 1.0 - n.k_dg, axis=0)
-    h1 = _layer(a1, net.th_dg, n.sparsity_dg, n.k_dg, n.e_dg)
+    h1 = hidden_layer_np(a1, net.th_dg, n.sparsity_dg, n.k_dg, n.e_dg)
     a2 = h1.astype(np.float64) @ net.wt_dg_ca3 + net.b_ca3
     net.th_ca3[:] = np.quantile(a2, 1.0 - n.k_ca3, axis=0)
-    h2 = _layer(a2, net.th_ca3, n.sparsity_ca3, n.k_ca3, n.e_ca3)
+    h2 = hidden_layer_np(a2, net.th_ca3, n.sparsity_ca3, n.k_ca3, n.e_ca3)
     a3 = h2.astype(np.float64) @ net.wt_ca3_ca1 + net.b_ca1
     if params.inputs.gamma_ta > 0.0:
         a3 = a3 + params.inputs.gamma_ta * (x @ net.w_ec_ca1.T.astype(np.float64))

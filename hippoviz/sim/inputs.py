@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -124,10 +125,12 @@ def grid_rates(x: float, y: float, k_mod: NDArray[np.float64], cos_phi: NDArray[
         out[i] = (math.exp(0.3 * (s + 1.5)) - 1.0) / _G_NORM
 
 
-def grid_rates_np(x: float, y: float, k: NDArray[np.float64],
+def grid_rates_np(x: Any, y: Any, k: NDArray[np.float64],
                   phi: NDArray[np.float64]) -> NDArray[np.float64]:
-    """NumPy twin of :func:`grid_rates` from per-cell wave vectors and phases."""
-    s = np.cos(k[:, :, 0] * x + k[:, :, 1] * y - phi).sum(axis=1)
+    """NumPy twin of :func:`grid_rates` from per-cell wave vectors and phases; ``x``, ``y``
+    scalars give ``(n,)``, arrays of ``p`` places give ``(p, n)``."""
+    s = np.cos(np.multiply.outer(x, k[:, :, 0]) + np.multiply.outer(y, k[:, :, 1])
+               - phi).sum(axis=-1)
     return np.asarray((np.exp(0.3 * (s + 1.5)) - 1.0) / _G_NORM)
 
 
@@ -145,7 +148,10 @@ def border_rates(dists: NDArray[np.float64], widths: NDArray[np.float64],
 
 def border_rates_np(dists: NDArray[np.float64], widths: NDArray[np.float64]) -> NDArray[
         np.float64]:
-    return np.exp(-(dists[:, None] ** 2) / (2.0 * widths[None, :] ** 2)).ravel()
+    """NumPy twin of :func:`border_rates`: ``dists (4,)`` gives ``(4 w,)``, ``(p, 4)`` gives
+    ``(p, 4 w)``."""
+    r = np.exp(-(dists[..., :, None] ** 2) / (2.0 * widths ** 2))
+    return r.reshape(*dists.shape[:-1], -1)
 
 
 # ---- LEC context cells -----------------------------------------------------------------------
@@ -257,9 +263,12 @@ def object_rates(x: float, y: float, obj_pos: NDArray[np.float64],
                 out[s * nc + j] = 0.0
 
 
-def object_rates_np(x: float, y: float, obj_pos: NDArray[np.float64],
+def object_rates_np(x: Any, y: Any, obj_pos: NDArray[np.float64],
                     obj_on: NDArray[np.bool_], vectors: NDArray[np.float64],
                     sigma: float) -> NDArray[np.float64]:
+    """NumPy twin of :func:`object_rates`; scalars give ``(n,)``, arrays of ``p`` places
+    ``(p, n)``."""
     c = obj_pos[:, None, :] + vectors
-    d2 = (x - c[..., 0]) ** 2 + (y - c[..., 1]) ** 2
-    return np.asarray(np.where(obj_on[:, None], np.exp(-d2 / (2 * sigma**2)), 0.0).ravel())
+    d2 = np.subtract.outer(x, c[..., 0]) ** 2 + np.subtract.outer(y, c[..., 1]) ** 2
+    r = np.where(obj_on[:, None], np.exp(-d2 / (2 * sigma**2)), 0.0)
+    return np.asarray(r.reshape(*np.shape(x), -1))

@@ -117,6 +117,18 @@ def sparsify_np(a: NDArray[np.float32], mode: int, k_frac: float,
     return np.where(v > 0, v, np.float32(0.0)).astype(np.float32)
 
 
+def hidden_layer_np(pre: NDArray[np.float64], th: NDArray[np.float32], mode: str, k_frac: float,
+                    e_frac: float) -> NDArray[np.float32]:
+    """A hidden layer's activity from its pre-activation (NumPy, as the kernel): subtract the
+    adaptive thresholds, rectify, then local inhibition. ``pre (n,)`` or ``(p, n)`` (one row
+    per place or step)."""
+    a = np.maximum(pre - th, 0.0).astype(np.float32)
+    code = SPARSITY_CODES[mode]
+    if a.ndim == 1:
+        return sparsify_np(a, code, k_frac, e_frac)
+    return np.array([sparsify_np(row, code, k_frac, e_frac) for row in a], dtype=np.float32)
+
+
 @njit(cache=True, nogil=True, fastmath=True)
 def dense_forward(w: NDArray[np.float32], x: NDArray[np.float32], b: NDArray[np.float32],
                   out: NDArray[np.float32]) -> None:

@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hippoviz.params import Params
-from hippoviz.sim.network import SPARSITY_CODES, NetworkState, sparsify_np
+from hippoviz.sim.network import NetworkState, hidden_layer_np
 
 F32 = NDArray[np.float32]
 
@@ -35,19 +35,15 @@ def loop_step_np(x: F32, xin: F32, net: NetworkState, params: Params) -> StepRes
     """
     n, lp, ip = params.network, params.learning, params.inputs
 
-    def layer(pre: NDArray[np.float64], th: F32, mode: str, k: float, e: float) -> F32:
-        a = np.maximum(pre - th, 0.0).astype(np.float32)
-        return sparsify_np(a, SPARSITY_CODES[mode], k, e)
-
     w1 = net.w_ec_dg.astype(np.float64)
     w2 = net.wt_dg_ca3.T.astype(np.float64)
     w3 = net.wt_ca3_ca1.T.astype(np.float64)
     wta = net.w_ec_ca1.astype(np.float64)
     w4 = net.wt_ca1_out.T.astype(np.float64)
-    h1 = layer(w1 @ xin + net.b_dg, net.th_dg, n.sparsity_dg, n.k_dg, n.e_dg)
-    h2 = layer(w2 @ h1 + net.b_ca3, net.th_ca3, n.sparsity_ca3, n.k_ca3, n.e_ca3)
+    h1 = hidden_layer_np(w1 @ xin + net.b_dg, net.th_dg, n.sparsity_dg, n.k_dg, n.e_dg)
+    h2 = hidden_layer_np(w2 @ h1 + net.b_ca3, net.th_ca3, n.sparsity_ca3, n.k_ca3, n.e_ca3)
     pre3 = w3 @ h2 + net.b_ca1 + ip.gamma_ta * (wta @ xin)
-    h3 = layer(pre3, net.th_ca1, n.sparsity_ca1, n.k_ca1, n.e_ca1)
+    h3 = hidden_layer_np(pre3, net.th_ca1, n.sparsity_ca1, n.k_ca1, n.e_ca1)
     xhat = 1.0 / (1.0 + np.exp(-(w4 @ h3 + net.b_out)))
     e = x - xhat
     d4 = -e * xhat * (1 - xhat)

@@ -92,6 +92,10 @@ class FakeSim:
         return self.step * self.dt_s
 
     @property
+    def pose(self) -> tuple[float, float, float]:
+        return float(self._pos[0]), float(self._pos[1]), float(self._heading)
+
+    @property
     def arena(self) -> FakeArena:
         return FakeArena(P.get(self.params, "arena.width_m"), P.get(self.params, "arena.height_m"),
                          P.get(self.params, "arena.shape_morph"))
