@@ -66,10 +66,19 @@ class AgentParams:
     rot_tau_s: float = p(0.08, "Coherence time of the rotational-velocity OU process "
                          "(RatInABox fit to Sargolini et al. 2006).", unit="s", lo=0.01, hi=5.0,
                          step=0.01)
-    thigmotaxis: float = p(0.5, "Wall following: how strongly walls turn and slow the rat.",
+    thigmotaxis: float = p(0.5, "Wall following (RatInABox): near a wall, how much of the "
+                           "repulsion shifts the rat's position along the wall (high: it "
+                           "lingers by walls) rather than turning its velocity away (low).",
                            lo=0.0, hi=1.0, step=0.05)
     wall_range_m: float = p(0.1, "Distance at which walls start to repel.", unit="m", lo=0.01,
                             hi=0.5, step=0.01)
+    wall_repel_strength: float = p(1.0, "Strength of the wall repulsion (RatInABox's "
+                                   "wall_repel_strength; 0 = none, the rat then only bounces "
+                                   "off walls).", lo=0.0, hi=3.0, step=0.1)
+    wall_model: str = p("ratinabox", "How walls act on the rat: ratinabox (RatInABox 1.15's "
+                        "spring and conveyor-belt repulsion with bounces; George et al. 2024) "
+                        "or tangent (hippoviz 0.1's wall following, which can trap the rat in "
+                        "corners; kept to reproduce old runs).", choices=("ratinabox", "tangent"))
 
 
 @dataclass(frozen=True)
@@ -147,6 +156,13 @@ class NetworkParams:
     e_ca1: float = p(0.10, "E%-max for CA1.", lo=0.01, hi=0.5, step=0.01)
     l1: float = p(1e-3, "L1 activity penalty of layers without sparsity.", lo=0.0, hi=0.1,
                   step=1e-4)
+    inhibition_gradient: str = p(
+        "exact", "Error pathway through the local inhibition. exact: the unit whose activity "
+        "sets the inhibition level (the (k+1)-th for k-WTA, the maximum for E%-max) receives "
+        "minus the winners' summed error, the true gradient, so an error shared by all winners "
+        "cannot silently lower all their drives. constant: the level is treated as a constant "
+        "(the model of hippoviz 0.1, whose hidden layers fall silent after a few simulated "
+        "hours).", choices=("exact", "constant"))
     homeostasis_rate: float = p(0.005, "Adaptive threshold: theta_i += rate * (active_i - "
                                 "target) each batch; 0 disables it.", lo=0.0, hi=0.5, step=0.01)
     sigma_hidden: float = p(0.0, "Gaussian noise on hidden pre-activations.", lo=0.0, hi=1.0,
@@ -164,6 +180,9 @@ class LearningParams:
                       choices=("backprop", "alignment"), gating=True)
     optimizer: str = p("sgd", "SGD with momentum or Adam.", choices=("sgd", "adam"))
     momentum: float = p(0.9, "SGD momentum.", lo=0.0, hi=0.99, step=0.01)
+    weight_decay: float = p(0.0, "L2 weight decay of every projection (not the biases): each "
+                            "update descends the mismatch gradient plus decay * w.", lo=0.0,
+                            hi=0.1, step=1e-4)
     batch_steps: int = p(12, "Steps whose updates are accumulated and applied together "
                          "(about one theta cycle).", lo=1, hi=100, step=1)
     lr_dg: float = p(0.002, "Learning rate of EC -> DG.", lo=0.0, hi=0.05, step=0.0005,

@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from hippoviz.sim.agent import agent_step
+from hippoviz.sim.agent import agent_follow, agent_step
 from hippoviz.sim.arena import wall_distances
 from hippoviz.sim.inputs import border_rates, grid_rates, lec_context_rates, object_rates
 from hippoviz.sim.network import block_forward, dense_forward, sigmoid, sparse_forward, sparsify
@@ -23,11 +23,12 @@ from hippoviz.sim.rng import normal, uniform
 PV_NAMES: tuple[str, ...] = (
     "dt", "f_theta", "width", "height", "shape_morph",
     "speed_mean", "speed_tau", "rot_std", "rot_tau", "thigmotaxis", "wall_range",
+    "wall_strength", "wall_model",
     "gamma_mec", "gamma_border", "gamma_lec", "gamma_ta", "sigma_in", "ctx_morph", "blend",
     "obj_sigma",
     "sp_dg", "sp_ca3", "sp_ca1", "k_dg", "k_ca3", "k_ca1", "e_dg", "e_ca3", "e_ca1", "l1",
-    "homeo", "sigma_h", "dropout",
-    "learn", "align", "adam", "momentum", "batch", "lr_dg", "lr_ca3", "lr_ca1", "lr_out",
+    "wta_exact", "homeo", "sigma_h", "dropout",
+    "learn", "align", "adam", "momentum", "batch", "decay", "lr_dg", "lr_ca3", "lr_ca1", "lr_out",
     "g_ec_ca1", "g_ca1_ca3", "g_ca3_dg",
     "theta_gating", "theta_depth", "enc_phase", "enc_window",
     "kappa", "rmax_grid", "rmax_lec", "rmax_dg", "rmax_ca3", "rmax_ca1", "rmax_out",
@@ -36,9 +37,11 @@ PV_NAMES: tuple[str, ...] = (
 )
 PV = {name: i for i, name in enumerate(PV_NAMES)}
 (DT, F_THETA, WIDTH, HEIGHT, SHAPE, SPEED_MEAN, SPEED_TAU, ROT_STD, ROT_TAU, THIG, WALL_RANGE,
+ WALL_STRENGTH, WALL_MODEL,
  G_MEC, G_BORDER, G_LEC, G_TA, SIGMA_IN, CTX_MORPH, BLEND, OBJ_SIGMA,
- SP_DG, SP_CA3, SP_CA1, K_DG, K_CA3, K_CA1, E_DG, E_CA3, E_CA1, L1, HOMEO, SIGMA_H, DROPOUT,
- LEARN, ALIGN, ADAM, MOMENTUM, BATCH, LR_DG, LR_CA3, LR_CA1, LR_OUT,
+ SP_DG, SP_CA3, SP_CA1, K_DG, K_CA3, K_CA1, E_DG, E_CA3, E_CA1, L1, WTA_EXACT, HOMEO, SIGMA_H,
+ DROPOUT,
+ LEARN, ALIGN, ADAM, MOMENTUM, BATCH, DECAY, LR_DG, LR_CA3, LR_CA1, LR_OUT,
  GAIN_EC_CA1, GAIN_CA1_CA3, GAIN_CA3_DG,
  THETA_GATING, THETA_DEPTH, ENC_PHASE, ENC_WINDOW,
  KAPPA, RMAX_GRID, RMAX_LEC, RMAX_DG, RMAX_CA3, RMAX_CA1, RMAX_OUT,
@@ -83,14 +86,16 @@ def _spikes(rates: NDArray[np.float32], active: NDArray[np.int32], n_active: int
 @njit(cache=True, nogil=True, fastmath=True)
 def _apply_update(w: NDArray[np.float32], g: NDArray[np.float32], v: NDArray[np.float32],
                   m2: NDArray[np.float32], lr: float, mom: float, inv_b: float, adam: bool,
-                  t_adam: int) -> None:
-    # SGD with momentum (v <- mom v - lr g; w += v) or Adam (v, m2: first and second moments).
+                  t_adam: int, decay: float) -> None:
+    # SGD with momentum (v <- mom v - lr g; w += v) or Adam (v, m2: first and second moments);
+    # g is the batch's mean gradient plus the L2 term decay * w (weight decay).
     wf = w.ravel()
     gf = g.ravel()
     vf = v.ravel()
     mf = m2.ravel()
     lr32 = np.float32(lr)
     scale = np.float32(inv_b)
+    lam = np.float32(decay)
     if adam:
         b1 = np.float32(0.9)
         b2 = np.float32(0.999)
@@ -99,16 +104,15 @@ def _apply_update(w: NDArray[np.float32], g: NDArray[np.float32], v: NDArray[np.
         one = np.float32(1.0)
         eps = np.float32(1e-8)
         for i in range(wf.shape[0]):
-            gi = gf[i] * scale
+            gi = gf[i] * scale + lam * wf[i]
             vf[i] = b1 * vf[i] + (one - b1) * gi
             mf[i] = b2 * mf[i] + (one - b2) * gi * gi
             wf[i] -= lr32 * (vf[i] / c1) / (np.sqrt(mf[i] / c2) + eps)
             gf[i] = 0.0
     else:
         mom32 = np.float32(mom)
-        step = lr32 * scale
         for i in range(wf.shape[0]):
-            vi = mom32 * vf[i] - step * gf[i]
+            vi = mom32 * vf[i] - lr32 * (scale * gf[i] + lam * wf[i])
             vf[i] = vi
             wf[i] += vi
             gf[i] = 0.0
@@ -117,12 +121,13 @@ def _apply_update(w: NDArray[np.float32], g: NDArray[np.float32], v: NDArray[np.
 @njit(cache=True, nogil=True, fastmath=True)
 def _apply_update_rows(w: NDArray[np.float32], g: NDArray[np.float32], v: NDArray[np.float32],
                        lr: float, mom: float, inv_b: float, idle: NDArray[np.int64],
-                       k_idle: int) -> None:
+                       k_idle: int, decay: float) -> None:
     # SGD with momentum over the rows of one DG unit; a row idle for k_idle batches has no
     # gradient and a velocity decayed below 1e-4 of its last value: it is zeroed once and then
     # skipped until the unit fires again (most DG units are silent most of the time)
     lr32 = np.float32(lr)
-    step = lr32 * np.float32(inv_b)
+    scale = np.float32(inv_b)
+    lam = np.float32(decay)
     mom32 = np.float32(mom)
     for j in range(w.shape[0]):
         if idle[j] > k_idle:
@@ -135,7 +140,7 @@ def _apply_update_rows(w: NDArray[np.float32], g: NDArray[np.float32], v: NDArra
         wr = w[j]
         gr = g[j]
         for i in range(wr.shape[0]):
-            vi = mom32 * vr[i] - step * gr[i]
+            vi = mom32 * vr[i] - lr32 * (scale * gr[i] + lam * wr[i])
             vr[i] = vi
             wr[i] += vi
             gr[i] = 0.0
@@ -159,11 +164,10 @@ def _hidden_rates(h: NDArray[np.float32], act: NDArray[np.int32], m: int,
 @njit(cache=True, nogil=True)
 def _back_project(bt: NDArray[np.float32], act: NDArray[np.int32], m: int,
                   act_down: NDArray[np.int32], m_down: int, d_down: NDArray[np.float32],
-                  gain: float, l1: float, d: NDArray[np.float32]) -> float:
-    # the error of the active units of a layer, carried back from the active units of the next
-    # layer through ``bt`` (input-major: row = this layer's unit) and scaled by the
-    # back-projection's gain; returns the summed magnitude delivered
-    carried = 0.0
+                  gain: float, l1: float, d: NDArray[np.float32]) -> None:
+    # the error of the active units of a layer, carried back from the units of the next layer
+    # that carry error (its winners and threshold unit) through ``bt`` (input-major: row =
+    # this layer's unit) and scaled by the back-projection's gain
     for q in range(m):
         i = act[q]
         acc = 0.0
@@ -172,21 +176,49 @@ def _back_project(bt: NDArray[np.float32], act: NDArray[np.int32], m: int,
             k = act_down[r]
             acc += row[k] * d_down[k]
         d[i] = gain * acc + l1
-        carried += abs(d[i])
-    return carried
+
+
+@njit(cache=True, nogil=True)
+def _inhibition_grad(d: NDArray[np.float32], h: NDArray[np.float32], act: NDArray[np.int32],
+                     m: int, tau: int, coef: float) -> int:
+    # exact gradient of the layer's local inhibition: its level is the activity of the
+    # threshold unit ``tau`` times ``coef`` and is subtracted from every winner, so ``tau``
+    # receives minus ``coef`` times the winners' summed error (added to its own if it is a
+    # winner; appended to ``act`` after the winners if not). Returns the number of units that
+    # carry error. Without this, an error shared by all winners lowers all their drives
+    # together, which changes no output and nothing opposes (the layer then dies).
+    if tau < 0:
+        return m
+    s = 0.0
+    for q in range(m):
+        s += d[act[q]]
+    if h[tau] > 0.0:
+        d[tau] -= coef * s
+        return m
+    act[m] = tau
+    d[tau] = -coef * s
+    return m + 1
+
+
+@njit(cache=True, nogil=True)
+def _abs_sum(d: NDArray[np.float32], act: NDArray[np.int32], m: int) -> float:
+    c = 0.0
+    for q in range(m):
+        c += abs(d[act[q]])
+    return c
 
 
 @njit(cache=True, nogil=True)
 def _hidden(a: NDArray[np.float32], th: NDArray[np.float32], mode: int, k: float, e: float,
             sigma_h: float, dropout: float, rs: NDArray[np.uint64], scratch: NDArray[np.float32],
-            active: NDArray[np.int32]) -> int:
+            active: NDArray[np.int32], tau: NDArray[np.int64], slot: int) -> int:
     # pre-activation -> threshold -> noise -> relu -> local inhibition -> dropout
     for i in range(a.shape[0]):
         v = a[i] - th[i]
         if sigma_h > 0.0:
             v += sigma_h * normal(rs)
         a[i] = v if v > 0.0 else 0.0
-    m = sparsify(a, mode, k, e, scratch, active)
+    m = sparsify(a, mode, k, e, scratch, active, tau, slot)
     if dropout > 0.0:
         q = 0
         for p in range(m):
@@ -219,7 +251,7 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
               rm_acc: NDArray[np.float32], rm_w: NDArray[np.float64], last_x: NDArray[np.float32],
               last_xhat: NDArray[np.float32], last_h: NDArray[np.float32],
               last_rates: NDArray[np.float32], carried: NDArray[np.float64],
-              href: NDArray[np.float64]) -> int:
+              href: NDArray[np.float64], traj: NDArray[np.float64], traj_off: int) -> int:
     """Run ``n`` steps from global step ``step0``; every array is updated in place.
 
     Steps run in blocks that end where a weight update happens: the rat and the entorhinal input
@@ -264,6 +296,7 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
     act2 = np.zeros(n_ca3, np.int32)
     act3 = np.zeros(n_ca1, np.int32)
     none_act = np.zeros(1, np.int32)
+    tau = np.full(3, -1, np.int64)  # threshold unit of each hidden layer (see sparsify)
     scratch = np.zeros(max(n_dg, n_ca3, n_ca1), np.float32)
     dists = np.zeros(4, np.float64)
     e_grp = np.zeros(3)
@@ -283,6 +316,10 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
     sp_dg = int(pv[SP_DG])
     sp_ca3 = int(pv[SP_CA3])
     sp_ca1 = int(pv[SP_CA1])
+    exact = pv[WTA_EXACT] > 0.5
+    coef1 = 1.0 if sp_dg == 0 else 1.0 - pv[E_DG]
+    coef2 = 1.0 if sp_ca3 == 0 else 1.0 - pv[E_CA3]
+    coef3 = 1.0 if sp_ca1 == 0 else 1.0 - pv[E_CA1]
     align = pv[ALIGN] > 0.5
     b4t = f4t if align else w4t
     b3t = f3t if align else w3t
@@ -302,6 +339,9 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
     m1 = 0
     m2 = 0
     m3 = 0
+    mb1 = 0
+    mb2 = 0
+    mb3 = 0
 
     s0 = 0
     while s0 < n:
@@ -313,9 +353,15 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
             s = s0 + nb
             g = step0 + s
             t0 = g * dt
-            agent_step(agent, dt, pv[SPEED_MEAN], pv[SPEED_TAU], rot_std, pv[ROT_TAU],
-                       pv[THIG], pv[WALL_RANGE], pv[WIDTH], pv[HEIGHT], pv[SHAPE], segments,
-                       seg_wall, normal(rs_env), normal(rs_env))
+            n_a = normal(rs_env)
+            n_b = normal(rs_env)
+            row = g - traj_off
+            if 0 <= row < traj.shape[0]:  # a recorded trajectory drives the rat
+                agent_follow(agent, traj[row, 0], traj[row, 1], dt)
+            else:
+                agent_step(agent, dt, pv[SPEED_MEAN], pv[SPEED_TAU], rot_std, pv[ROT_TAU],
+                           pv[THIG], pv[WALL_RANGE], pv[WALL_STRENGTH], int(pv[WALL_MODEL]),
+                           pv[WIDTH], pv[HEIGHT], pv[SHAPE], segments, seg_wall, n_a, n_b)
             px = agent[0]
             py = agent[1]
             theta = (_TWO_PI * pv[F_THETA] * t0) % _TWO_PI
@@ -379,17 +425,17 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
             h1[:] = h1b[sb]
             # --- forward: EC -> DG -> CA3 -> CA1 -> EC
             m1 = _hidden(h1, th1, sp_dg, pv[K_DG], pv[E_DG], pv[SIGMA_H], pv[DROPOUT], rs,
-                         scratch, act1)
+                         scratch, act1, tau, 0)
             sparse_forward(w2t, h1, act1, m1, b2, h2)
             m2 = _hidden(h2, th2, sp_ca3, pv[K_CA3], pv[E_CA3], pv[SIGMA_H], pv[DROPOUT], rs,
-                         scratch, act2)
+                         scratch, act2, tau, 1)
             sparse_forward(w3t, h2, act2, m2, b3, h3)
             if pv[G_TA] > 0.0:
                 dense_forward(wta, xin, b3, ta)
                 for i in range(n_ca1):
                     h3[i] += pv[G_TA] * (ta[i] - b3[i])
             m3 = _hidden(h3, th3, sp_ca1, pv[K_CA1], pv[E_CA1], pv[SIGMA_H], pv[DROPOUT], rs,
-                         scratch, act3)
+                         scratch, act3, tau, 2)
             sparse_forward(w4t, h3, act3, m3, b4, xhat)
             # --- mismatch
             e_tot = 0.0
@@ -414,7 +460,8 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
             for gi in range(3):
                 samples[s, 7 + gi] = e_grp[gi] / max(x_grp[gi], 1e-12) if x_grp[gi] > 0 else 0.0
             # --- countercurrent error pathway (computed always: the circuit view shows it)
-            c1 = 0.0
+            # (with the exact inhibition gradient, each layer's threshold unit carries error
+            # too: it is appended after the winners, mb = winners + 1)
             for q in range(m3):
                 l = act3[q]
                 acc = 0.0
@@ -424,14 +471,16 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                 d3[l] = pv[GAIN_EC_CA1] * acc
                 if sp_ca1 == 2:
                     d3[l] += pv[L1]
-                c1 += abs(d3[l])
-            c2 = _back_project(b3t, act2, m2, act3, m3, d3, pv[GAIN_CA1_CA3],
-                               pv[L1] if sp_ca3 == 2 else 0.0, d2)
-            c3 = _back_project(b2t, act1, m1, act2, m2, d2, pv[GAIN_CA3_DG],
-                               pv[L1] if sp_dg == 2 else 0.0, d1)
-            carried[0] = c1 / max(m3, 1)
-            carried[1] = c2 / max(m2, 1)
-            carried[2] = c3 / max(m1, 1)
+            mb3 = _inhibition_grad(d3, h3, act3, m3, tau[2], coef3) if exact else m3
+            _back_project(b3t, act2, m2, act3, mb3, d3, pv[GAIN_CA1_CA3],
+                          pv[L1] if sp_ca3 == 2 else 0.0, d2)
+            mb2 = _inhibition_grad(d2, h2, act2, m2, tau[1], coef2) if exact else m2
+            _back_project(b2t, act1, m1, act2, mb2, d2, pv[GAIN_CA3_DG],
+                          pv[L1] if sp_dg == 2 else 0.0, d1)
+            mb1 = _inhibition_grad(d1, h1, act1, m1, tau[0], coef1) if exact else m1
+            carried[0] = _abs_sum(d3, act3, mb3) / max(m3, 1)
+            carried[1] = _abs_sum(d2, act2, mb2) / max(m2, 1)
+            carried[2] = _abs_sum(d1, act1, mb1) / max(m1, 1)
             # --- plasticity: accumulate this step's gradient
             if pv[LEARN] > 0.5 and plastic > 0.0:
                 for i in range(n_ec):
@@ -449,26 +498,39 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                         for i in range(n_ec):
                             grow2[i] += dl * xin[i]
                     act_count[n1 + n2 + l] += 1.0
+                for q in range(m3, mb3):  # CA1's threshold unit (silent: no outgoing term)
+                    l = act3[q]
+                    gb3[l] += d3[l]
+                    if pv[G_TA] > 0.0:
+                        grow2 = gta[l]
+                        dl = pv[G_TA] * d3[l]
+                        for i in range(n_ec):
+                            grow2[i] += dl * xin[i]
                 for q in range(m2):
                     i = act2[q]
                     hi = h2[i]
-                    for r in range(m3):
+                    for r in range(mb3):
                         l = act3[r]
                         g3t[i, l] += hi * d3[l]
                     gb2[i] += d2[i]
                     act_count[n1 + i] += 1.0
-                for q in range(m1):
+                for q in range(m2, mb2):
+                    gb2[act2[q]] += d2[act2[q]]
+                for q in range(mb1):
                     j = act1[q]
                     hj = h1[j]
-                    for r in range(m2):
-                        i = act2[r]
-                        g2t[j, i] += hj * d2[i]
+                    if q < m1:
+                        for r in range(mb2):
+                            i = act2[r]
+                            g2t[j, i] += hj * d2[i]
+                        act_count[j] += 1.0
+                    else:  # DG's threshold unit learns: mark its row as not idle
+                        dg_idle[j] = -1
                     gb1[j] += d1[j]
                     dj = d1[j]
                     grow = g1[j]
                     for i in range(n_ec):
                         grow[i] += dj * xin[i]
-                    act_count[j] += 1.0
                 counters[0] += 1
                 if counters[0] >= batch:
                     inv_b = 1.0 / counters[0]
@@ -476,10 +538,12 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                     counters[1] += 1
                     ta_ = counters[1]
                     mom = pv[MOMENTUM]
+                    wd = pv[DECAY]
                     if adam:
-                        _apply_update(w1, g1, vel[0], mom2[0], pv[LR_DG], mom, inv_b, adam, ta_)
+                        _apply_update(w1, g1, vel[0], mom2[0], pv[LR_DG], mom, inv_b, adam, ta_,
+                                      wd)
                         _apply_update(w2t, g2t, vel[1], mom2[1], pv[LR_CA3], mom, inv_b, adam,
-                                      ta_)
+                                      ta_, wd)
                     else:
                         for j in range(n_dg):
                             if act_count[j] > 0.0:
@@ -487,16 +551,23 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                             elif dg_idle[j] <= k_idle:
                                 dg_idle[j] += 1
                         _apply_update_rows(w1, g1, vel[0], pv[LR_DG], mom, inv_b, dg_idle,
-                                           k_idle)
+                                           k_idle, wd)
                         _apply_update_rows(w2t, g2t, vel[1], pv[LR_CA3], mom, inv_b, dg_idle,
-                                           k_idle)
-                    _apply_update(w3t, g3t, vel[2], mom2[2], pv[LR_CA1], mom, inv_b, adam, ta_)
-                    _apply_update(wta, gta, vel[3], mom2[3], pv[LR_CA1], mom, inv_b, adam, ta_)
-                    _apply_update(w4t, g4t, vel[4], mom2[4], pv[LR_OUT], mom, inv_b, adam, ta_)
-                    _apply_update(b1, gb1, vel[5], mom2[5], pv[LR_DG], mom, inv_b, adam, ta_)
-                    _apply_update(b2, gb2, vel[6], mom2[6], pv[LR_CA3], mom, inv_b, adam, ta_)
-                    _apply_update(b3, gb3, vel[7], mom2[7], pv[LR_CA1], mom, inv_b, adam, ta_)
-                    _apply_update(b4, gb4, vel[8], mom2[8], pv[LR_OUT], mom, inv_b, adam, ta_)
+                                           k_idle, wd)
+                    _apply_update(w3t, g3t, vel[2], mom2[2], pv[LR_CA1], mom, inv_b, adam, ta_,
+                                  wd)
+                    _apply_update(wta, gta, vel[3], mom2[3], pv[LR_CA1], mom, inv_b, adam, ta_,
+                                  wd)
+                    _apply_update(w4t, g4t, vel[4], mom2[4], pv[LR_OUT], mom, inv_b, adam, ta_,
+                                  wd)
+                    _apply_update(b1, gb1, vel[5], mom2[5], pv[LR_DG], mom, inv_b, adam, ta_,
+                                  0.0)
+                    _apply_update(b2, gb2, vel[6], mom2[6], pv[LR_CA3], mom, inv_b, adam, ta_,
+                                  0.0)
+                    _apply_update(b3, gb3, vel[7], mom2[7], pv[LR_CA1], mom, inv_b, adam, ta_,
+                                  0.0)
+                    _apply_update(b4, gb4, vel[8], mom2[8], pv[LR_OUT], mom, inv_b, adam, ta_,
+                                  0.0)
                     # homeostasis: adaptive thresholds pull each unit's activity to the layer target
                     eta = pv[HOMEO]
                     if eta > 0.0:
@@ -509,11 +580,11 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                     for j in range(act_count.shape[0]):
                         act_count[j] = 0.0
                     counters[0] = 0
-            for q in range(m3):
+            for q in range(mb3):
                 d3[act3[q]] = 0.0
-            for q in range(m2):
+            for q in range(mb2):
                 d2[act2[q]] = 0.0
-            for q in range(m1):
+            for q in range(mb1):
                 d1[act1[q]] = 0.0
             # --- firing rates (theta-modulated) and spikes
             kap = pv[KAPPA]

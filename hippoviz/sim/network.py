@@ -73,15 +73,20 @@ def kth_largest_np(a: NDArray[np.float32], k: int) -> float:
 
 @njit(cache=True, nogil=True)
 def sparsify(a: NDArray[np.float32], mode: int, k_frac: float, e_frac: float,
-             scratch: NDArray[np.float32], active: NDArray[np.int32]) -> int:
+             scratch: NDArray[np.float32], active: NDArray[np.int32],
+             tau: NDArray[np.int64], slot: int) -> int:
     """Local feedback inhibition of one layer, in place on ``a`` (already rectified).
 
     k-WTA keeps the top ``k`` units: ``h = max(0, a - a_(k+1))``; E%-max keeps units within
     ``e_frac`` of the maximum: ``h = max(0, a - (1 - E) max(a))``; ``none`` keeps ``a``.
-    Writes the indices of active units to ``active`` and returns their number.
+    Writes the indices of active units to ``active`` and returns their number. ``tau[slot]``
+    receives the *threshold unit* whose activity sets the inhibition level (the (k+1)-th
+    largest for k-WTA, the largest for E%-max; -1 when the level is 0 or there is none): the
+    error pathway gives it the gradient of that level (:func:`threshold_unit_np`).
     """
     n = a.shape[0]
     thr = 0.0
+    tau[slot] = -1
     if mode == 0:
         k = max(1, int(round(k_frac * n)))  # noqa: RUF046 (numba's round may be a float)
         thr = max(0.0, kth_largest(a, n, k + 1, scratch))
@@ -90,6 +95,7 @@ def sparsify(a: NDArray[np.float32], mode: int, k_frac: float, e_frac: float,
         for i in range(n):
             if a[i] > mx:
                 mx = a[i]
+                tau[slot] = i
         thr = (1.0 - e_frac) * mx
     m = 0
     for i in range(n):
@@ -99,6 +105,8 @@ def sparsify(a: NDArray[np.float32], mode: int, k_frac: float, e_frac: float,
             active[m] = i
             m += 1
         else:
+            if mode == 0 and thr > 0.0 and tau[slot] < 0 and a[i] == thr:
+                tau[slot] = i
             a[i] = 0.0
     return m
 
@@ -113,8 +121,8 @@ def sparsify_np(a: NDArray[np.float32], mode: int, k_frac: float,
         thr = (1.0 - e_frac) * max(0.0, float(a.max()))
     else:
         thr = 0.0
-    v = a - np.float32(thr)
-    return np.where(v > 0, v, np.float32(0.0)).astype(np.float32)
+    v = a.astype(np.float64) - thr  # as the kernel: float32 activity minus a float64 level
+    return np.where(v > 0, v, 0.0).astype(np.float32)
 
 
 def hidden_layer_np(pre: NDArray[np.float64], th: NDArray[np.float32], mode: str, k_frac: float,
@@ -127,6 +135,29 @@ def hidden_layer_np(pre: NDArray[np.float64], th: NDArray[np.float32], mode: str
     if a.ndim == 1:
         return sparsify_np(a, code, k_frac, e_frac)
     return np.array([sparsify_np(row, code, k_frac, e_frac) for row in a], dtype=np.float32)
+
+
+def threshold_unit_np(a: NDArray[np.float32], mode: int, k_frac: float,
+                      e_frac: float) -> tuple[int, float]:
+    """The unit whose activity sets a layer's inhibition level, and d level / d its activity.
+
+    ``a`` is the rectified activity before local inhibition. k-WTA subtracts
+    ``a_(k+1)`` from every winner: the (k+1)-th unit, coefficient 1. E%-max subtracts
+    ``(1 - E) max(a)``: the largest unit, coefficient ``1 - E``. Returns ``(-1, 0.0)`` when the
+    level is 0 (fewer than k+1 units above threshold) or the layer has no inhibition. So the
+    exact gradient of the layer at that unit's pre-activation is its own error minus
+    ``coefficient`` times the summed error of the winners.
+    """
+    a = np.asarray(a, dtype=np.float32)
+    if mode == 0:
+        k = max(1, round(k_frac * a.shape[0]))
+        thr = kth_largest_np(a, k + 1)
+        if not thr > 0.0:
+            return -1, 0.0
+        return int(np.flatnonzero(a == np.float32(thr))[0]), 1.0
+    if mode == 1 and float(a.max()) > 0.0:
+        return int(np.argmax(a)), 1.0 - e_frac
+    return -1, 0.0
 
 
 @njit(cache=True, nogil=True, fastmath=True)

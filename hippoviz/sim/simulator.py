@@ -14,7 +14,7 @@ from scipy.ndimage import gaussian_filter
 
 from hippoviz import params as P
 from hippoviz.params import ParamError, Params
-from hippoviz.sim.agent import STATE_SIZE
+from hippoviz.sim.agent import STATE_SIZE, WALL_MODELS
 from hippoviz.sim.arena import Arena
 from hippoviz.sim.calibrate import calibrate_thresholds, ec_inputs, lattice
 from hippoviz.sim.chunk import HIDDEN, LAYERS, Chunk, Spikes
@@ -99,6 +99,11 @@ class Simulator:
         self._rs = seed_state(self.seed, 3)
         self._agent = np.zeros(STATE_SIZE, dtype=np.float64)
         self._agent[2] = rng.uniform(-math.pi, math.pi)
+        sp0 = params.agent.speed_mean_m_s
+        self._agent[6:8] = sp0 * math.cos(self._agent[2]), sp0 * math.sin(self._agent[2])
+        # a recorded trajectory that drives the rat (rows = steps from _traj_off)
+        self._traj = np.zeros((0, 2), np.float64)
+        self._traj_off = 0
         # -- outputs and state of the views
         self.n_units_total = sum(self.layer_sizes.values())
         self._last_x = np.zeros(self.n_ec, np.float32)
@@ -165,6 +170,8 @@ class Simulator:
             "speed_mean": ag.speed_mean_m_s, "speed_tau": ag.speed_tau_s,
             "rot_std": math.radians(ag.rot_std_deg_s), "rot_tau": ag.rot_tau_s,
             "thigmotaxis": ag.thigmotaxis, "wall_range": ag.wall_range_m,
+            "wall_strength": ag.wall_repel_strength,
+            "wall_model": WALL_MODELS[ag.wall_model],
             "gamma_mec": ip.gamma_mec, "gamma_border": ip.gamma_border,
             "gamma_lec": ip.gamma_lec, "gamma_ta": ip.gamma_ta, "sigma_in": ip.sigma_input,
             "ctx_morph": ip.context_morph, "blend": float(ip.morph_mode == "blend"),
@@ -172,11 +179,13 @@ class Simulator:
             "sp_dg": SPARSITY_CODES[npar.sparsity_dg], "sp_ca3": SPARSITY_CODES[npar.sparsity_ca3],
             "sp_ca1": SPARSITY_CODES[npar.sparsity_ca1], "k_dg": npar.k_dg, "k_ca3": npar.k_ca3,
             "k_ca1": npar.k_ca1, "e_dg": npar.e_dg, "e_ca3": npar.e_ca3, "e_ca1": npar.e_ca1,
-            "l1": npar.l1, "homeo": npar.homeostasis_rate, "sigma_h": npar.sigma_hidden,
+            "l1": npar.l1, "wta_exact": float(npar.inhibition_gradient == "exact"),
+            "homeo": npar.homeostasis_rate, "sigma_h": npar.sigma_hidden,
             "dropout": npar.dropout,
             "learn": float(lp.enabled), "align": float(lp.feedback == "alignment"),
             "adam": float(lp.optimizer == "adam"), "momentum": lp.momentum,
-            "batch": lp.batch_steps, "lr_dg": lp.lr_dg, "lr_ca3": lp.lr_ca3,
+            "batch": lp.batch_steps, "decay": lp.weight_decay, "lr_dg": lp.lr_dg,
+            "lr_ca3": lp.lr_ca3,
             "lr_ca1": lp.lr_ca1, "lr_out": lp.lr_out, "g_ec_ca1": lp.g_ec_ca1,
             "g_ca1_ca3": lp.g_ca1_ca3, "g_ca3_dg": lp.g_ca3_dg,
             "theta_gating": float(tp.gating), "theta_depth": tp.depth,
@@ -265,6 +274,8 @@ class Simulator:
         elif op == "remove_object":
             i = self._checked_id(cmd)
             self._obj_on[i] = False
+        elif op == "set_trajectory":
+            result = self._set_trajectory(cmd.get("xy"))
         elif op == "reset_ratemaps":
             self._reset_ratemaps()
             self._sync_pv()
@@ -272,6 +283,40 @@ class Simulator:
             raise ParamError(f"unknown command op '{op}'")
         self.command_log.append((self.step, copy.deepcopy(cmd)))
         return result
+
+    def set_trajectory(self, xy: NDArray[np.float64] | None) -> int:
+        """Let a recorded path drive the rat: ``xy (n, 2)`` metres, one row per step from the
+        current step on (``None`` gives the rat back to the motion model). Where the path ends,
+        the simulated rat takes over from its last place and velocity. The path is logged
+        like any command, so a run driven by it replays exactly. Returns ``n``."""
+        payload = None if xy is None else np.asarray(xy, np.float64).tolist()
+        return int(self.command({"op": "set_trajectory", "xy": payload}))
+
+    def _set_trajectory(self, xy: Any) -> int:
+        if xy is None:
+            self._traj = np.zeros((0, 2), np.float64)
+            return 0
+        try:
+            arr = np.ascontiguousarray(np.asarray(xy, dtype=np.float64))
+        except (TypeError, ValueError):
+            raise ParamError("a trajectory must be numbers, shape (n, 2)") from None
+        if arr.ndim != 2 or arr.shape[1] != 2 or arr.shape[0] == 0:
+            raise ParamError(f"a trajectory must have shape (n, 2), got {arr.shape}")
+        if not np.isfinite(arr).all():
+            raise ParamError("a trajectory must not contain NaN or infinite positions")
+        ok = [self.arena.contains(float(px), float(py)) for px, py in arr]
+        if not all(ok):
+            i = ok.index(False)
+            raise ParamError(f"trajectory position {i} ({arr[i, 0]:g}, {arr[i, 1]:g}) lies "
+                             f"outside the arena")
+        self._traj = arr
+        self._traj_off = self.step
+        return int(arr.shape[0])
+
+    @property
+    def trajectory_steps_left(self) -> int:
+        """Steps for which a recorded trajectory still drives the rat (0: none)."""
+        return max(0, self._traj_off + self._traj.shape[0] - self.step)
 
     def _checked_xy(self, cmd: dict[str, Any]) -> tuple[float, float]:
         try:
@@ -337,7 +382,8 @@ class Simulator:
             self._counters, self._act_count, self._dg_idle, self._sp_times, self._sp_units,
             sp_count,
             self._samples, self._rm_occ, self._rm_acc, self._rm_w, self._last_x, self._last_xhat,
-            self._last_h, self._last_rates, self._carried, self._href)
+            self._last_h, self._last_rates, self._carried, self._href, self._traj,
+            self._traj_off)
         done = n if bad < 0 else bad
         chunk = self._make_chunk(done, sp_count)
         self.step += done
@@ -469,6 +515,7 @@ class Simulator:
             "obj_pos": self._obj_pos.copy(), "obj_on": self._obj_on.copy(),
             "rm_occ": self._rm_occ.copy(), "rm_acc": self._rm_acc.copy(),
             "rm_w": self._rm_w.copy(),
+            "traj": self._traj.copy(), "traj_off": np.array([self._traj_off], np.int64),
             "step": np.array([self.step], np.int64),
             "params_toml": np.array(P.dumps(self._params, comments=False)),
             "command_log": np.array(json.dumps(self.command_log)),
@@ -491,7 +538,9 @@ class Simulator:
         self._dg_idle[:] = d["dg_idle"]
         self._rs[:] = d["rng"]
         self._rs_env[:] = d["rng_env"]
-        self._agent[:] = d["agent"]
+        a = np.asarray(d["agent"], np.float64)
+        self._agent[:] = 0.0
+        self._agent[:a.shape[0]] = a  # older states hold the first six entries
         self._href[:] = d["href"]
         self._obj_pos[:] = d["obj_pos"]
         self._obj_on[:] = d["obj_on"]
@@ -499,6 +548,11 @@ class Simulator:
         self._rm_acc = np.array(d["rm_acc"], np.float32)
         self._rm_w = np.array(d["rm_w"], np.float64)
         self.step = int(d["step"][0])
+        if "traj" in d:
+            self._traj = np.ascontiguousarray(np.asarray(d["traj"], np.float64).reshape(-1, 2))
+            self._traj_off = int(d["traj_off"][0])
+        else:
+            self._traj = np.zeros((0, 2), np.float64)
         self.command_log = [(int(s), c) for s, c in json.loads(str(d["command_log"]))]
         self._sync_pv()
 

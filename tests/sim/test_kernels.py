@@ -39,6 +39,7 @@ from hippoviz.sim.network import (
     sparse_forward_np,
     sparsify,
     sparsify_np,
+    threshold_unit_np,
 )
 from hippoviz.sim.reference import loop_step_np
 
@@ -77,17 +78,22 @@ def test_arena_geometry() -> None:
     np.testing.assert_allclose(out, [0.2, 0.4, 0.8, 0.6], atol=1e-12)
 
 
-def test_agent_step_matches_twin() -> None:
+@pytest.mark.parametrize("wall_model", [0, 1])
+def test_agent_step_matches_twin(wall_model: int) -> None:
     a = Arena(1.0, 1.2, 0.3)
-    s1 = np.zeros(6)
-    s2 = np.zeros(6)
+    s1 = np.zeros(8)
+    s2 = np.zeros(8)
+    s1[6] = s2[6] = 0.05
+    near_wall = 0
     for _ in range(3000):
         n1, n2 = RNG.standard_normal(2)
-        args = (0.01, 0.08, 0.7, math.radians(120), 0.08, 0.5, 0.1, 1.0, 1.2, 0.3, a.segments,
-                a.seg_wall, n1, n2)
+        args = (0.01, 0.08, 0.7, math.radians(120), 0.08, 0.5, 0.1, 1.0, wall_model, 1.0, 1.2,
+                0.3, a.segments, a.seg_wall, n1, n2)
         agent_step(s1, *args)
         agent_step_np(s2, *args)
-    np.testing.assert_allclose(s1, s2, atol=1e-9)
+        np.testing.assert_allclose(s1, s2, rtol=1e-7, atol=1e-9)
+        near_wall += int(np.max(np.abs(s1[:2]) - np.array([0.4, 0.5])) > 0.0)
+    assert near_wall > 0  # the walls' part of the model was exercised
 
 
 def test_input_kernels_match_twins() -> None:
@@ -141,16 +147,26 @@ def test_grid_vertex_spacing() -> None:
 def test_network_kernels_match_twins() -> None:
     scratch = np.zeros(300, np.float32)
     active = np.zeros(300, np.int32)
+    tau = np.full(3, -7, np.int64)
     for _ in range(50):
         a = np.maximum(RNG.standard_normal(300), 0).astype(np.float32)
         for kk in (1, 5, 31, 300, 301):
             assert kth_largest(a, 300, kk, scratch) == kth_largest_np(a, kk)
         for mode in (0, 1, 2):
             h = a.copy()
-            m = sparsify(h, mode, 0.1, 0.1, scratch, active)
+            m = sparsify(h, mode, 0.1, 0.1, scratch, active, tau, 1)
             ref = sparsify_np(a, mode, 0.1, 0.1)
             np.testing.assert_allclose(h, ref, rtol=1e-6, atol=1e-7)
             assert sorted(active[:m]) == list(np.flatnonzero(ref))
+            t_ref, coef = threshold_unit_np(a, mode, 0.1, 0.1)
+            assert tau[1] == t_ref
+            if mode == 0:  # the (k+1)-th largest: silent, and its activity is the level
+                assert coef == 1.0 and ref[t_ref] == 0.0
+                assert np.allclose(ref[ref > 0], a[ref > 0] - a[t_ref])
+            elif mode == 1:  # the maximum, scaled by 1 - E
+                assert t_ref == int(np.argmax(a)) and coef == pytest.approx(0.9)
+            else:
+                assert t_ref == -1
         assert (sparsify_np(a, 0, 0.1, 0.1) > 0).sum() <= 30
     w = RNG.standard_normal((40, 30)).astype(np.float32)
     x = RNG.uniform(size=30).astype(np.float32)
@@ -178,8 +194,8 @@ def test_update_matches_twin(adam: bool) -> None:
     v = RNG.standard_normal(100).astype(np.float32) * 0.01
     m2 = np.abs(RNG.standard_normal(100)).astype(np.float32) * 0.01
     w0, g0, v0, m0 = w.copy(), g.copy(), v.copy(), m2.copy()
-    _apply_update(w, g, v, m2, 0.01, 0.9, 0.5, adam, 3)
-    gi = g0.astype(np.float64) * 0.5
+    _apply_update(w, g, v, m2, 0.01, 0.9, 0.5, adam, 3, 0.02)
+    gi = g0.astype(np.float64) * 0.5 + 0.02 * w0
     if adam:
         v1 = 0.9 * v0 + 0.1 * gi
         m1 = 0.999 * m0 + 0.001 * gi * gi
@@ -208,9 +224,11 @@ def _one_step_setup(patch: dict[str, object]) -> tuple[object, dict[str, np.ndar
     {"learning.feedback": "alignment"},
     {"learning.g_ca3_dg": 0.0, "learning.g_ec_ca1": 1.7},
     {"network.sparsity_dg": "emax", "network.sparsity_ca1": "none", "inputs.gamma_ta": 0.5},
+    {"network.sparsity_ca3": "emax", "network.sparsity_ca1": "emax", "inputs.gamma_ta": 0.5},
+    {"network.inhibition_gradient": "constant"},
 ])
 def test_full_step_matches_reference(patch: dict[str, object]) -> None:
-    """One kernel step (forward, mismatch, error pathway, update) against MODEL.md in NumPy."""
+    """One kernel step (forward, mismatch, error pathway, update) against docs/model.md in NumPy."""
     import copy
 
     sim, before = _one_step_setup(patch)
@@ -228,3 +246,45 @@ def test_full_step_matches_reference(patch: dict[str, object]) -> None:
     for name, w0 in before.items():
         expected = w0 - lr[name] * ref.grads[name]
         np.testing.assert_allclose(sim.weights(name), expected, atol=2e-6, err_msg=name)
+
+
+@pytest.mark.parametrize("modes", [("kwta", "kwta", "kwta"), ("emax", "kwta", "emax")])
+def test_reference_gradient_is_the_true_gradient(modes: tuple[str, str, str]) -> None:
+    """The reference's error pathway (every gain 1, exact inhibition gradient) is the gradient
+    of the loss 0.5 ||x - x_hat||^2: checked against central differences on the biases, which
+    move every unit's pre-activation, threshold units included."""
+    import copy
+
+    patch = {"network.sparsity_dg": modes[0], "network.sparsity_ca3": modes[1],
+             "network.sparsity_ca1": modes[2], "network.e_dg": 0.3, "network.e_ca1": 0.3}
+    sim, _ = _one_step_setup(patch)
+    sim.run_chunk(1)
+    x = sim.last("x").astype(np.float64)
+    net = copy.deepcopy(sim.net)
+    for name in ("b_dg", "b_ca3", "b_ca1", "b_out"):
+        getattr(net, name)[:] = RNG.normal(0, 0.05, getattr(net, name).shape)
+
+    def loss(n: object) -> tuple[float, tuple[bytes, ...]]:
+        # the loss, and which units are active (where the loss is smooth, this is constant)
+        r = loop_step_np(x, x, n, sim.params)  # type: ignore[arg-type]
+        pattern = tuple((h > 0).tobytes() for h in (r.h_dg, r.h_ca3, r.h_ca1))
+        return 0.5 * float(np.sum((x - r.x_hat.astype(np.float64)) ** 2)), pattern
+
+    ref = loop_step_np(x, x, net, sim.params)
+    checked = 0
+    for name, layer in (("b_ca1", "ca1"), ("b_ca3", "ca3"), ("b_dg", "dg")):
+        g = ref.grads[name]
+        # every unit with error (winners and the threshold unit) and a few without
+        units = list(np.flatnonzero(g)) + list(np.flatnonzero(g == 0)[:3])
+        for i in units:
+            eps = 1e-3
+            n_plus, n_minus = copy.deepcopy(net), copy.deepcopy(net)
+            getattr(n_plus, name)[i] += eps
+            getattr(n_minus, name)[i] -= eps
+            (l_plus, p_plus), (l_minus, p_minus) = loss(n_plus), loss(n_minus)
+            if p_plus != p_minus:  # a unit crosses its threshold within eps: a kink
+                continue
+            num = (l_plus - l_minus) / (2 * eps)
+            assert num == pytest.approx(g[i], rel=0.05, abs=2e-4), (layer, i)
+            checked += int(g[i] != 0)
+    assert checked > 10
