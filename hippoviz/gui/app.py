@@ -181,6 +181,9 @@ def _show_welcome(win: Any, ns: Any) -> None:
     if QtWelcome.should_show(win.settings):
         win.welcome = QtWelcome(win, settings=win.settings)
         win.welcome.play_requested.connect(win.controls.play)
+        # Play from the toolbar, the menu or Space starts the simulation: the panel goes too
+        win.controls.act_play.triggered.connect(
+            lambda checked: checked and win.welcome.isVisible() and win.welcome.dismiss())
         win.welcome.show()
 
 

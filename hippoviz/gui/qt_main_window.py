@@ -20,6 +20,7 @@ from PyQt6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QProgressBar,
     QWidget,
 )
 
@@ -33,6 +34,7 @@ from hippoviz.gui.qt_raster_view import QtRasterView
 from hippoviz.gui.selection import QtSelection
 from hippoviz.gui.style import THEMES, apply_theme, restyle_plots
 from hippoviz.runtime import SimRunner
+from hippoviz.runtime.compile import COMPILING_TEXT
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,19 @@ EXTERNAL_VIEWS: tuple[tuple[str, str, str], ...] = (
 SETTINGS_VERSION = 1
 MAX_RECENT = 8
 STATUS_EVERY_S = 0.25
+
+
+def on_screen(widget: QWidget) -> bool:
+    """Whether ``widget`` is visible and some of it can be seen: a view hidden behind another
+    tab, in a collapsed dock or scrolled away is not. A widget wholly covered by its own
+    children (a plot filling a view) has an empty visible region of its own, so its children
+    are asked too."""
+    if not widget.isVisible():
+        return False
+    if not widget.visibleRegion().isEmpty():
+        return True
+    return any(on_screen(child) for child in widget.findChildren(
+        QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly))
 
 
 class QtMainWindow(QMainWindow):
@@ -322,6 +337,15 @@ class QtMainWindow(QMainWindow):
         self.lbl_rt = QLabel("0.0× real time")
         self.lbl_fps = QLabel("0 fps")
         self.lbl_drop = QLabel("0 dropped")
+        #: A busy indicator shown while Numba compiles the model's kernels.
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)
+        self.busy.setMaximumWidth(90)
+        self.busy.setMaximumHeight(14)
+        self.busy.setTextVisible(False)
+        self.busy.setToolTip(COMPILING_TEXT[0].upper() + COMPILING_TEXT[1:])
+        self.busy.hide()
+        sb.addPermanentWidget(self.busy)
         tips = ("Simulation state", "Simulated time and step", "Simulation steps per second",
                 "Simulated seconds per wall-clock second", "Display frames per second",
                 "Display frames dropped (late timer ticks)")
@@ -334,7 +358,7 @@ class QtMainWindow(QMainWindow):
     def tick(self) -> None:
         """Refresh visible views, handle simulation events, update the status bar."""
         now = time.perf_counter()
-        if self._last_tick:
+        if self._last_tick and not self.runner.compiling:  # a compile holds the interpreter
             interval = now - self._last_tick
             if interval > 1.5 * self._period:
                 self.dropped_frames += max(0, round(interval / self._period) - 1)
@@ -347,7 +371,7 @@ class QtMainWindow(QMainWindow):
         for ev in self.runner.poll_events():
             self.handle_event(ev)
         for name, view in [*self.views.items(), ("Controls", self.params_panel)]:
-            if not view.isVisible() or view.visibleRegion().isEmpty():
+            if not on_screen(view):
                 continue
             tic = time.perf_counter()
             try:
@@ -373,9 +397,20 @@ class QtMainWindow(QMainWindow):
         playing = bool(st.get("playing", False))
         if self.controls.act_play.isChecked() != playing:
             self.controls.show_playing(playing)
+        welcome = getattr(self, "welcome", None)
+        if playing and welcome is not None and not sip.isdeleted(welcome) and (
+                welcome.isVisible()):
+            welcome.dismiss()  # however the simulation started, it no longer hides the arena
         t = self.source.latest("t_s") or 0.0
         step = self.source.latest("step") or 0
         state = "Running" if playing else "Paused"
+        compiling = bool(st.get("compiling", False))
+        if compiling:
+            state = "Compiling the model's kernels (first start only)…"
+        if self.busy.isVisible() != compiling:
+            self.busy.setVisible(compiling)
+            self.lbl_state.setToolTip(COMPILING_TEXT[0].upper() + COMPILING_TEXT[1:]
+                                      if compiling else "Simulation state")
         rp = self.runner.replay_progress
         if rp is not None:
             dt = float(st.get("dt_s", 0.01))
@@ -407,6 +442,9 @@ class QtMainWindow(QMainWindow):
             self.show_divergence(str(ev.get("message")), str(ev.get("key", "")))
         elif kind == "paused":
             self.controls.show_playing(False)
+        elif kind == "compiling":
+            self.update_status()  # at once: the compile may hold the interpreter for a while
+            self.statusBar().repaint()
         elif kind == "replay_end":
             self.controls.show_playing(False)
             self.statusBar().showMessage("End of the recording (Play continues live; Reset "

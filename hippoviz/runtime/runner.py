@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from hippoviz import params as P
+from hippoviz.runtime.compile import CompileWatch
 from hippoviz.runtime.divergence import likely_culprit
 from hippoviz.runtime.maps import MapJob, MapWorker
 from hippoviz.runtime.rings import SampleRing, SpikeRing
@@ -42,6 +43,9 @@ WEIGHTS_EVERY_S = 0.5
 RATEMAPS_EVERY_S = 1.0
 LAST_EVERY_S = 1.0 / 60.0
 METRICS_EVERY_SIM_S = 10.0
+#: The first metrics come sooner, so that the Metrics view shows a point within seconds of Play
+#: even at real-time speed.
+METRICS_FIRST_SIM_S = 5.0
 #: At high speed, metrics are taken at most this often (wall seconds): they cost the worker
 #: ~0.1-0.4 s each on the default preset.
 METRICS_MIN_WALL_S = 5.0
@@ -82,7 +86,10 @@ class SimRunner:
     ``seed`` and ``build_id``), ``"error"`` (``message``: a rejected command or a failed
     build), ``"diverged"`` (``key``, ``message``, ``t_s``: NaN detected; the runner paused),
     ``"result"`` (``cmd``, ``value``: what a simulator command returned, e.g. an object id),
-    ``"paused"`` (the runner stopped by itself: ``until_step`` reached).
+    ``"paused"`` (the runner stopped by itself: ``until_step`` reached), ``"compiling"``
+    (Numba began compiling the kernels: the first chunk after an install, an update or a
+    cleared cache; ``stats["compiling"]`` is True until it ends) and ``"compiled"``
+    (``seconds``). Compile time never counts in ``stats["steps_per_s"]``.
     """
 
     def __init__(self, params: P.Params, seed: int = 1, builder: Builder | None = None, *,
@@ -122,7 +129,7 @@ class SimRunner:
         self._build_id = 0
         self._version = 0  # changes whenever the simulator state does
         self._published: dict[str, tuple[int, float]] = {}
-        self._next_metrics_t = METRICS_EVERY_SIM_S
+        self._next_metrics_t = METRICS_FIRST_SIM_S
         self._metrics: list[dict[str, Any]] = []
         self._rate_window: list[tuple[float, int]] = []
         self._last_metrics_wall = 0.0
@@ -132,6 +139,8 @@ class SimRunner:
         self._replay_end: int | None = None
         self._replay_params = params
         self._sim_s = 0.0  # wall time inside run_chunk
+        self._compiling = False
+        self._compile = CompileWatch(self._compile_started, self._compile_ended)
         self._overhead_s = 0.0  # wall time publishing chunks
         self.thread_limits: dict[str, Any] = {}
         self._maps = MapWorker(self._publish_maps, self._record_metrics,
@@ -218,6 +227,31 @@ class SimRunner:
 
     def _main(self) -> None:
         self.thread_limits = limit_threads(self._threads, self._niceness)
+        self._compile.install()  # compiles happen in this thread (a chunk, sometimes a build)
+        try:
+            self._serve()
+        finally:
+            self._compile.remove()
+
+    def _compile_started(self) -> None:
+        self._compiling = True
+        self._rate_window.clear()
+        self._publish_stats()
+        self._emit("compiling")
+
+    def _compile_ended(self, seconds: float) -> None:
+        self._compiling = False
+        self._rate_window.clear()  # steps/s restarts after the compile
+        self._anchor = None  # the speed control must not catch up on it either
+        self._publish_stats()
+        self._emit("compiled", seconds=seconds)
+
+    @property
+    def compiling(self) -> bool:
+        """Whether Numba is compiling the kernels in the simulation thread now."""
+        return self._compiling
+
+    def _serve(self) -> None:
         try:
             self._rebuild(self._params, self._seed)
         except Exception as exc:  # a bad first config must not kill the thread
@@ -394,7 +428,7 @@ class SimRunner:
         self._anchor = None
         self._published.clear()
         self._metrics = []
-        self._next_metrics_t = float(sim.t_s) + METRICS_EVERY_SIM_S
+        self._next_metrics_t = float(sim.t_s) + METRICS_FIRST_SIM_S
         self._last_metrics_wall = 0.0
         src = self.source
         sizes = {k: int(v) for k, v in sim.layer_sizes.items()}
@@ -458,6 +492,7 @@ class SimRunner:
     def _run(self, n: int) -> None:
         sim = self.sim
         t0 = time.perf_counter()
+        compiled0 = self._compile.compile_s
         try:
             chunk = sim.run_chunk(n)
         except Exception as exc:
@@ -473,7 +508,8 @@ class SimRunner:
             return
         for fn in self.chunk_listeners:
             fn(chunk)
-        elapsed = time.perf_counter() - t0
+        # a chunk that compiled the kernels says nothing about the speed of a step
+        elapsed = max(1e-9, time.perf_counter() - t0 - (self._compile.compile_s - compiled0))
         self._version += 1
         if self._pending_steps > 0:
             self._pending_steps = max(0, self._pending_steps - n)
@@ -643,11 +679,12 @@ class SimRunner:
     def _publish_stats(self) -> None:
         w = self._rate_window
         sps = 0.0
-        if len(w) >= 2 and w[-1][0] > w[0][0] and self._playing:
+        if len(w) >= 2 and w[-1][0] > w[0][0] and self._playing and not self._compiling:
             sps = (w[-1][1] - w[0][1]) / (w[-1][0] - w[0][0])
         dt = float(self.sim.dt_s) if self.sim is not None else 0.01
         self.source.slots.put("stats", {
             "steps_per_s": sps, "x_realtime": sps * dt, "playing": self._playing,
             "speed": self._speed, "chunk_steps": self._chunk_n,
             "publish_overhead": self._overhead_s / max(1e-9, self._sim_s), "dt_s": dt,
+            "compiling": self._compiling,
         })
