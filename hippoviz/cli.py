@@ -170,6 +170,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         if recorder is not None:
             recorder.write(chunk)
 
+    from hippoviz.runtime.compile import COMPILING_TEXT, CompileWatch
+
+    def compiling() -> None:  # one line, before the wait (it goes to stderr: --json stays clean)
+        print(f"hippoviz: {COMPILING_TEXT}…", file=sys.stderr, flush=True)
+
+    def compiled(took: float) -> None:
+        progress._t0 += took  # the bar's elapsed time and estimate leave the compile out
+
+    watch = CompileWatch(compiling, compiled).install()
     try:
         wall = run_steps(sim, n, on_chunk=on_chunk, progress=progress)
         if n_probe:
@@ -187,9 +196,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             recorder.abort()
         raise
     finally:
+        watch.remove()
         progress.close()
     if recorder is not None:
         recorder.close()
+    wall = max(wall - watch.compile_s, 1e-9)  # steps/s never counts a compile
     mm = col.mismatch_array()[:n, 0]
     per_min = round(60 / sim.dt_s)
     first = mm[: min(per_min, mm.size)]
@@ -205,6 +216,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "analysis_window_s": (n_probe or window) * sim.dt_s,
         "probe_minutes": args.probe,
+        "compile_s": watch.compile_s,
     }
     if args.record:
         summary["record"] = str(args.record)
@@ -334,13 +346,95 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     return int(run_experiment_command(args))
 
 
+def self_command() -> str:
+    """How the user can type this program from where they are: ``hippoviz`` when that name on
+    PATH is this program, else its path (relative when below the working folder)."""
+    import shlex
+    import shutil
+
+    frozen = bool(getattr(sys, "frozen", False))
+    argv0 = sys.executable if frozen else (sys.argv[0] if sys.argv and sys.argv[0] else "")
+    prog = Path(argv0)
+    if not frozen and (prog.name in ("__main__.py", "-c", "") or prog.suffix == ".py"):
+        return f"{shlex.quote(_short_path(Path(sys.executable)))} -m hippoviz"
+    on_path = shutil.which(prog.name)
+    if on_path is not None and prog.exists() and (
+            Path(on_path).resolve() == prog.resolve()):
+        return prog.name
+    return shlex.quote(_short_path(prog))
+
+
+def _short_path(p: Path) -> str:
+    """``p`` relative to the working folder when it lies below it (``.venv/bin/hippoviz``),
+    else absolute."""
+    a = Path(os.path.abspath(p))
+    try:
+        return str(a.relative_to(Path.cwd()))
+    except ValueError:
+        return str(a)
+
+
+def _headless_hint() -> str:
+    import shutil
+
+    me = self_command()
+    if shutil.which("xvfb-run") is None:
+        return (f"use '{me} run' for headless work, or install xvfb (Debian/Ubuntu: "
+                f"sudo apt-get install xvfb xauth) and start the app with: xvfb-run -a {me}")
+    return f"use '{me} run' for headless work, or start the app under Xvfb: xvfb-run -a {me}"
+
+
+def x_display_problem(display: str) -> str | None:
+    """Why the X server of ``display`` cannot be reached, or None when it answers (or when
+    libxcb is missing: Qt reports that itself)."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("xcb") or "libxcb.so.1"
+    try:
+        xcb = ctypes.CDLL(name)
+    except OSError:
+        return None
+    xcb.xcb_connect.restype = ctypes.c_void_p
+    xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+    xcb.xcb_connection_has_error.restype = ctypes.c_int
+    xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
+    xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
+    conn = xcb.xcb_connect(display.encode(), None)
+    err = xcb.xcb_connection_has_error(conn)
+    xcb.xcb_disconnect(conn)
+    if err == 0:
+        return None
+    why = {1: "no X server answers there", 2: "the X extension is not supported",
+           3: "out of memory", 4: "request too long",
+           5: "the display name cannot be parsed",
+           6: "no such screen"}.get(err, f"error {err}")
+    return f"cannot open the X display {display!r} ({why})"
+
+
+def check_display() -> None:
+    """Raise :class:`UsageError` (one line) when the app cannot open a window here: no display
+    at all, or a ``DISPLAY`` whose X server does not answer (Qt would abort with a core
+    dump)."""
+    if not sys.platform.startswith("linux"):
+        return
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform and not platform.startswith("xcb"):
+        return  # offscreen, minimal, vnc, wayland: Qt's own business
+    display = os.environ.get("DISPLAY", "")
+    if not display:
+        if os.environ.get("WAYLAND_DISPLAY") and not platform:
+            return
+        raise UsageError(f"no display available (DISPLAY is not set): {_headless_hint()}")
+    if os.environ.get("WAYLAND_DISPLAY") and not platform:
+        return  # Qt prefers Wayland there
+    problem = x_display_problem(display)
+    if problem is not None:
+        raise UsageError(f"{problem}: check DISPLAY, or {_headless_hint()}")
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY")
-                                                 or os.environ.get("WAYLAND_DISPLAY")):
-        if os.environ.get("QT_QPA_PLATFORM", "") not in ("offscreen", "minimal", "vnc"):
-            raise UsageError("no display available (DISPLAY is not set): use 'hippoviz run' "
-                             "for headless work, or start the app under Xvfb: "
-                             "xvfb-run -a hippoviz")
+    check_display()
     from hippoviz.gui.app import main as gui_main
 
     return int(gui_main(args))

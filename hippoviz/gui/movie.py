@@ -65,6 +65,9 @@ def _ffmpeg_reason(exc: BaseException) -> str:
         return "permission denied"
     if isinstance(exc, OSError) and exc.errno is not None:
         return os_reason(exc)
+    if "no ffmpeg exe could be found" in low:  # the app bundle carries no ffmpeg of its own
+        return ("no ffmpeg found: install it (Debian/Ubuntu: sudo apt-get install ffmpeg) or "
+                "set IMAGEIO_FFMPEG_EXE to an ffmpeg executable")
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
     return lines[0] if lines else type(exc).__name__
 
