@@ -107,6 +107,15 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("recording", metavar="REC.h5")
     x.add_argument("--nwb", metavar="OUT.nwb", required=True, help="the NWB file to write")
     x.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    x.add_argument("--config", metavar="F",
+                   help="a TOML file whose [nwb] table sets the metadata below (and the "
+                        "subject: subject_species, subject_sex, subject_age)")
+    x.add_argument("--experimenter", metavar="NAME", action="append", default=None,
+                   help="who made the session, as 'Last, First' (repeatable)")
+    x.add_argument("--institution", metavar="TEXT", help="institution")
+    x.add_argument("--lab", metavar="TEXT", help="lab")
+    x.add_argument("--session-description", metavar="TEXT",
+                   help="what the session was (default: hippoviz's own: seed, duration)")
 
     pp = sub.add_parser("params", help="list every parameter", description=(
         "List every parameter: key, default, range, unit, live or rebuild, and its doc."))
@@ -280,10 +289,14 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from hippoviz.record import RecordError, export_nwb
+    from hippoviz.record import NwbMetadata, RecordError, export_nwb, load_nwb_metadata
 
     try:
-        export_nwb(Path(args.recording), Path(args.nwb), force=args.force)
+        md = load_nwb_metadata(args.config) if args.config else NwbMetadata()
+        md = md.replace(experimenter=tuple(args.experimenter) if args.experimenter else None,
+                        institution=args.institution, lab=args.lab,
+                        session_description=args.session_description)
+        export_nwb(Path(args.recording), Path(args.nwb), force=args.force, metadata=md)
     except RecordError as exc:
         raise UsageError(str(exc)) from None
     print(f"wrote {args.nwb}")

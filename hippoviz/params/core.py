@@ -172,10 +172,18 @@ def flat(params: Params) -> dict[str, Any]:
     return {s.key: get(params, s.key) for s in SPECS.values()}
 
 
+#: Tables a config file may hold besides parameters: they are read elsewhere (``[nwb]``: the
+#: metadata of NWB exports, :func:`hippoviz.record.nwb.load_nwb_metadata`).
+OTHER_TABLES = ("nwb",)
+
+
 def from_dict(data: Mapping[str, Any], base: Params | None = None) -> Params:
-    """Params from a nested dict as read from TOML; unknown sections or keys are errors."""
+    """Params from a nested dict as read from TOML; unknown sections or keys are errors
+    (the tables of :data:`OTHER_TABLES` are left to their readers)."""
     patch: dict[str, Any] = {}
     for sec, body in data.items():
+        if sec in OTHER_TABLES:
+            continue
         if sec not in SECTIONS:
             near = difflib.get_close_matches(sec, SECTIONS, n=1)
             hint = f" (did you mean '[{near[0]}]'?)" if near else ""

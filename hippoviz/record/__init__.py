@@ -11,7 +11,7 @@ True
 """
 
 from hippoviz.record.errors import RecordError
-from hippoviz.record.nwb import export_nwb
+from hippoviz.record.nwb import NwbMetadata, export_nwb, load_nwb_metadata
 from hippoviz.record.reader import Change, Recording, open_recording
 from hippoviz.record.replay import LayerReport, ReplayReport, SpikeMismatch, replay
 from hippoviz.record.schema import FORMAT, SCHEMA_VERSION
@@ -22,6 +22,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Change",
     "LayerReport",
+    "NwbMetadata",
     "RecordError",
     "Recorder",
     "Recording",
@@ -29,6 +30,7 @@ __all__ = [
     "SpikeMismatch",
     "ThreadedRecorder",
     "export_nwb",
+    "load_nwb_metadata",
     "open_recording",
     "part_path",
     "replay",

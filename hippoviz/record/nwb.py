@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as _dt
+import difflib
 import json
 import os
+import re
+import tomllib
 import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +33,108 @@ LAYER_DOC = {
     "ca1": "CA1",
     "out": "deep entorhinal cortex output (the reconstruction of the EC input)",
 }
+
+#: The sexes DANDI accepts: male, female, unknown, other.
+SEXES = ("M", "F", "U", "O")
+_ISO_DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$")
+
+
+@dataclass(frozen=True)
+class NwbMetadata:
+    """Who made a session and of what subject: the metadata an NWB file carries beyond the
+    recording. Set it in the ``[nwb]`` table of a config file (the file may hold parameters
+    too), on the command line of ``hippoviz export`` or in the app's export dialog.
+
+    Attributes
+    ----------
+    experimenter : tuple of str
+        People, each as ``"Last, First"`` (the form DANDI asks for).
+    institution, lab : str
+        Where the session was made ("" leaves them out).
+    session_description : str
+        What the session was ("" writes hippoviz's own description: seed, duration).
+    subject_species, subject_sex, subject_age : str
+        The simulated rat: a Latin species name, one of :data:`SEXES` (``U``: unknown, a
+        simulated animal has none) and an ISO 8601 duration (``P90D``: a young adult rat, the
+        age of the foraging experiments the model is compared with).
+    """
+
+    experimenter: tuple[str, ...] = ()
+    institution: str = ""
+    lab: str = ""
+    session_description: str = ""
+    subject_species: str = "Rattus norvegicus"
+    subject_sex: str = "U"
+    subject_age: str = "P90D"
+
+    def __post_init__(self) -> None:
+        for who in self.experimenter:
+            if not isinstance(who, str) or not who.strip():
+                raise RecordError(f"nwb.experimenter: each name must be a non-empty string, "
+                                  f"got {who!r}")
+        if self.subject_sex not in SEXES:
+            raise RecordError(f"nwb.subject_sex must be one of {', '.join(SEXES)} (male, "
+                              f"female, unknown, other), got {self.subject_sex!r}")
+        if not _ISO_DURATION.match(self.subject_age):
+            raise RecordError(f"nwb.subject_age must be an ISO 8601 duration such as P90D or "
+                              f"P12W, got {self.subject_age!r}")
+        if len(self.subject_species.split()) < 2:
+            raise RecordError(f"nwb.subject_species must be a Latin binomial such as 'Rattus "
+                              f"norvegicus', got {self.subject_species!r}")
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], where: str = "[nwb]") -> NwbMetadata:
+        """From a ``[nwb]`` table; an unknown key raises :class:`RecordError` naming the
+        closest known one."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        kw: dict[str, Any] = {}
+        for key, value in data.items():
+            if key not in names:
+                near = difflib.get_close_matches(key, names, n=1)
+                hint = f" (did you mean '{near[0]}'?)" if near else ""
+                raise RecordError(f"{where}: unknown key '{key}'{hint}")
+            if key == "experimenter":
+                value = (value,) if isinstance(value, str) else value
+                if not isinstance(value, list | tuple):
+                    raise RecordError(f"{where}: experimenter must be a name or a list of "
+                                      f"names, got {value!r}")
+                kw[key] = tuple(value)
+            elif not isinstance(value, str):
+                raise RecordError(f"{where}: {key} must be a string, got {value!r}")
+            else:
+                kw[key] = value
+        try:
+            return cls(**kw)
+        except RecordError as exc:
+            raise RecordError(f"{where}: {exc}") from None
+
+    def replace(self, **changes: Any) -> NwbMetadata:
+        """A copy with ``changes`` (None values are ignored)."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def load_nwb_metadata(path: str | os.PathLike[str]) -> NwbMetadata:
+    """The ``[nwb]`` table of a TOML file (defaults where it has none).
+
+    Raises
+    ------
+    RecordError
+        A missing or unreadable file, malformed TOML, or a bad ``[nwb]`` table (one line).
+    """
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RecordError(f"config file not found: {p}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecordError(f"cannot read config file {p}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise RecordError(f"{p}: malformed TOML: {exc}") from None
+    table = data.get("nwb", {})
+    if not isinstance(table, Mapping):
+        raise RecordError(f"{p}: 'nwb' must be a table [nwb]")
+    return NwbMetadata.from_mapping(table, where=f"{p} [nwb]")
+
 
 _MISMATCH_DOC = {
     "total": "over the whole EC input",
@@ -94,23 +202,28 @@ def _intervals(rec: Recording) -> list[dict[str, Any]]:
         if ch.step > rec.end_step:
             continue
         start = max(ch.t_s, rec.t_start_s) if ch.step >= rec.start_step else ch.t_s
-        row = {"start_time": float(start), "stop_time": float(end), "key": ch.key,
+        row: dict[str, Any] = {"start_time": float(start), "stop_time": float(end),
+                               "key": ch.key,
                "old": to_json(ch.old), "new": to_json(ch.new), "source": ch.source,
-               "command": to_json(rec.command_log[ch.command][1]) if ch.command >= 0 else ""}
+               "command_index": int(ch.command)}
         if ch.key in last:
             rows[last[ch.key]]["stop_time"] = float(start)
         last[ch.key] = len(rows)
         rows.append(row)
+    for row in rows:  # a change holds at least for the step it was applied in
+        row["stop_time"] = max(row["stop_time"], row["start_time"] + rec.dt_s)
     return rows
 
 
-def build_nwbfile(rec: Recording) -> Any:
+def build_nwbfile(rec: Recording, metadata: NwbMetadata | None = None) -> Any:
     """An in-memory :class:`pynwb.NWBFile` with the contents of ``rec``."""
+    md = metadata if metadata is not None else NwbMetadata()
     from pynwb import NWBFile, ProcessingModule, TimeSeries
     from pynwb.behavior import CompassDirection, Position, SpatialSeries
     from pynwb.core import ScratchData
     from pynwb.epoch import TimeIntervals
     from pynwb.file import Subject
+    from pynwb.misc import Units
 
     start = _session_start(rec.created)
     dur = rec.t_end_s - rec.t_start_s
@@ -131,8 +244,15 @@ def build_nwbfile(rec: Recording) -> Any:
         "layer_sizes": rec.layer_sizes,
         "input_groups": rec.input_groups,
     }
+    extra: dict[str, Any] = {}
+    if md.experimenter:
+        extra["experimenter"] = list(md.experimenter)
+    if md.institution:
+        extra["institution"] = md.institution
+    if md.lab:
+        extra["lab"] = md.lab
     nwb = NWBFile(
-        session_description=desc,
+        session_description=md.session_description or desc,
         identifier=rec.uuid,
         session_start_time=start,
         session_id=f"hippoviz-seed{rec.seed}-{rec.uuid[:8]}",
@@ -151,9 +271,13 @@ def build_nwbfile(rec: Recording) -> Any:
         was_generated_by=[["hippoviz", rec.version]],
         data_collection=("Spikes: inhomogeneous Poisson from the model's rates, sub-step "
                          f"resolution; samples every {rec.dt_s * 1000:g} ms."),
-        subject=Subject(subject_id=f"simulated-seed{rec.seed}",
-                        description="simulated rat: random foraging agent (RatInABox-style "
-                                    "motion model) driving the hippoviz loop"),
+        subject=Subject(
+            subject_id=f"simulated-seed{rec.seed}", species=md.subject_species,
+            sex=md.subject_sex, age=md.subject_age, age__reference="birth",
+            description=("simulated rat, not a real animal: a random foraging agent "
+                         "(RatInABox's motion model) driving the hippoviz loop; species, sex "
+                         f"({md.subject_sex}) and age ({md.subject_age}) are nominal")),
+        **extra,
     )
     nwb.add_scratch(ScratchData(name="params_toml", data=rec.params_toml,
                                 description="hippoviz build parameters (TOML)"))
@@ -164,7 +288,12 @@ def build_nwbfile(rec: Recording) -> Any:
     nwb.add_scratch(ScratchData(name="provenance", data=json.dumps(provenance),
                                 description="hippoviz recording attributes (JSON)"))
 
-    # units
+    # units: spike times are continuous (placed inside their step), so their resolution is that
+    # of the float64 numbers that hold them at the session's end
+    nwb.units = Units(
+        name="units", resolution=float(np.spacing(max(abs(rec.t_end_s), 1.0))),
+        description="spikes of every unit of the model (inhomogeneous Poisson, times placed "
+                    "continuously inside each step)")
     nwb.add_unit_column(name="layer", description="model layer: " + "; ".join(
         f"{k} = {v}" for k, v in LAYER_DOC.items()))
     nwb.add_unit_column(name="unit_index", description="index of the unit within its layer")
@@ -211,12 +340,14 @@ def build_nwbfile(rec: Recording) -> Any:
         name="manipulations",
         description=("every live parameter change and manipulation (hippoviz command log): "
                      "start_time = when it was applied, stop_time = when the same key changed "
-                     "again or the recording ended; key, old and new values as JSON"))
+                     "again or the recording ended (at least one step later); key, old and "
+                     "new values as JSON"))
     for name, doc in (("key", "parameter key (e.g. learning.g_ca3_dg), objects.<id> or the "
                               "command name"),
                       ("old", "value before (JSON)"), ("new", "value after (JSON)"),
                       ("source", "who made the change (command, gui, protocol, ...)"),
-                      ("command", "the hippoviz command as JSON ('' for annotations)")):
+                      ("command_index", "row of the hippoviz command in scratch/command_log "
+                                        "(-1 for annotations)")):
         manip.add_column(name=name, description=doc)
     for row in _intervals(rec):
         manip.add_row(**row)
@@ -226,7 +357,7 @@ def build_nwbfile(rec: Recording) -> Any:
 
 
 def export_nwb(rec_path: str | os.PathLike[str], out_path: str | os.PathLike[str], *,
-               force: bool = False) -> Path:
+               force: bool = False, metadata: NwbMetadata | None = None) -> Path:
     """Export a recording to an NWB file.
 
     Contents: a Units table (spike times with ``layer`` and ``unit_index`` columns),
@@ -245,6 +376,9 @@ def export_nwb(rec_path: str | os.PathLike[str], out_path: str | os.PathLike[str
         The NWB file to write.
     force : bool, optional
         Overwrite an existing ``out_path``.
+    metadata : NwbMetadata, optional
+        Experimenter, institution, lab, session description and the subject's species, sex
+        and age (default: :class:`NwbMetadata` defaults, a nominal simulated rat).
 
     Returns
     -------
@@ -266,7 +400,7 @@ def export_nwb(rec_path: str | os.PathLike[str], out_path: str | os.PathLike[str
         with reading(rec.path), warnings.catch_warnings():
             # pynwb's best-practice hints (e.g. about the scratch space) are not errors here
             warnings.simplefilter("ignore", UserWarning)
-            nwb = build_nwbfile(rec)
+            nwb = build_nwbfile(rec, metadata)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
@@ -283,4 +417,4 @@ def export_nwb(rec_path: str | os.PathLike[str], out_path: str | os.PathLike[str
     return out
 
 
-__all__ = ["build_nwbfile", "export_nwb"]
+__all__ = ["SEXES", "NwbMetadata", "build_nwbfile", "export_nwb", "load_nwb_metadata"]
