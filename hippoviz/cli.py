@@ -76,6 +76,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="after the run, freeze the weights and analyse M more minutes (a probe "
                         "session, as experimenters compare maps); default: analyse the last "
                         "analysis.window_min minutes of the run itself")
+    r.add_argument("--trajectory", metavar="FILE",
+                   help="drive the rat with a recorded path instead of the simulated one: an "
+                        "NWB file (a Position/SpatialSeries) or a CSV file of t,x,y in seconds "
+                        "and metres; resampled to the step, fitted into the arena (with a "
+                        "warning when it is moved or rescaled); without --minutes/--steps the "
+                        "run lasts as long as the path")
+    r.add_argument("--trajectory-series", metavar="PATH",
+                   help="which position series of an NWB --trajectory file (its path, e.g. "
+                        "processing/behavior/Position/position, or name; default: the first)")
     r.add_argument("--record", metavar="OUT.h5", help="record the session to an HDF5 file")
     r.add_argument("--force", action="store_true", help="overwrite an existing output file")
     r.add_argument("--replay", metavar="REC.h5",
@@ -159,13 +168,39 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.replay:
         return _cmd_replay(args)
     params = load_params(args.preset, args.config, args.set)
-    n = _steps(args, params.time.dt_ms / 1000.0)
+    if args.trajectory_series and not args.trajectory:
+        raise UsageError("--trajectory-series needs --trajectory")
+    traj = None
+    if args.trajectory:
+        from hippoviz.record import RecordError
+        from hippoviz.record.trajectory import read_trajectory
+
+        try:
+            traj = read_trajectory(args.trajectory, args.trajectory_series)
+        except RecordError as exc:
+            raise UsageError(str(exc)) from None
     if not (args.probe >= 0 and math.isfinite(args.probe)):
         raise UsageError(f"--probe must be >= 0 minutes, got {args.probe}")
     from hippoviz.experiments.session import Collector, Progress, layer_summary, run_steps
     from hippoviz.sim import build
 
     sim = build(params, args.seed)
+    if traj is not None:
+        from hippoviz.record import RecordError
+        from hippoviz.record.trajectory import drive
+
+        try:
+            fitted = drive(sim, traj)
+        except RecordError as exc:
+            raise UsageError(str(exc)) from None
+        for warning in fitted.warnings:
+            print(f"hippoviz: warning: {warning}", file=sys.stderr)
+        if args.steps is None and args.minutes is None:
+            args.steps = fitted.xy_m.shape[0]
+    n = _steps(args, params.time.dt_ms / 1000.0)
+    if traj is not None and n > sim.trajectory_steps_left:
+        print(f"hippoviz: note: the trajectory lasts {sim.trajectory_steps_left * sim.dt_s:.1f} "
+              f"s; the simulated rat takes over after it", file=sys.stderr)
     n_probe = round(args.probe * 60 / sim.dt_s)
     window = max(1, min(n, round(params.analysis.window_min * 60 / sim.dt_s)))
     col = Collector(start_step=n if n_probe else n - window)
@@ -229,6 +264,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     }
     if args.record:
         summary["record"] = str(args.record)
+    if traj is not None:
+        summary["trajectory"] = traj.source
     if args.json:
         print(json.dumps(summary))
     else:
@@ -274,6 +311,9 @@ def _open_recorder(path: str, sim: Any, force: bool) -> Any:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
+    if args.trajectory:
+        raise UsageError("--replay and --trajectory cannot be combined (a recording replays "
+                         "the path it was driven by)")
     from hippoviz.record import RecordError, replay
 
     try:

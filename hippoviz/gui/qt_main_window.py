@@ -7,6 +7,7 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from PyQt6.QtWidgets import (
     QApplication,
     QDockWidget,
     QFileDialog,
+    QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -159,6 +161,7 @@ class QtMainWindow(QMainWindow):
         self.display_fps = 0.0
         self._last_tick = 0.0
         self._last_status = 0.0
+        self._pending_drive: tuple[Future[Any], Any] | None = None
         self.timer = QTimer(self)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self.tick)
@@ -268,6 +271,13 @@ class QtMainWindow(QMainWindow):
         self._action(m, "Re-run recording &live…", self.open_recording_dialog,
                      tip="Rebuild a recorded session (.h5) from its parameters and seed and "
                      "re-apply its commands: the recorded run, live in every view")
+        self._action(m, "Drive with a &trajectory…", self.drive_trajectory_dialog,
+                     tip="Replace the simulated rat by a recorded path: an NWB file (a "
+                     "Position/SpatialSeries, e.g. a real rat's from DANDI) or a CSV file of "
+                     "t,x,y in seconds and metres")
+        self.act_release = self._action(
+            m, "Give the rat back to the &model", self.release_trajectory,
+            tip="Stop following the recorded path: the simulated rat takes over")
         self.recent_menu = m.addMenu("Recent files")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         m.addSeparator()
@@ -370,6 +380,9 @@ class QtMainWindow(QMainWindow):
             self.display_fps = (len(self._ticks) - 1) / (self._ticks[-1] - self._ticks[0])
         for ev in self.runner.poll_events():
             self.handle_event(ev)
+        if self._pending_drive is not None and self._pending_drive[0].done():
+            self._drive_done(*self._pending_drive)
+            self._pending_drive = None
         for name, view in [*self.views.items(), ("Controls", self.params_panel)]:
             if not on_screen(view):
                 continue
@@ -561,6 +574,71 @@ class QtMainWindow(QMainWindow):
             f"Replaying {Path(path).name}: {len(schedule)} commands, "
             f"{end * P.get(params, 'time.dt_ms') / 1000:.1f} s; press Play", 8000)
         return True
+
+    # -- recorded trajectories ---------------------------------------------------------------
+    def drive_trajectory_dialog(self) -> None:
+        """Ask for a trajectory file (and, in an NWB file with several, the position series)
+        and drive the rat with it."""
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Drive with a trajectory", self._last_dir(),
+            "Trajectories (*.nwb *.csv);;NWB (*.nwb);;CSV: t,x,y in s and m (*.csv);;"
+            "All files (*)")
+        if not path:
+            return
+        series = None
+        if path.lower().endswith(".nwb"):
+            from hippoviz.record import RecordError
+            from hippoviz.record.trajectory import list_nwb_positions
+
+            try:
+                names = list_nwb_positions(path)
+            except RecordError as exc:
+                self.show_error("Cannot drive with this trajectory", str(exc))
+                return
+            if len(names) > 1:
+                series, ok = QInputDialog.getItem(self, "Drive with a trajectory",
+                                                  "Position series:", names, 0, False)
+                if not ok:
+                    return
+        self.drive_with_trajectory(path, series)
+
+    def drive_with_trajectory(self, path: str | Path, series: str | None = None
+                              ) -> Future[Any] | None:
+        """Read a trajectory and let it drive the rat from the current step on (resampled to
+        the step, fitted into the arena); a bad file is reported in a dialog (None returned).
+        Returns the future of the simulator's answer; its warnings (e.g. the path was
+        rescaled into the arena) are shown in a dialog when it is done."""
+        from hippoviz.record import RecordError
+        from hippoviz.record.trajectory import drive, read_trajectory
+
+        try:
+            traj = read_trajectory(path, series)
+        except RecordError as exc:
+            self.show_error("Cannot drive with this trajectory", str(exc))
+            return None
+        fut = self.runner.call(lambda sim: drive(sim, traj))
+        self._pending_drive = (fut, traj)
+        return fut
+
+    def _drive_done(self, fut: Future[Any], traj: Any) -> None:
+        exc = fut.exception()
+        if exc is not None:
+            self.show_error("Cannot drive with this trajectory", str(exc))
+            return
+        fitted = fut.result()
+        dt = float((self.source.latest("stats") or {}).get("dt_s", 0.01))
+        what = (f"The rat follows {Path(traj.source.split(':')[0]).name} for "
+                f"{fitted.xy_m.shape[0] * dt:.1f} s of simulated time; then the simulated "
+                f"rat takes over.")
+        self.statusBar().showMessage(what, 10000)
+        if fitted.warnings:
+            self.drive_box = show_message(self, "Trajectory fitted into the arena",
+                                          what + "\n\n" + "\n".join(fitted.warnings))
+
+    def release_trajectory(self) -> None:
+        """Give the rat back to the motion model."""
+        self.runner.call(lambda sim: sim.set_trajectory(None))
+        self.statusBar().showMessage("The simulated rat moves on its own again", 5000)
 
     def open_recording_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open recording", self._last_dir(),
