@@ -51,6 +51,7 @@ def create_window(ns: argparse.Namespace | Any, app: Any = None) -> Any:
     seed = getattr(ns, "seed", None)
     win = QtMainWindow(params, seed=1 if seed is None else int(seed), settings=settings,
                        title_hint=hint)
+    win.config_path = getattr(ns, "config", None)  # its [nwb] table pre-fills NWB exports
     if getattr(ns, "config", None) and not errors:
         win._add_recent(str(ns.config))
     for msg in errors:

@@ -89,6 +89,78 @@ def _menu(window: QMainWindow, title: str) -> QMenu | None:
     return None
 
 
+class QtNwbMetadataDialog(QDialog):
+    """Experimenter, institution, lab and session description of an NWB export.
+
+    Pre-filled with the last answers (QSettings ``nwb/*``), else with the ``[nwb]`` table of
+    the config file the app was started with; a bad answer is said under the fields and the
+    dialog stays open. :attr:`metadata` holds the accepted answers
+    (:class:`hippoviz.record.NwbMetadata`).
+    """
+
+    KEYS = ("experimenter", "institution", "lab")
+
+    def __init__(self, parent: QWidget | None, settings: QSettings,
+                 config: str | os.PathLike[str] | None = None) -> None:
+        super().__init__(parent)
+        from hippoviz.record import NwbMetadata, RecordError, load_nwb_metadata
+
+        self.settings = settings
+        self.metadata: Any = None
+        base = NwbMetadata()
+        if config:
+            try:
+                base = load_nwb_metadata(config)
+            except RecordError as exc:
+                log.info("no NWB metadata from %s: %s", config, exc)
+        self._base = base
+        form = QFormLayout(self)
+        self.experimenter = QLineEdit(str(settings.value("nwb/experimenter", "") or "")
+                                      or "; ".join(base.experimenter))
+        self.experimenter.setPlaceholderText("Last, First; Last, First")
+        self.experimenter.setToolTip("Who made the session, each as 'Last, First' (DANDI's "
+                                     "form); separate several with ';'")
+        self.institution = QLineEdit(str(settings.value("nwb/institution", "") or "")
+                                     or base.institution)
+        self.lab = QLineEdit(str(settings.value("nwb/lab", "") or "") or base.lab)
+        self.description = QLineEdit(base.session_description)
+        self.description.setPlaceholderText("hippoviz's own: seed and duration")
+        form.addRow("Experimenter", self.experimenter)
+        form.addRow("Institution", self.institution)
+        form.addRow("Lab", self.lab)
+        form.addRow("Session description", self.description)
+        self.problem = QLabel("")
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("color: #ff6b6b")
+        self.problem.hide()
+        form.addRow(self.problem)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+        self.setMinimumWidth(460)
+
+    def accept(self) -> None:
+        from hippoviz.record import RecordError
+
+        names = tuple(n.strip() for n in self.experimenter.text().split(";") if n.strip())
+        try:
+            self.metadata = self._base.replace(
+                experimenter=names, institution=self.institution.text().strip(),
+                lab=self.lab.text().strip(),
+                session_description=self.description.text().strip())
+        except RecordError as exc:
+            self.problem.setText(str(exc))
+            self.problem.show()
+            return
+        self.settings.setValue("nwb/experimenter", "; ".join(names))
+        self.settings.setValue("nwb/institution", self.metadata.institution)
+        self.settings.setValue("nwb/lab", self.metadata.lab)
+        super().accept()
+
+
 class QtCaptureController(QObject):
     """Screenshots, movies, session recordings, replays and NWB exports of one window."""
 
@@ -576,7 +648,7 @@ class QtCaptureController(QObject):
         return self._export_thread is not None and self._export_thread.is_alive()
 
     def export_nwb(self, recording: str | os.PathLike[str], out: str | os.PathLike[str],
-                   force: bool = False) -> bool:
+                   force: bool = False, metadata: Any = None) -> bool:
         """Export ``recording`` to ``out`` on a worker thread; ``export_finished`` or
         ``export_failed`` (and a dialog) follow. Returns whether the export started."""
         if self.exporting:
@@ -588,7 +660,7 @@ class QtCaptureController(QObject):
             from hippoviz.record import RecordError, export_nwb
 
             try:
-                result: Any = export_nwb(rec, dst, force=force)
+                result: Any = export_nwb(rec, dst, force=force, metadata=metadata)
             except RecordError as exc:
                 result = exc
             except Exception as exc:  # an internal error: reported, never a dead thread
@@ -639,9 +711,21 @@ class QtCaptureController(QObject):
         dlg.setNameFilters(["Neurodata Without Borders (*.nwb)"])
         dlg.setDefaultSuffix("nwb")
         # the dialog asked before overwriting an existing file
-        dlg.fileSelected.connect(lambda p: self.export_nwb(rec, p, force=True))
+        dlg.fileSelected.connect(lambda p: self.ask_nwb_metadata(rec, Path(p)))
         self._keep(dlg)
         dlg.open()
+
+    def ask_nwb_metadata(self, rec: Path, out: Path) -> QtNwbMetadataDialog:
+        """Ask who made the session (experimenter, institution, lab) and what it was, then
+        export; the answers are remembered for the next export."""
+        dlg = QtNwbMetadataDialog(self.window, self.settings,
+                                  getattr(self.window, "config_path", None))
+        dlg.setWindowTitle(f"Export {rec.name} to NWB")
+        dlg.accepted.connect(lambda: self.export_nwb(rec, out, force=True,
+                                                     metadata=dlg.metadata))
+        self._keep(dlg)
+        dlg.open()
+        return dlg
 
     # -- closing -------------------------------------------------------------------------------
     def eventFilter(self, obj: QObject | None, ev: QEvent | None) -> bool:
