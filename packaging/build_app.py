@@ -31,11 +31,12 @@ HERE = ROOT / "packaging" / "pyinstaller"
 PINS = ("pyinstaller==6.22.3", "pyinstaller-hooks-contrib==2026.9")
 #: Folders of resources/ that only the documentation uses.
 DOCS_ONLY = ("screenshots",)
-#: Modules never needed at run time that would otherwise be pulled in by optional imports.
+#: Modules the app never loads that optional imports would otherwise pull in (measured: the
+#: files a frozen app maps while it runs the window, a recorded run and an NWB export).
 EXCLUDES = (
     "tkinter",
     "_tkinter",
-    "matplotlib",
+    "matplotlib",  # reports draw their figures with Qt (hippoviz.gui.figures)
     "IPython",
     "jupyter_client",
     "ipykernel",
@@ -46,6 +47,28 @@ EXCLUDES = (
     "PyQt5",
     "PySide2",
     "PySide6",
+    "PIL",  # images are written by Qt; Pillow (20 MiB with its libraries) is never imported
+    "aiohttp",  # an optional transport of fsspec; Dask's cluster talks over tornado
+    "PyQt6.QtNetwork",
+    "PyQt6.QtPdf",
+    "PyQt6.QtQml",
+    "PyQt6.QtQuick",
+)
+#: Files the app never loads, removed from the bundle after PyInstaller (globs below _internal/).
+PRUNE = (
+    # imageio-ffmpeg's own static ffmpeg (165 MiB, as much as all of Qt and SciPy together):
+    # only movies use it, and they use the system's ffmpeg instead (a dialog says how to get one)
+    "imageio_ffmpeg/binaries/ffmpeg-*",
+    "PyQt6/Qt6/translations",  # the app is in English only
+    "PyQt6/Qt6/plugins/imageformats/libqpdf.so",  # and the Qt PDF library it pulls in
+    "PyQt6/Qt6/lib/libQt6Pdf.so.6",
+    "PyQt6/Qt6/plugins/imageformats/libqtiff.so",
+    "PyQt6/Qt6/plugins/imageformats/libqwebp.so",
+    "PyQt6/Qt6/plugins/imageformats/libqicns.so",
+    "PyQt6/Qt6/plugins/imageformats/libqwbmp.so",
+    "PyQt6/Qt6/plugins/imageformats/libqtga.so",
+    "distributed/http/static",  # Dask's web dashboard (not started by hippoviz)
+    "pynwb/nwb-schema/docs",  # the schema's documentation figures (the YAML stays)
 )
 
 
@@ -111,9 +134,6 @@ def pyinstaller_args(dist: Path, work: Path, windowed: bool) -> list[str]:
         "dask",
         "--collect-data",
         "distributed",
-        # imageio-ffmpeg ships its own ffmpeg executable
-        "--collect-binaries",
-        "imageio_ffmpeg",
     ]
     for folder in resource_folders():
         args += ["--add-data", f"{folder}{sep}resources/{folder.name}"]
@@ -131,6 +151,69 @@ def resource_folders() -> list[Path]:
     return sorted(
         d for d in (ROOT / "resources").iterdir() if d.is_dir() and d.name not in DOCS_ONLY
     )
+
+
+def prune(target: Path) -> int:
+    """Remove the :data:`PRUNE` files of a built app; returns the bytes removed."""
+    internal = target / "_internal"
+    removed = 0
+    for pattern in PRUNE:
+        for path in sorted(internal.glob(pattern)):
+            if path.is_dir() and not path.is_symlink():
+                removed += folder_size(path)
+                shutil.rmtree(path)
+            elif path.exists() or path.is_symlink():
+                removed += path.stat().st_size if path.is_file() else 0
+                path.unlink()
+    return removed
+
+
+#: Libraries shipped with their symbol tables, stripped after the build (PyInstaller's --strip
+#: strips everything, which breaks the OpenBLAS of NumPy and SciPy: "ELF load command
+#: address/offset not page-aligned"). Each is checked to load before it replaces the original.
+STRIP = (
+    "llvmlite/binding/libllvmlite.so",  # 170 -> 152 MiB
+    "libpython3*.so*",  # a Python built from source (pyenv) ships one with symbols
+    "kiwisolver/*.so",
+    "yaml/*.so",
+)
+
+
+def strip_binaries(target: Path) -> int:
+    """Strip the :data:`STRIP` libraries of a built app (``strip --strip-unneeded``), keeping
+    each original unless the stripped copy still loads; returns the bytes saved."""
+    strip = shutil.which("strip")
+    if strip is None:
+        log("strip (binutils) not found: libraries keep their symbols")
+        return 0
+    internal = target / "_internal"
+    saved = 0
+    for pattern in STRIP:
+        for lib in sorted(internal.glob(pattern)):
+            if lib.is_symlink() or not lib.is_file():
+                continue
+            tmp = lib.with_name(lib.name + ".stripped")
+            r = subprocess.run([strip, "--strip-unneeded", "-o", str(tmp), str(lib)],
+                               capture_output=True, text=True)
+            loads = r.returncode == 0 and subprocess.run(
+                [sys.executable, "-c", "import ctypes, sys; ctypes.CDLL(sys.argv[1])", str(tmp)],
+                capture_output=True).returncode == 0
+            if loads and tmp.stat().st_size < lib.stat().st_size:
+                saved += lib.stat().st_size - tmp.stat().st_size
+                shutil.copymode(lib, tmp)
+                os.replace(tmp, lib)
+            else:
+                tmp.unlink(missing_ok=True)
+    return saved
+
+
+def parts(target: Path, top: int = 12) -> list[tuple[str, int]]:
+    """The heaviest parts of a built app: top-level entries of ``_internal`` and the binary."""
+    internal = target / "_internal"
+    sizes = [(p.name, folder_size(p) if p.is_dir() else p.stat().st_size)
+             for p in internal.iterdir() if not p.is_symlink()]
+    sizes.append((target.name + " (Python code)", (target / target.name).stat().st_size))
+    return sorted(sizes, key=lambda kv: -kv[1])[:top]
 
 
 def folder_size(path: Path) -> int:
@@ -220,7 +303,11 @@ def main(argv: list[str] | None = None) -> int:
     if sys.platform.startswith("linux"):  # menu entry + icon installer beside the binary
         for name in ("hippoviz.desktop", "install_desktop.sh"):
             shutil.copy2(ROOT / "packaging" / name, target / name)
-    log(f"built {exe} in {took:.0f} s; the folder holds {folder_size(target) / 2**20:.0f} MiB")
+    gone = prune(target) + strip_binaries(target)
+    log(f"built {exe} in {took:.0f} s; the folder holds {folder_size(target) / 2**20:.0f} MiB "
+        f"({gone / 2**20:.0f} MiB of unused files and symbol tables removed)")
+    log("heaviest parts: " + ", ".join(f"{name} {size / 2**20:.0f}"
+                                        for name, size in parts(target)) + " (MiB)")
     if args.smoke:
         smoke(exe)
     return 0

@@ -5,9 +5,10 @@ missing) into a temporary folder, then from the bundle: ``--version``, a short h
 a recording exported to NWB (the bundled schemas), and the desktop app for 5 s. The app is ended
 by its own ``--quit-after 5`` when ``hippoviz gui`` has that option, otherwise by SIGTERM.
 
-Measured on the project's 2-core machine: build 3-4 min, the bundle ≈ 720 MiB (llvmlite ≈ 170,
-imageio-ffmpeg's ffmpeg ≈ 165, Qt ≈ 105), the first headless run ≈ 50 s (Numba compiles into the
-user's cache: a frozen app ignores NUMBA_CACHE_DIR), the window ≈ 3 s after launch.
+Measured on the project's 2-core machine: build 3-4 min, the bundle ≈ 490 MiB (llvmlite ≈ 152,
+Qt ≈ 92, SciPy ≈ 76, the Python code ≈ 31, NumPy ≈ 40), the first headless run ≈ 50 s (Numba
+compiles into the user's cache: a frozen app ignores NUMBA_CACHE_DIR), the window ≈ 3 s after
+launch. imageio-ffmpeg's own ffmpeg (165 MiB) is left out: movies use the system's.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
         f.stat().st_size for f in exe.parent.rglob("*") if f.is_file() and not f.is_symlink()
     )
     print(f"\nPyInstaller build {took:.0f} s, bundle {size / 2**20:.0f} MiB")
+    # what the app never loads stays out (it was 737 MiB with ffmpeg and Qt's extras)
+    assert size / 2**20 <= 520, f"the bundle grew to {size / 2**20:.0f} MiB"
     return exe
 
 
@@ -76,6 +79,8 @@ def test_bundle_layout(bundle: Path) -> None:
         assert (internal / must).is_file(), must
     assert list(internal.glob("vispy/**/*.glsl")) or (internal / "vispy").is_dir()
     assert (bundle.parent / "hippoviz.desktop").is_file()
+    assert not list(internal.glob("imageio_ffmpeg/binaries/ffmpeg*"))
+    assert not (internal / "PyQt6" / "Qt6" / "translations").exists()
 
 
 def test_bundle_runs_headless(bundle: Path, user: tuple[Path, dict[str, str]]) -> None:
