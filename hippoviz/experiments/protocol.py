@@ -256,7 +256,7 @@ class _Parser:
         experiment = head.get("experiment")
         if experiment is not None and (isinstance(experiment, bool) or not isinstance(
                 experiment, int) or not 1 <= experiment <= 99):
-            raise self.error(f"must be an integer (the row of MODEL.md's table), got "
+            raise self.error(f"must be an integer (the row of docs/model.md's table), got "
                              f"{experiment!r}", "protocol", key="experiment")
         bin_size = head.get("bin_size_m")
         if bin_size is not None:
@@ -588,7 +588,7 @@ def protocols_dir() -> Path:
 
 
 def builtin_names() -> list[str]:
-    """Names of the built-in protocols, in the order of MODEL.md's table."""
+    """Names of the built-in protocols, in the order of docs/model.md's table."""
     d = protocols_dir()
     items = []
     for f in d.glob("*.toml"):

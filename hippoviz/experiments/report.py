@@ -1,6 +1,6 @@
 """Compare measured results with the rodent literature and write ``report.md``.
 
-Each row of MODEL.md's experiments table has fixed, stated criteria. They are applied to the
+Each row of docs/model.md's experiments table has fixed, stated criteria. They are applied to the
 metrics of a run (or to the mean over seeds); nothing here is tuned to a particular outcome, and
 a criterion that fails is reported with its numbers. A protocol declares which row it reproduces
 with ``experiment = N`` in its ``[protocol]`` table.
@@ -15,10 +15,10 @@ from typing import Any
 HIDDEN = ("dg", "ca3", "ca1")
 NAMES = {"dg": "DG", "ca3": "CA3", "ca1": "CA1"}
 
-#: The rodent results of MODEL.md's table (row: (result, citation)).
+#: The rodent results of docs/model.md's table (row: (result, citation)).
 RODENT: dict[int, tuple[str, str]] = {
     1: ("place cells in CA3/CA1 (typically 30-50 % of active CA1 cells in a box), sparse DG",
-        "MODEL.md, experiments table, row 1"),
+        "docs/model.md, experiments table, row 1"),
     2: ("fields stay put, rates change by up to an order of magnitude",
         "Leutgeb et al. 2005"),
     3: ("population vectors uncorrelated", "Leutgeb et al. 2005"),
@@ -29,8 +29,8 @@ RODENT: dict[int, tuple[str, str]] = {
         "Deshmukh & Knierim 2013"),
     7: ("DG decorrelates more than CA3", "Leutgeb et al. 2007"),
     8: ("mismatch jumps at the change and decays as fields restabilise",
-        "MODEL.md, experiments table, row 8"),
-    9: ("fewer place cells upstream of the cut", "MODEL.md, experiments table, row 9"),
+        "docs/model.md, experiments table, row 8"),
+    9: ("fewer place cells upstream of the cut", "docs/model.md, experiments table, row 9"),
 }
 
 #: Thresholds of the criteria (stated in the report next to each verdict).
@@ -367,7 +367,7 @@ def render(m: dict[str, Any], findings: list[Finding], *, figures: list[str] | N
         if not bad and not unclear:
             lines.append("Every result above agrees with the rodent result by its criterion.")
     else:
-        lines.append("This protocol names no row of MODEL.md's experiments table "
+        lines.append("This protocol names no row of docs/model.md's experiments table "
                      "(`experiment = N` in `[protocol]`), so there is no rodent result to "
                      "compare with; the measured values are in metrics.json.")
     last = (m.get("phases") or [{}])[-1].get("name", "")

@@ -83,7 +83,7 @@ def run_steps(sim: Simulator, n_steps: int, *, on_chunk: Callable[[Chunk], None]
 
 def layer_summary(sim: Simulator, collector: Collector, *, seed: int = 0) -> dict[str, Any]:
     """Place-cell fraction, median spatial information and activity per hidden layer, from the
-    spikes of the collector's window (MODEL.md's place-cell test, shuffles included)."""
+    spikes of the collector's window (docs/model.md's place-cell test, shuffles included)."""
     active = collector.active_array()
     start_rel = collector.start_step - (sim.step - active.shape[0])
     spikes = {}

@@ -334,7 +334,7 @@ class QtPhaseTimeline(QtWidgets.QWidget):
 
 
 class QtExperimentsMenu(QtWidgets.QMenu):
-    """An "Experiments" menu: one action per built-in protocol (in MODEL.md's order) and
+    """An "Experiments" menu: one action per built-in protocol (in docs/model.md's order) and
     "Open protocol file...". :attr:`chosen` carries a built-in name or a file path."""
 
     chosen = QtCore.pyqtSignal(str)

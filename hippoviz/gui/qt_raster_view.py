@@ -1,9 +1,9 @@
 """The spike raster: every layer stacked, drawn as a uint8 image (time bin x unit).
 
 Drawing spikes as an image is what keeps 2,000 units x 10 s above 30 fps in software GL
-(SETUP.md): each frame the visible spikes are binned with one ``np.bincount`` into palette indices
-(layer x count), rows are max-pooled down to the screen's pixel rows, and one ``ImageItem`` with a
-lookup table draws the result.
+(docs/architecture.md): each frame the visible spikes are binned with one ``np.bincount`` into
+palette indices (layer x count), rows are max-pooled down to the screen's pixel rows, and one
+``ImageItem`` with a lookup table draws the result.
 """
 
 from __future__ import annotations

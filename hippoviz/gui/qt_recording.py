@@ -5,9 +5,10 @@ A :class:`hippoviz.record.ThreadedRecorder` is created on the simulation thread 
 simulator's parameters, weights and rate maps) and every chunk the simulator returns is handed
 to ``recorder.write(chunk)`` on that thread, right after ``run_chunk``: nothing is dropped, and
 when the writer thread falls behind, the bounded queue slows the simulation down
-(DESIGN.md: recording is lossless). ``SimRunner`` has no hook for this yet, so the recorder taps
-the simulator's ``run_chunk`` (:class:`ChunkTap`); the small runner change that gives it a hook
-(``chunk_listeners``, used at once when present) is described in :class:`ChunkTap`.
+(docs/architecture.md: recording is lossless). ``SimRunner`` has no hook for this yet, so the
+recorder taps the simulator's ``run_chunk`` (:class:`ChunkTap`); the small runner change that
+gives it a hook (``chunk_listeners``, used at once when present) is described in
+:class:`ChunkTap`.
 
 A rebuild (reset, preset, new seed) ends the recording: the file holds the run up to the rebuild.
 """

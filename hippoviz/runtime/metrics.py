@@ -74,7 +74,7 @@ def approx_layer_metrics(maps: NDArray[np.floating], occupancy: NDArray[np.float
     """Place-cell fraction and median SI without the shuffle test (cheap enough to run online).
 
     A unit counts as a place cell when its peak rate is at least ``min_peak_hz``, its spatial
-    information at least ``si_threshold`` bits/spike, and it has a field as in MODEL.md.
+    information at least ``si_threshold`` bits/spike, and it has a field as in docs/model.md.
 
     Returns
     -------

@@ -10,7 +10,8 @@ BIN = 0.025
 
 
 def grid_map(spacing_m: float, theta_deg: float, phase_m: np.ndarray, size_m: float = 1.0):
-    """G(r) = g(Σ_k cos(k_k·(r - c))), |k| = 4π/(√3 λ), angles θ + {-30°, 30°, 90°} (MODEL.md)."""
+    """G(r) = g(Σ_k cos(k_k·(r - c))), |k| = 4π/(√3 λ), angles θ + {-30°, 30°, 90°}
+    (docs/model.md)."""
     x, y = bin_centers(size_m, size_m, BIN)
     X, Y = np.meshgrid(x, y)
     k = 4 * np.pi / (np.sqrt(3) * spacing_m)

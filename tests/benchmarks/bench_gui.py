@@ -9,7 +9,7 @@ Measures, on this machine:
 - the p99 interval of a 10 ms QTimer on the GUI thread while the simulation runs;
 - the time from launching ``python -m hippoviz.gui.app`` to the window being up (warm Numba cache).
 
-Run it under a real X server so VisPy draws (SETUP.md)::
+Run it under a real X server so VisPy draws (docs/architecture.md)::
 
     xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python tests/benchmarks/bench_gui.py
     ... --preset small --seconds 10 --json
