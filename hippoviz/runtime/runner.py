@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 
 from hippoviz import params as P
-from hippoviz.runtime.compile import CompileWatch
 from hippoviz.runtime.divergence import likely_culprit
 from hippoviz.runtime.maps import MapJob, MapWorker
 from hippoviz.runtime.rings import SampleRing, SpikeRing
@@ -140,6 +139,9 @@ class SimRunner:
         self._replay_params = params
         self._sim_s = 0.0  # wall time inside run_chunk
         self._compiling = False
+        # imported here: `python -m hippoviz.runtime.compile` must find it not yet imported
+        from hippoviz.runtime.compile import CompileWatch
+
         self._compile = CompileWatch(self._compile_started, self._compile_ended)
         self._overhead_s = 0.0  # wall time publishing chunks
         self.thread_limits: dict[str, Any] = {}

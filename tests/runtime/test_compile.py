@@ -75,7 +75,7 @@ def test_run_on_a_cold_cache_says_so_once_and_does_not_count_it(tmp_path: Path) 
     # what packaging/setup.sh runs: silent when cached, two lines when it compiles
     r = subprocess.run([sys.executable, "-m", "hippoviz.runtime.compile"], env=env,
                        capture_output=True, text=True, timeout=900, check=False)
-    assert r.returncode == 0 and r.stdout == ""
+    assert r.returncode == 0 and r.stdout == "" and r.stderr == ""  # no runpy warning either
     env["NUMBA_CACHE_DIR"] = str(tmp_path / "other")
     r = subprocess.run([sys.executable, "-m", "hippoviz.runtime.compile", "--prefix", "x: "],
                        env=env, capture_output=True, text=True, timeout=900, check=False)

@@ -13,6 +13,7 @@ from hippoviz import params as P
 from hippoviz.runtime import SimRunner
 from hippoviz.runtime.maps import smooth_rate_maps
 from hippoviz.runtime.metrics import approx_layer_metrics, layer_metrics, spatial_information
+from hippoviz.runtime.runner import METRICS_FIRST_SIM_S
 
 from .test_runner import wait_until
 
@@ -56,7 +57,7 @@ def test_published_ratemaps_and_metrics(make_runner: Callable[..., SimRunner]) -
     assert np.isfinite(maps["ca1"]).any()
     hist = wait_until(lambda: r.source.latest("metrics_history"), 20)
     e = hist[0]
-    assert e["t_s"] >= 10.0
+    assert e["t_s"] >= METRICS_FIRST_SIM_S
     for layer in ("dg", "ca3", "ca1"):
         assert e[layer]["method"] in ("analysis", "approx")
         assert 0.0 <= e[layer]["place_cell_fraction"] <= 1.0
