@@ -1,13 +1,23 @@
-"""The place-cell test of MODEL.md, in one call.
+"""The place-cell test, in one call (docs/model.md, "Analysis").
 
+The **strict** criterion (the default, ``criterion="strict"``) asks what an experimenter's
+place cell is: a unit with one dominant field of plausible size and little firing elsewhere.
 A unit is a place cell when all of these hold:
 
-1. its spatial information is significant: ``p < p_value`` in the circular-shift test
+1. it fired at least ``min_spikes`` spikes and its peak rate (smoothed map) is
+   ``>= min_peak_hz``;
+2. its spatial information is at least ``min_si_bits`` bits/spike *and* significant:
+   ``p < p_value`` in the circular-shift test
    (:func:`~hippoviz.analysis.spatial_information_shuffle`);
-2. it has at least one field (:func:`~hippoviz.analysis.detect_fields`: a 4-connected region of
-   ``>= min_field_bins`` bins at ``>= 20 %`` of the peak);
-3. every such region covers less than half of the visited arena;
-4. its peak rate (smoothed map) is ``>= min_peak_hz``.
+3. no region at ``>= 20 %`` of its peak covers half of the visited arena or more;
+4. its strongest field (:func:`~hippoviz.analysis.detect_fields`: a 4-connected region of
+   ``>= min_field_bins`` bins at ``>= 20 %`` of the peak) covers between
+   ``dominant_field_range[0]`` and ``dominant_field_range[1]`` of the visited arena, and any
+   second field peaks below ``second_field_ratio`` of the first.
+
+The **lenient** criterion (``criterion="lenient"``, hippoviz 0.1's test) keeps 1 without the
+spike count, 2 without the bits threshold, 3, and asks only for at least one field: the
+multi-field units of random networks (about three fields each) pass it.
 """
 
 from __future__ import annotations
@@ -27,7 +37,23 @@ from hippoviz.analysis.ratemaps import (
 )
 from hippoviz.analysis.spatial_info import spatial_information_shuffle
 
-__all__ = ["PlaceCellResult", "place_cell_analysis"]
+__all__ = ["PlaceCellResult", "dominant_field", "place_cell_analysis"]
+
+
+def dominant_field(fields: Fields, n_units: int, size_range: tuple[float, float] = (0.02, 0.30),
+                   second_field_ratio: float = 0.5) -> NDArray[np.bool_]:
+    """(n_units,) bool: the unit's strongest field covers ``size_range`` of the visited arena
+    (fractions) and any second field peaks below ``second_field_ratio`` of the first."""
+    ok = np.zeros(n_units, dtype=bool)
+    first = fields.field_label == 1
+    u1 = fields.field_unit[first]
+    f1 = fields.field_fraction[first]
+    p1 = fields.field_peak[first]
+    p2 = np.zeros(n_units)
+    second = fields.field_label == 2
+    p2[fields.field_unit[second]] = fields.field_peak[second]
+    ok[u1] = (f1 >= size_range[0]) & (f1 <= size_range[1]) & (p2[u1] < second_field_ratio * p1)
+    return ok
 
 
 @dataclass(frozen=True)
@@ -118,6 +144,11 @@ def place_cell_analysis(
     min_shift_s: float = 20.0,
     min_occupancy_s: float = 0.0,
     parallel: bool = True,
+    criterion: str = "strict",
+    min_si_bits: float = 1.0,
+    min_spikes: int = 20,
+    dominant_field_range: tuple[float, float] = (0.02, 0.30),
+    second_field_ratio: float = 0.5,
 ) -> PlaceCellResult:
     """Rate maps, spatial information, shuffle test, fields and the place-cell verdict.
 
@@ -159,6 +190,16 @@ def place_cell_analysis(
         Bins with raw occupancy ``<=`` this are unvisited.
     parallel : bool, default True
         Run the shuffle kernel on Numba's threads.
+    criterion : {"strict", "lenient"}, default "strict"
+        Which test (see the module docstring).
+    min_si_bits : float, default 1.0
+        Strict: smallest spatial information (bits/spike).
+    min_spikes : int, default 20
+        Strict: fewest spikes in the window.
+    dominant_field_range : (float, float), default (0.02, 0.30)
+        Strict: size of the strongest field, as a fraction of the visited arena.
+    second_field_ratio : float, default 0.5
+        Strict: a second field must peak below this fraction of the first's peak.
 
     Returns
     -------
@@ -195,6 +236,8 @@ def place_cell_analysis(
     peak = map_peaks(rate)
     n_spikes = np.bincount(units, minlength=n_units).astype(np.int64)
     duration_s = n_steps * dt_s
+    if criterion not in ("strict", "lenient"):
+        raise ValueError(f"criterion must be 'strict' or 'lenient', got {criterion!r}")
     with np.errstate(invalid="ignore"):
         is_pc = (
             (shuffle.p_values < p_value)
@@ -202,6 +245,11 @@ def place_cell_analysis(
             & (fields.n_oversized == 0)
             & (peak >= min_peak_hz)
         )
+        if criterion == "strict":
+            is_pc &= ((n_spikes >= min_spikes)
+                      & (np.nan_to_num(shuffle.si_bits_per_spike) >= min_si_bits)
+                      & dominant_field(fields, n_units, dominant_field_range,
+                                       second_field_ratio))
     return PlaceCellResult(
         rate_maps=rate,
         occupancy_s=occ,

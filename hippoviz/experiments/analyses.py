@@ -71,7 +71,19 @@ class Context:
 
 def run(a: Analysis, ctx: Context) -> None:
     {"remapping": remapping, "morph": morph, "stretch": stretch, "object": objects,
-     "mismatch": mismatch, "lesion": lesion}[a.kind](a, ctx)
+     "mismatch": mismatch, "lesion": lesion, "reconstruction": reconstruction}[a.kind](a, ctx)
+
+
+def reconstruction(a: Analysis, ctx: Context) -> None:
+    """Reconstruction error (the mismatch) of the phase's first and last ``seconds`` (60)."""
+    cur = ctx.current
+    n = max(1, min(round(float(a.options.get("seconds", 60.0)) / cur.dt_s),
+                   cur.mismatch.shape[0] // 2))
+    first = float(np.mean(cur.mismatch[:n]))
+    last = float(np.mean(cur.mismatch[-n:]))
+    ctx.metrics["reconstruction"] = {
+        "phase": cur.name, "seconds": n * cur.dt_s, "first": first, "last": last,
+        "ratio": last / first if first > 0 else None}
 
 
 # ----------------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from hippoviz.experiments import report as R
 from hippoviz.experiments.engine import ProtocolRun, RunResult, clean
 from hippoviz.experiments.session import Progress
 from hippoviz.experiments.sweep import SweepError, aggregate, parse_seeds, run_seeds
+from hippoviz.experiments.verdicts import judge
 
 FigureWriter = Callable[[dict[str, Any], Path], list[str]]
 
@@ -211,10 +212,12 @@ def _write_sweep(out: Path, results: list[RunResult], seeds: list[int]
     for f in findings:
         k = sum(1 for ps in per_seed if ps.get(f.result) == "agrees")
         agreement[f.result] = f"{k} of {len(seeds)} seeds agree"
+    statistics = [v.to_json() for v in judge(str(first["experiment"]), metrics)]
     summary = {"experiment": first["experiment"], "title": first["title"], "seeds": seeds,
                "n_seeds": len(seeds), "mean": mean, "sd": sd,
                "agreement": agreement,
-               "verdicts": {f.result: f.verdict for f in findings}}
+               "verdicts": {f.result: f.verdict for f in findings},
+               "statistics": statistics}
     _dump(out / "metrics.json", clean(summary))
     (out / "params.toml").write_text(_params_toml(first), encoding="utf-8")
     traces = [np.asarray(r.series["mismatch_total"], np.float64) for r in results]
@@ -252,7 +255,8 @@ def _write_report(out: Path, summary: dict[str, Any], findings: list[R.Finding],
                   figs: list[str], seeds: list[int] | None) -> None:
     if seeds:
         text = R.render(summary["mean"], findings, figures=figs, seeds=seeds,
-                        sd=summary["sd"], agreement=summary.get("agreement"))
+                        sd=summary["sd"], agreement=summary.get("agreement"),
+                        statistics=summary.get("statistics"))
     else:
         text = R.render(summary, findings, figures=figs)
     tmp = out / "report.md.tmp"
@@ -268,6 +272,12 @@ def _print_summary(summary: dict[str, Any], findings: list[R.Finding], out: Path
     else:
         print(f"{title}: seed {summary['seed']}, {summary['minutes']:.1f} simulated minutes in "
               f"{wall:.0f} s")
+    for v in summary.get("statistics") or []:
+        p = v.get("p")
+        mean = v.get("mean")
+        print(f"  target: {v['claim']}: {'met' if v['met'] else 'not met'} (mean "
+              f"{'n/a' if mean is None else f'{mean:.3g}'}, n = {v.get('n')}, "
+              f"p = {'n/a' if p is None else f'{p:.2g}'})")
     for f in findings:
         agree = (summary.get("agreement") or {}).get(f.result)
         print(f"  {f.result}: {f.verdict}" + (f" ({agree})" if agree else ""))

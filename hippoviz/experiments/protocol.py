@@ -39,6 +39,7 @@ ANALYSES: dict[str, dict[str, tuple[bool, str]]] = {
     "mismatch": {"label": (False, "label"), "baseline_s": (False, "seconds"),
                  "smooth_s": (False, "seconds"), "peak_window_s": (False, "seconds")},
     "lesion": {"intact": (True, "phase")},
+    "reconstruction": {"seconds": (False, "seconds")},
 }
 
 PHASE_KEYS = ("name", "minutes", "learning", "start", "window_minutes", "set", "morph", "room",

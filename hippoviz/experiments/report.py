@@ -323,8 +323,10 @@ _ROWS = {1: _row1, 2: _row2, 3: _row3, 4: _row4, 5: _row5, 6: _row6, 7: _row7, 8
 # ----------------------------------------------------------------------------------------------
 def render(m: dict[str, Any], findings: list[Finding], *, figures: list[str] | None = None,
            seeds: list[int] | None = None, sd: dict[str, Any] | None = None,
-           agreement: dict[str, str] | None = None) -> str:
-    """``report.md`` of a run (``seeds``: the seeds a mean was taken over)."""
+           agreement: dict[str, str] | None = None,
+           statistics: list[dict[str, Any]] | None = None) -> str:
+    """``report.md`` of a run (``seeds``: the seeds a mean was taken over; ``statistics``: the
+    verdicts of :mod:`hippoviz.experiments.verdicts` over those seeds)."""
     lines = [f"# {m.get('title', m.get('experiment'))}", ""]
     prov = m.get("provenance") or {}
     who = (f"seeds {seeds[0]}-{seeds[-1]} (mean ± sd over {len(seeds)})" if seeds
@@ -341,6 +343,13 @@ def render(m: dict[str, Any], findings: list[Finding], *, figures: list[str] | N
     lines.append("")
     if m.get("description"):
         lines += [str(m["description"]).replace("\n", " "), ""]
+    if statistics:
+        lines += ["## Targets over seeds", "",
+                  "Each target is a statistic over the seeds (hippoviz/experiments/verdicts.py): "
+                  "a threshold is met when the mean is on its side and a one-sided t-test "
+                  "gives p < 0.05; a comparison when a one-sided Wilcoxon signed-rank test on "
+                  "the paired seeds gives p < 0.05.", "",
+                  statistics_table(statistics), ""]
     lines += ["## Results and the rodent literature", ""]
     if findings:
         lines.append("| result | measured | rodent result (citation) | verdict |")
@@ -408,6 +417,23 @@ def render(m: dict[str, Any], findings: list[Finding], *, figures: list[str] | N
             lines.append(f"![{f}]({f})")
     lines += ["", "Files: `metrics.json` (every number), `series.json` (mismatch trace), "
               "`params.toml` (the full parameters), figures as PNG and SVG.", ""]
+    return "\n".join(lines)
+
+
+def statistics_table(stats: list[dict[str, Any]], protocol_column: bool = False) -> str:
+    """A markdown table of verdicts (``Verdict.to_json()`` dicts)."""
+    head = "| " + ("protocol | " if protocol_column else "") + \
+        "target | mean ± sd (n seeds) | test | p | met |"
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for v in stats:
+        mean, sd = v.get("mean"), v.get("sd")
+        ms = "n/a" if mean is None else (f"{mean:.3g}" + (f" ± {sd:.2g}" if sd is not None
+                                                            else ""))
+        p = v.get("p")
+        ptxt = "–" if p is None else (f"{p:.2g}" if p >= 0.001 else "< 0.001")
+        lines.append("| " + (f"{v['protocol']} | " if protocol_column else "") +
+                     f"{v['claim']} | {ms} ({v.get('n', '?')}) | {v['test']} | {ptxt} | "
+                     f"{'**yes**' if v['met'] else 'no'} |")
     return "\n".join(lines)
 
 

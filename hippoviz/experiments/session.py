@@ -135,7 +135,11 @@ def place_cell_summary(pos: NDArray[np.floating], spikes: dict[str, tuple[Any, A
         res = place_cell_analysis(
             pos, steps, units, layer_sizes[L], dt_s, width_m, height_m,
             bin_size_m=ap.bin_size_m, n_shuffles=ap.n_shuffles, p_value=ap.p_value,
-            min_field_bins=ap.min_field_bins, min_peak_hz=ap.min_peak_hz, seed=seed)
+            min_field_bins=ap.min_field_bins, min_peak_hz=ap.min_peak_hz, seed=seed,
+            criterion=ap.place_cell_criterion, min_si_bits=ap.min_si_bits,
+            min_spikes=ap.min_spikes,
+            dominant_field_range=(ap.dominant_field_min, ap.dominant_field_max),
+            second_field_ratio=ap.second_field_ratio)
         act = active[:, k] if active.size else np.zeros(0)
         out[L] = {
             "place_cell_fraction": float(res.fraction),

@@ -181,8 +181,18 @@ class LearningParams:
     optimizer: str = p("sgd", "SGD with momentum or Adam.", choices=("sgd", "adam"))
     momentum: float = p(0.9, "SGD momentum.", lo=0.0, hi=0.99, step=0.01)
     weight_decay: float = p(0.0, "L2 weight decay of every projection (not the biases): each "
-                            "update descends the mismatch gradient plus decay * w.", lo=0.0,
-                            hi=0.1, step=1e-4)
+                            "update descends the mismatch gradient plus decay * w. It bounds "
+                            "the scale of the hidden activity, which otherwise grows for hours "
+                            "until the reconstruction degrades (0 = none, hippoviz 0.1).",
+                            lo=0.0, hi=0.1, step=1e-4)
+    hidden_biases_learn: bool = p(
+        True, "The hidden layers' biases learn from the error (off: they stay at 0, and a "
+        "unit's excitability is set by its homeostatic threshold alone).")
+    synaptic_scaling: float = p(
+        0.0, "Synaptic scaling (Turrigiano 2008): after each update every hidden unit's "
+        "incoming weights (EC -> DG, DG -> CA3, CA3 -> CA1) are scaled back to this Euclidean "
+        "norm, so learning changes their pattern, not their total strength (0 = off).",
+        lo=0.0, hi=5.0, step=0.1)
     batch_steps: int = p(12, "Steps whose updates are accumulated and applied together "
                          "(about one theta cycle).", lo=1, hi=100, step=1)
     lr_dg: float = p(0.002, "Learning rate of EC -> DG.", lo=0.0, hi=0.05, step=0.0005,
@@ -254,6 +264,23 @@ class AnalysisParams:
                             lo=1, hi=400, step=1)
     min_peak_hz: float = p(1.0, "Lowest peak rate of a place cell.", unit="Hz", lo=0.0,
                            hi=50.0, step=0.5)
+    place_cell_criterion: str = p(
+        "strict", "Place-cell test. strict: >= min_spikes spikes, SI >= min_si_bits and "
+        "significant, no region at 20 % of the peak over half the arena, one dominant field "
+        "of plausible size (any second field below second_field_ratio of its peak). lenient: "
+        "significant SI and at least one field (hippoviz 0.1's test, which counts the "
+        "multi-field units of random networks).", choices=("strict", "lenient"))
+    min_si_bits: float = p(1.0, "Strict test: lowest spatial information of a place cell.",
+                           unit="bits/spike", lo=0.0, hi=5.0, step=0.1)
+    min_spikes: int = p(20, "Strict test: fewest spikes of a place cell in the window.", lo=0,
+                        hi=1000, step=5)
+    dominant_field_min: float = p(0.02, "Strict test: smallest dominant field, as a fraction "
+                                  "of the visited arena.", lo=0.0, hi=0.5, step=0.01)
+    dominant_field_max: float = p(0.30, "Strict test: largest dominant field, as a fraction "
+                                  "of the visited arena.", lo=0.01, hi=0.5, step=0.01)
+    second_field_ratio: float = p(0.5, "Strict test: a second field must peak below this "
+                                  "fraction of the dominant field's peak.", lo=0.0, hi=1.0,
+                                  step=0.05)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,8 @@ PV_NAMES: tuple[str, ...] = (
     "obj_sigma",
     "sp_dg", "sp_ca3", "sp_ca1", "k_dg", "k_ca3", "k_ca1", "e_dg", "e_ca3", "e_ca1", "l1",
     "wta_exact", "homeo", "sigma_h", "dropout",
-    "learn", "align", "adam", "momentum", "batch", "decay", "lr_dg", "lr_ca3", "lr_ca1", "lr_out",
+    "learn", "align", "adam", "momentum", "batch", "decay", "wnorm", "hbias",
+    "lr_dg", "lr_ca3", "lr_ca1", "lr_out",
     "g_ec_ca1", "g_ca1_ca3", "g_ca3_dg",
     "theta_gating", "theta_depth", "enc_phase", "enc_window",
     "kappa", "rmax_grid", "rmax_lec", "rmax_dg", "rmax_ca3", "rmax_ca1", "rmax_out",
@@ -41,7 +42,7 @@ PV = {name: i for i, name in enumerate(PV_NAMES)}
  G_MEC, G_BORDER, G_LEC, G_TA, SIGMA_IN, CTX_MORPH, BLEND, OBJ_SIGMA,
  SP_DG, SP_CA3, SP_CA1, K_DG, K_CA3, K_CA1, E_DG, E_CA3, E_CA1, L1, WTA_EXACT, HOMEO, SIGMA_H,
  DROPOUT,
- LEARN, ALIGN, ADAM, MOMENTUM, BATCH, DECAY, LR_DG, LR_CA3, LR_CA1, LR_OUT,
+ LEARN, ALIGN, ADAM, MOMENTUM, BATCH, DECAY, WNORM, HBIAS, LR_DG, LR_CA3, LR_CA1, LR_OUT,
  GAIN_EC_CA1, GAIN_CA1_CA3, GAIN_CA3_DG,
  THETA_GATING, THETA_DEPTH, ENC_PHASE, ENC_WINDOW,
  KAPPA, RMAX_GRID, RMAX_LEC, RMAX_DG, RMAX_CA3, RMAX_CA1, RMAX_OUT,
@@ -198,6 +199,52 @@ def _inhibition_grad(d: NDArray[np.float32], h: NDArray[np.float32], act: NDArra
     act[m] = tau
     d[tau] = -coef * s
     return m + 1
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def normalise_rows(w: NDArray[np.float32], norm: float, idle: NDArray[np.int64],
+                   k_idle: int) -> None:
+    """Scale each row of an output-major ``w`` (one row per receiving unit) to Euclidean norm
+    ``norm``; rows of units idle for more than ``k_idle`` batches did not change and are
+    skipped (pass ``k_idle < 0`` to do every row)."""
+    for j in range(w.shape[0]):
+        if 0 <= k_idle < idle[j]:
+            continue
+        row = w[j]
+        s = 0.0
+        for i in range(row.shape[0]):
+            s += row[i] * row[i]
+        if s > 0.0:
+            f = np.float32(norm / math.sqrt(s))
+            for i in range(row.shape[0]):
+                row[i] *= f
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def normalise_columns(wt: NDArray[np.float32], norm: float) -> None:
+    """Scale each column of an input-major ``wt`` (one column per receiving unit) to
+    Euclidean norm ``norm``."""
+    n_in, n_out = wt.shape
+    s = np.zeros(n_out, np.float64)
+    for i in range(n_in):
+        row = wt[i]
+        for j in range(n_out):
+            s[j] += row[j] * row[j]
+    f = np.zeros(n_out, np.float32)
+    for j in range(n_out):
+        f[j] = np.float32(norm / math.sqrt(s[j])) if s[j] > 0.0 else np.float32(1.0)
+    for i in range(n_in):
+        row = wt[i]
+        for j in range(n_out):
+            row[j] *= f[j]
+
+
+@njit(cache=True, nogil=True)
+def _target(mode: int, k_frac: float, n: int) -> float:
+    # the active fraction homeostasis aims at: what k-WTA keeps (as sparsify rounds it)
+    if mode == 0:
+        return max(1, int(round(k_frac * n))) / n  # noqa: RUF046
+    return k_frac
 
 
 @njit(cache=True, nogil=True)
@@ -560,23 +607,35 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                                   wd)
                     _apply_update(w4t, g4t, vel[4], mom2[4], pv[LR_OUT], mom, inv_b, adam, ta_,
                                   wd)
-                    _apply_update(b1, gb1, vel[5], mom2[5], pv[LR_DG], mom, inv_b, adam, ta_,
-                                  0.0)
-                    _apply_update(b2, gb2, vel[6], mom2[6], pv[LR_CA3], mom, inv_b, adam, ta_,
-                                  0.0)
-                    _apply_update(b3, gb3, vel[7], mom2[7], pv[LR_CA1], mom, inv_b, adam, ta_,
-                                  0.0)
+                    hb = pv[HBIAS]  # 0: the hidden biases do not learn (gradients cleared)
+                    _apply_update(b1, gb1, vel[5], mom2[5], hb * pv[LR_DG], mom, inv_b, adam,
+                                  ta_, 0.0)
+                    _apply_update(b2, gb2, vel[6], mom2[6], hb * pv[LR_CA3], mom, inv_b, adam,
+                                  ta_, 0.0)
+                    _apply_update(b3, gb3, vel[7], mom2[7], hb * pv[LR_CA1], mom, inv_b, adam,
+                                  ta_, 0.0)
                     _apply_update(b4, gb4, vel[8], mom2[8], pv[LR_OUT], mom, inv_b, adam, ta_,
                                   0.0)
-                    # homeostasis: adaptive thresholds pull each unit's activity to the layer target
+                    # synaptic scaling: every hidden unit's incoming weights back to their norm
+                    wn = pv[WNORM]
+                    if wn > 0.0:
+                        normalise_rows(w1, wn, dg_idle, k_idle)
+                        normalise_columns(w2t, wn)
+                        normalise_columns(w3t, wn)
+                    # homeostasis: adaptive thresholds pull each unit's activity to the layer
+                    # target (for k-WTA the fraction it actually keeps, k_count / n, so that
+                    # the mean threshold does not drift while the competition binds)
                     eta = pv[HOMEO]
                     if eta > 0.0:
+                        t1 = _target(sp_dg, pv[K_DG], n_dg)
+                        t2 = _target(sp_ca3, pv[K_CA3], n_ca3)
+                        t3 = _target(sp_ca1, pv[K_CA1], n_ca1)
                         for j in range(n_dg):
-                            th1[j] += eta * (act_count[j] * inv_b - pv[K_DG])
+                            th1[j] += eta * (act_count[j] * inv_b - t1)
                         for i in range(n_ca3):
-                            th2[i] += eta * (act_count[n1 + i] * inv_b - pv[K_CA3])
+                            th2[i] += eta * (act_count[n1 + i] * inv_b - t2)
                         for l in range(n_ca1):
-                            th3[l] += eta * (act_count[n1 + n2 + l] * inv_b - pv[K_CA1])
+                            th3[l] += eta * (act_count[n1 + n2 + l] * inv_b - t3)
                     for j in range(act_count.shape[0]):
                         act_count[j] = 0.0
                     counters[0] = 0

@@ -26,7 +26,15 @@ from hippoviz.sim.inputs import (
     make_object_vectors,
     make_switch_order,
 )
-from hippoviz.sim.kernel import PV, PV_NAMES, RM_DECAY_EVERY, SAMPLE_COLUMNS, run_steps
+from hippoviz.sim.kernel import (
+    PV,
+    PV_NAMES,
+    RM_DECAY_EVERY,
+    SAMPLE_COLUMNS,
+    normalise_columns,
+    normalise_rows,
+    run_steps,
+)
 from hippoviz.sim.network import SPARSITY_CODES, NetworkState, init_network
 from hippoviz.sim.rng import seed_state
 
@@ -86,6 +94,11 @@ class Simulator:
         # -- the loop
         self.net: NetworkState = init_network(self.n_ec, npar.n_dg, npar.n_ca3, npar.n_ca1,
                                               npar.init_scale, rng)
+        if params.learning.synaptic_scaling > 0:  # start at the norm synaptic scaling keeps
+            wn = params.learning.synaptic_scaling
+            normalise_rows(self.net.w_ec_dg, wn, np.zeros(npar.n_dg, np.int64), -1)
+            normalise_columns(self.net.wt_dg_ca3, wn)
+            normalise_columns(self.net.wt_ca3_ca1, wn)
         opt = [getattr(self.net, k) for k in _OPT_NAMES]
         self._grads = tuple(np.zeros_like(w) for w in opt)
         self._vel = tuple(np.zeros_like(w) for w in opt)
@@ -184,7 +197,8 @@ class Simulator:
             "dropout": npar.dropout,
             "learn": float(lp.enabled), "align": float(lp.feedback == "alignment"),
             "adam": float(lp.optimizer == "adam"), "momentum": lp.momentum,
-            "batch": lp.batch_steps, "decay": lp.weight_decay, "lr_dg": lp.lr_dg,
+            "batch": lp.batch_steps, "decay": lp.weight_decay, "wnorm": lp.synaptic_scaling,
+            "hbias": float(lp.hidden_biases_learn), "lr_dg": lp.lr_dg,
             "lr_ca3": lp.lr_ca3,
             "lr_ca1": lp.lr_ca1, "lr_out": lp.lr_out, "g_ec_ca1": lp.g_ec_ca1,
             "g_ca1_ca3": lp.g_ca1_ca3, "g_ca3_dg": lp.g_ca3_dg,

@@ -119,3 +119,46 @@ def test_field_detection_rules() -> None:
     for i in range(10):
         d[i, i] = 1.0
     assert detect_fields(d, min_field_bins=2).n_fields[0] == 0
+
+
+@pytest.fixture(scope="module")
+def multi(trajectory, spikes_from_rates):
+    """Unit 0: three equal fields (a random network's typical unit); 1: a dominant field and
+    a second one at 30 % of its peak; 2: one field covering about 36 % of the box."""
+    rng = np.random.default_rng(17)
+    pos = trajectory.astype(np.float64)
+    three = sum(_field_rates(pos, c, 0.06, 12.0) for c in ((-0.3, -0.3), (0.3, 0.0), (-0.1, 0.3)))
+    two = _field_rates(pos, (0.25, 0.25), 0.07, 15.0) + _field_rates(pos, (-0.3, -0.2), 0.07, 4.5)
+    wide = _field_rates(pos, (0.0, 0.0), 0.19, 12.0)
+    rates = np.column_stack([three, two, wide])
+    steps, units = spikes_from_rates(rates, rng)
+    kw = {"seed": 5, "bin_size_m": 0.05}
+    return (place_cell_analysis(trajectory, steps, units, 3, DT_S, 1.0, 1.0, **kw),
+            place_cell_analysis(trajectory, steps, units, 3, DT_S, 1.0, 1.0,
+                                criterion="lenient", **kw))
+
+
+def test_strict_criterion_wants_one_dominant_field_of_plausible_size(multi) -> None:
+    strict, lenient = multi
+    assert lenient.is_place_cell[0] and strict.n_fields[0] == 3
+    assert not strict.is_place_cell[0]  # three equal fields: not a place cell
+    assert strict.n_fields[1] == 2 and strict.is_place_cell[1]  # a weak second field is fine
+    assert strict.p_values[2] < 0.01 and strict.largest_field_fraction[2] > 0.30
+    assert lenient.is_place_cell[2] and not strict.is_place_cell[2]  # too big a field
+
+
+def test_strict_criterion_wants_spikes_and_information(trajectory, spikes_from_rates) -> None:
+    rng = np.random.default_rng(18)
+    pos = trajectory[:30_000].astype(np.float64)
+    rates = np.column_stack([
+        _field_rates(pos, (0.1, 0.1), 0.08, 15.0) - 0.1,  # a clean field
+        (_field_rates(pos, (0.1, 0.1), 0.08, 15.0) - 0.1) * 0.002,  # the same, a few spikes
+    ])
+    steps, units = spikes_from_rates(rates, rng)
+    res = place_cell_analysis(trajectory[:30_000], steps, units, 2, DT_S, 1.0, 1.0,
+                              bin_size_m=0.05, min_peak_hz=0.0, seed=2)
+    assert res.is_place_cell[0]
+    assert res.n_spikes[1] < 20 and not res.is_place_cell[1]
+    high = place_cell_analysis(trajectory[:30_000], steps, units, 2, DT_S, 1.0, 1.0,
+                               bin_size_m=0.05, min_peak_hz=0.0, seed=2, min_si_bits=10.0)
+    assert res.si_bits_per_spike[0] < 10.0 and not high.is_place_cell[0]
