@@ -419,7 +419,7 @@ class QtMainWindow(QMainWindow):
         state = "Running" if playing else "Paused"
         compiling = bool(st.get("compiling", False))
         if compiling:
-            state = "Compiling the model's kernels (first start only)…"
+            state = "Compiling the model's kernels (once per install or update)…"
         if self.busy.isVisible() != compiling:
             self.busy.setVisible(compiling)
             self.lbl_state.setToolTip(COMPILING_TEXT[0].upper() + COMPILING_TEXT[1:]
