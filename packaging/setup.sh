@@ -45,6 +45,7 @@ as_root() {  # as_root PACKAGES... -- CMD...: run CMD as root (for installing PA
 }
 
 apt_install() {  # apt_install PACKAGES...
+  as_root "$@" -- true  # says how to run it as root when it cannot become root
   say "installing system packages: $*"
   if [ $updated = 0 ]; then
     as_root "$@" -- apt-get update -qq

@@ -108,6 +108,41 @@ def test_unknown_option_is_one_line_exit_2() -> None:
                                 "packaging/setup.sh --help)")
 
 
+@debian
+def test_without_sudo_it_says_how_to_run_it_as_root() -> None:
+    """A user without sudo, a package missing: one line that says what to run as root."""
+    if os.geteuid() != 0 or shutil.which("runuser") is None:
+        pytest.skip("needs root to run the script as another user")
+    import tempfile
+
+    # pytest's tmp_path lies below a folder only root may enter
+    with tempfile.TemporaryDirectory(prefix="hippoviz-nosudo-") as tmp:
+        _no_sudo(Path(tmp))
+
+
+def _no_sudo(tmp_path: Path) -> None:
+    co = tmp_path / "co"
+    (co / "packaging").mkdir(parents=True)
+    shutil.copy2(SETUP, co / "packaging" / "setup.sh")
+    missing = next(p for p in ("hello", "cowsay", "sl", "fortune-mod") if not _installed(p))
+    (co / "packaging" / "system-packages.txt").write_text(f"python3\n{missing}\n")
+    bin_dir = tmp_path / "bin"  # the user's commands, sudo left out
+    bin_dir.mkdir()
+    for cmd in ("bash", "sed", "tr", "grep", "dpkg-query", "apt-get", "apt-cache", "id", "cat",
+                "dirname", "env", "true"):
+        (bin_dir / cmd).symlink_to(shutil.which(cmd) or f"/bin/{cmd}")
+    for p in (tmp_path, co, co / "packaging", bin_dir):
+        p.chmod(0o755)
+    r = subprocess.run(["runuser", "-u", "nobody", "--", "env", "-i", f"PATH={bin_dir}",
+                        "bash", str(co / "packaging" / "setup.sh")], capture_output=True,
+                       text=True, timeout=120, check=False)
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.strip() == (
+        f"hippoviz setup: error: the system packages {missing} need root, and sudo is not "
+        f"installed: as root run  su -c '{co}/packaging/setup.sh --system-only'  then "
+        "packaging/setup.sh again")
+
+
 # -- the script itself, in a copy of the checkout ------------------------------------------------
 def _copy_checkout(dest: Path) -> Path:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".venv", "screenshots")
@@ -129,9 +164,11 @@ def _setup(copy: Path) -> subprocess.CompletedProcess[str]:
 
 
 def _working(copy: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     r = subprocess.run([str(copy / ".venv" / "bin" / "python"), "-c",
                         "import pip, pytest, hippoviz; print(hippoviz.__file__)"],
-                       capture_output=True, text=True, timeout=120, check=True)
+                       cwd=copy.parent, env=env, capture_output=True, text=True, timeout=120,
+                       check=True)  # not from the checkout the tests run in
     assert Path(r.stdout.strip()).resolve().is_relative_to(copy.resolve())
 
 
