@@ -1,4 +1,5 @@
-"""L2: lossless session recordings (HDF5), replay, NWB export and provenance. No Qt.
+"""L2: lossless session recordings (HDF5), replay, NWB export, recorded trajectories (NWB or CSV
+files that drive the rat, :mod:`hippoviz.record.trajectory`) and provenance. No Qt.
 
 The file layout is documented in ``SCHEMA.md`` beside this module.
 
