@@ -97,6 +97,11 @@ class InputParams:
                            hi=1024, step=8, live=False)
     lec_sigma_m: float = p(0.10, "Smoothing of the LEC context fields.", unit="m", lo=0.02,
                            hi=0.5, step=0.01, live=False)
+    lec_rate_spread: float = p(
+        1.0, "LEC context cells fire at a peak rate drawn per cell and context from "
+        "U(1 - spread, 1): a cell fires more in some contexts than others, as LEC cells signal "
+        "which environment the rat is in (0 = every cell peaks at 1 in every context).",
+        lo=0.0, hi=1.0, step=0.05, live=False)
     max_objects: int = p(4, "Object slots in the LEC input.", lo=0, hi=16, step=1, live=False)
     n_object_cells: int = p(8, "LEC object cells per object: one at the object, the others at "
                             "fixed vectors from it (landmark-vector cells).", lo=1, hi=32,
@@ -163,8 +168,24 @@ class NetworkParams:
         "cannot silently lower all their drives. constant: the level is treated as a constant "
         "(the model of hippoviz 0.1, whose hidden layers fall silent after a few simulated "
         "hours).", choices=("exact", "constant"))
-    homeostasis_rate: float = p(0.005, "Adaptive threshold: theta_i += rate * (active_i - "
+    homeostasis_target: str = p(
+        "kept", "What homeostasis aims at. kept: the fraction of units k-WTA actually keeps "
+        "(k rounded to whole units), so the mean threshold stays put while the competition "
+        "binds. nominal: k itself (hippoviz 0.1; the thresholds then drift slowly).",
+        choices=("kept", "nominal"))
+    homeostasis_rate: float = p(0.02, "Adaptive threshold: theta_i += rate * (active_i - "
                                 "target) each batch; 0 disables it.", lo=0.0, hi=0.5, step=0.01)
+    divisive_normalisation: bool = p(
+        True, "Divisive normalisation (Carandini & Heeger 2012): each hidden layer's active "
+        "units pass on their activity divided by the layer's mean active activity, so the "
+        "signal neither fades nor grows from layer to layer whatever scale the weights take; "
+        "the error pathway takes the exact gradient through it.")
+    intrinsic_plasticity_s: float = p(
+        0.0, "Intrinsic plasticity (Desai, Rutherford & Turrigiano 1999; Triesch 2005): each "
+        "hidden unit expresses its pre-activation in units of its own running mean and "
+        "standard deviation, which adapt with this time constant while learning is on (frozen "
+        "in probes), so no unit wins the local competition for being driven harder in every "
+        "place (0 = off).", unit="s", lo=0.0, hi=3600.0, step=10.0)
     sigma_hidden: float = p(0.0, "Gaussian noise on hidden pre-activations.", lo=0.0, hi=1.0,
                             step=0.01)
     dropout: float = p(0.0, "Probability that a hidden unit is silenced on a step.", lo=0.0,
@@ -189,19 +210,19 @@ class LearningParams:
         True, "The hidden layers' biases learn from the error (off: they stay at 0, and a "
         "unit's excitability is set by its homeostatic threshold alone).")
     synaptic_scaling: float = p(
-        0.0, "Synaptic scaling (Turrigiano 2008): after each update every hidden unit's "
+        1.0, "Synaptic scaling (Turrigiano 2008): after each update every hidden unit's "
         "incoming weights (EC -> DG, DG -> CA3, CA3 -> CA1) are scaled back to this Euclidean "
         "norm, so learning changes their pattern, not their total strength (0 = off).",
         lo=0.0, hi=5.0, step=0.1)
     batch_steps: int = p(12, "Steps whose updates are accumulated and applied together "
                          "(about one theta cycle).", lo=1, hi=100, step=1)
-    lr_dg: float = p(0.002, "Learning rate of EC -> DG.", lo=0.0, hi=0.05, step=0.0005,
+    lr_dg: float = p(0.0002, "Learning rate of EC -> DG.", lo=0.0, hi=0.05, step=0.0001,
                      gating=True)
-    lr_ca3: float = p(0.002, "Learning rate of DG -> CA3.", lo=0.0, hi=0.05, step=0.0005,
+    lr_ca3: float = p(0.0002, "Learning rate of DG -> CA3.", lo=0.0, hi=0.05, step=0.0001,
                       gating=True)
-    lr_ca1: float = p(0.002, "Learning rate of CA3 -> CA1 (and the EC -> CA1 shortcut).",
-                      lo=0.0, hi=0.05, step=0.0005, gating=True)
-    lr_out: float = p(0.002, "Learning rate of CA1 -> EC.", lo=0.0, hi=0.05, step=0.0005,
+    lr_ca1: float = p(0.0002, "Learning rate of CA3 -> CA1 (and the EC -> CA1 shortcut).",
+                      lo=0.0, hi=0.05, step=0.0001, gating=True)
+    lr_out: float = p(0.002, "Learning rate of CA1 -> EC.", lo=0.0, hi=0.05, step=0.0001,
                       gating=True)
     g_ec_ca1: float = p(1.0, "Countercurrent gain EC -> CA1: error delivered to CA1 "
                         "(0 = lesion).", lo=0.0, hi=2.0, step=0.05, gating=True)

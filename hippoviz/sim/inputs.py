@@ -156,12 +156,14 @@ def border_rates_np(dists: NDArray[np.float64], widths: NDArray[np.float64]) -> 
 
 # ---- LEC context cells -----------------------------------------------------------------------
 def make_lec_context(seed: int, context: int, n_cells: int, sigma_m: float, width_m: float,
-                     height_m: float) -> NDArray[np.float32]:
+                     height_m: float, rate_spread: float = 0.0) -> NDArray[np.float32]:
     """Smooth random fields of one LEC context: ``(n_cells, LEC_RES, LEC_RES) float32`` in [0, 1].
 
     White noise over the arena filtered by a Gaussian of ``sigma_m``, each cell rescaled to
-    [0, 1]. The map covers the arena's bounding box in normalised coordinates, so sensory fields
-    follow the walls when the arena is stretched.
+    [0, 1], then multiplied by a peak rate drawn per cell and context from
+    ``U(1 - rate_spread, 1)`` (so a cell fires more in some contexts than in others). The map
+    covers the arena's bounding box in normalised coordinates, so sensory fields follow the walls
+    when the arena is stretched.
     """
     rng = np.random.default_rng([seed, 104729, context])
     noise = rng.standard_normal((n_cells, LEC_RES, LEC_RES))
@@ -169,7 +171,12 @@ def make_lec_context(seed: int, context: int, n_cells: int, sigma_m: float, widt
     f = gaussian_filter(noise, sigma=sig, mode="reflect")
     lo = f.min(axis=(1, 2), keepdims=True)
     hi = f.max(axis=(1, 2), keepdims=True)
-    return np.ascontiguousarray(((f - lo) / np.maximum(hi - lo, 1e-12)).astype(np.float32))
+    maps = (f - lo) / np.maximum(hi - lo, 1e-12)
+    if rate_spread > 0:  # a stream of its own: the fields are those of rate_spread = 0
+        amp = 1.0 - rate_spread * np.random.default_rng([seed, 104729, context, 1]).uniform(
+            size=n_cells)
+        maps *= amp[:, None, None]
+    return np.ascontiguousarray(maps.astype(np.float32))
 
 
 def make_switch_order(seed: int, n_cells: int) -> NDArray[np.float64]:

@@ -27,7 +27,7 @@ PV_NAMES: tuple[str, ...] = (
     "gamma_mec", "gamma_border", "gamma_lec", "gamma_ta", "sigma_in", "ctx_morph", "blend",
     "obj_sigma",
     "sp_dg", "sp_ca3", "sp_ca1", "k_dg", "k_ca3", "k_ca1", "e_dg", "e_ca3", "e_ca1", "l1",
-    "wta_exact", "homeo", "sigma_h", "dropout",
+    "wta_exact", "divnorm", "homeo", "h_kept", "ip_tau", "sigma_h", "dropout",
     "learn", "align", "adam", "momentum", "batch", "decay", "wnorm", "hbias",
     "lr_dg", "lr_ca3", "lr_ca1", "lr_out",
     "g_ec_ca1", "g_ca1_ca3", "g_ca3_dg",
@@ -40,8 +40,8 @@ PV = {name: i for i, name in enumerate(PV_NAMES)}
 (DT, F_THETA, WIDTH, HEIGHT, SHAPE, SPEED_MEAN, SPEED_TAU, ROT_STD, ROT_TAU, THIG, WALL_RANGE,
  WALL_STRENGTH, WALL_MODEL,
  G_MEC, G_BORDER, G_LEC, G_TA, SIGMA_IN, CTX_MORPH, BLEND, OBJ_SIGMA,
- SP_DG, SP_CA3, SP_CA1, K_DG, K_CA3, K_CA1, E_DG, E_CA3, E_CA1, L1, WTA_EXACT, HOMEO, SIGMA_H,
- DROPOUT,
+ SP_DG, SP_CA3, SP_CA1, K_DG, K_CA3, K_CA1, E_DG, E_CA3, E_CA1, L1, WTA_EXACT, DIVNORM, HOMEO,
+ H_KEPT, IP_TAU, SIGMA_H, DROPOUT,
  LEARN, ALIGN, ADAM, MOMENTUM, BATCH, DECAY, WNORM, HBIAS, LR_DG, LR_CA3, LR_CA1, LR_OUT,
  GAIN_EC_CA1, GAIN_CA1_CA3, GAIN_CA3_DG,
  THETA_GATING, THETA_DEPTH, ENC_PHASE, ENC_WINDOW,
@@ -256,6 +256,67 @@ def _abs_sum(d: NDArray[np.float32], act: NDArray[np.int32], m: int) -> float:
 
 
 @njit(cache=True, nogil=True)
+def _standardise(a: NDArray[np.float32], stat: NDArray[np.float64], off: int, rate: float,
+                 inv_sd: NDArray[np.float32]) -> None:
+    # intrinsic plasticity: each unit's pre-activation in units of its own running mean and
+    # standard deviation (stat[0] mean, stat[1] variance, from ``off``), which adapt at
+    # ``rate`` per step (0: frozen); 1 / sd is kept for the error pathway
+    for i in range(a.shape[0]):
+        j = off + i
+        p = a[i]
+        if rate > 0.0:
+            dm = p - stat[0, j]
+            stat[0, j] += rate * dm
+            stat[1, j] += rate * (dm * (p - stat[0, j]) - stat[1, j])
+        inv = 1.0 / math.sqrt(stat[1, j] + 1e-6)
+        inv_sd[i] = inv
+        a[i] = (p - stat[0, j]) * inv
+
+
+@njit(cache=True, nogil=True)
+def _normalise_activity(h: NDArray[np.float32], act: NDArray[np.int32], m: int) -> float:
+    # divisive normalisation: the active units' activities over their mean (returned)
+    if m == 0:
+        return 1.0
+    s = 0.0
+    for q in range(m):
+        s += h[act[q]]
+    mean = s / m
+    if mean <= 0.0:
+        return 1.0
+    inv = 1.0 / mean
+    for q in range(m):
+        h[act[q]] *= inv
+    return mean
+
+
+@njit(cache=True, nogil=True)
+def _normalise_error(d: NDArray[np.float32], h: NDArray[np.float32], act: NDArray[np.int32],
+                     m: int, mean: float) -> None:
+    # the exact gradient through the normalisation h_i / mean(h): on the winners,
+    # d_h = (d - mean over winners of d * h_normalised) / mean
+    if m == 0:
+        return
+    s = 0.0
+    for q in range(m):
+        i = act[q]
+        s += d[i] * h[i]
+    s /= m
+    inv = 1.0 / mean
+    for q in range(m):
+        i = act[q]
+        d[i] = (d[i] - s) * inv
+
+
+@njit(cache=True, nogil=True)
+def _scale_error(d: NDArray[np.float32], act: NDArray[np.int32], mb: int,
+                 inv_sd: NDArray[np.float32]) -> None:
+    # the error at a standardised unit's pre-activation: d / sd
+    for q in range(mb):
+        d[act[q]] *= inv_sd[act[q]]
+
+
+@njit(cache=True, nogil=True)
 def _hidden(a: NDArray[np.float32], th: NDArray[np.float32], mode: int, k: float, e: float,
             sigma_h: float, dropout: float, rs: NDArray[np.uint64], scratch: NDArray[np.float32],
             active: NDArray[np.int32], tau: NDArray[np.int64], slot: int) -> int:
@@ -298,7 +359,8 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
               rm_acc: NDArray[np.float32], rm_w: NDArray[np.float64], last_x: NDArray[np.float32],
               last_xhat: NDArray[np.float32], last_h: NDArray[np.float32],
               last_rates: NDArray[np.float32], carried: NDArray[np.float64],
-              href: NDArray[np.float64], traj: NDArray[np.float64], traj_off: int) -> int:
+              href: NDArray[np.float64], traj: NDArray[np.float64], traj_off: int,
+              ipstat: NDArray[np.float64]) -> int:
     """Run ``n`` steps from global step ``step0``; every array is updated in place.
 
     Steps run in blocks that end where a weight update happens: the rat and the entorhinal input
@@ -344,6 +406,9 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
     act3 = np.zeros(n_ca1, np.int32)
     none_act = np.zeros(1, np.int32)
     tau = np.full(3, -1, np.int64)  # threshold unit of each hidden layer (see sparsify)
+    isd1 = np.ones(n_dg, np.float32)  # 1 / sd of each unit's pre-activation (intrinsic
+    isd2 = np.ones(n_ca3, np.float32)  # plasticity; 1 when off)
+    isd3 = np.ones(n_ca1, np.float32)
     scratch = np.zeros(max(n_dg, n_ca3, n_ca1), np.float32)
     dists = np.zeros(4, np.float64)
     e_grp = np.zeros(3)
@@ -386,6 +451,9 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
     m1 = 0
     m2 = 0
     m3 = 0
+    mean1 = 1.0
+    mean2 = 1.0
+    mean3 = 1.0
     mb1 = 0
     mb2 = 0
     mb3 = 0
@@ -470,19 +538,36 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
             x = xb[sb]
             xin = xinb[sb]
             h1[:] = h1b[sb]
+            ip_on = pv[IP_TAU] > 0.0
+            ip_rate = 0.0
+            if ip_on and pv[LEARN] > 0.5 and plastic > 0.0:
+                ip_rate = dt / pv[IP_TAU]
             # --- forward: EC -> DG -> CA3 -> CA1 -> EC
+            if ip_on:
+                _standardise(h1, ipstat, 0, ip_rate, isd1)
             m1 = _hidden(h1, th1, sp_dg, pv[K_DG], pv[E_DG], pv[SIGMA_H], pv[DROPOUT], rs,
                          scratch, act1, tau, 0)
+            dn = pv[DIVNORM] > 0.5
+            if dn:
+                mean1 = _normalise_activity(h1, act1, m1)
             sparse_forward(w2t, h1, act1, m1, b2, h2)
+            if ip_on:
+                _standardise(h2, ipstat, n1, ip_rate, isd2)
             m2 = _hidden(h2, th2, sp_ca3, pv[K_CA3], pv[E_CA3], pv[SIGMA_H], pv[DROPOUT], rs,
                          scratch, act2, tau, 1)
+            if dn:
+                mean2 = _normalise_activity(h2, act2, m2)
             sparse_forward(w3t, h2, act2, m2, b3, h3)
             if pv[G_TA] > 0.0:
                 dense_forward(wta, xin, b3, ta)
                 for i in range(n_ca1):
                     h3[i] += pv[G_TA] * (ta[i] - b3[i])
+            if ip_on:
+                _standardise(h3, ipstat, n1 + n2, ip_rate, isd3)
             m3 = _hidden(h3, th3, sp_ca1, pv[K_CA1], pv[E_CA1], pv[SIGMA_H], pv[DROPOUT], rs,
                          scratch, act3, tau, 2)
+            if dn:
+                mean3 = _normalise_activity(h3, act3, m3)
             sparse_forward(w4t, h3, act3, m3, b4, xhat)
             # --- mismatch
             e_tot = 0.0
@@ -518,13 +603,25 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                 d3[l] = pv[GAIN_EC_CA1] * acc
                 if sp_ca1 == 2:
                     d3[l] += pv[L1]
+            if dn:
+                _normalise_error(d3, h3, act3, m3, mean3)
             mb3 = _inhibition_grad(d3, h3, act3, m3, tau[2], coef3) if exact else m3
+            if ip_on:
+                _scale_error(d3, act3, mb3, isd3)
             _back_project(b3t, act2, m2, act3, mb3, d3, pv[GAIN_CA1_CA3],
                           pv[L1] if sp_ca3 == 2 else 0.0, d2)
+            if dn:
+                _normalise_error(d2, h2, act2, m2, mean2)
             mb2 = _inhibition_grad(d2, h2, act2, m2, tau[1], coef2) if exact else m2
+            if ip_on:
+                _scale_error(d2, act2, mb2, isd2)
             _back_project(b2t, act1, m1, act2, mb2, d2, pv[GAIN_CA3_DG],
                           pv[L1] if sp_dg == 2 else 0.0, d1)
+            if dn:
+                _normalise_error(d1, h1, act1, m1, mean1)
             mb1 = _inhibition_grad(d1, h1, act1, m1, tau[0], coef1) if exact else m1
+            if ip_on:
+                _scale_error(d1, act1, mb1, isd1)
             carried[0] = _abs_sum(d3, act3, mb3) / max(m3, 1)
             carried[1] = _abs_sum(d2, act2, mb2) / max(m2, 1)
             carried[2] = _abs_sum(d1, act1, mb1) / max(m1, 1)
@@ -627,9 +724,10 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                     # the mean threshold does not drift while the competition binds)
                     eta = pv[HOMEO]
                     if eta > 0.0:
-                        t1 = _target(sp_dg, pv[K_DG], n_dg)
-                        t2 = _target(sp_ca3, pv[K_CA3], n_ca3)
-                        t3 = _target(sp_ca1, pv[K_CA1], n_ca1)
+                        kept = pv[H_KEPT] > 0.5
+                        t1 = _target(sp_dg if kept else 1, pv[K_DG], n_dg)
+                        t2 = _target(sp_ca3 if kept else 1, pv[K_CA3], n_ca3)
+                        t3 = _target(sp_ca1 if kept else 1, pv[K_CA1], n_ca1)
                         for j in range(n_dg):
                             th1[j] += eta * (act_count[j] * inv_b - t1)
                         for i in range(n_ca3):

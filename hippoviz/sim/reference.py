@@ -31,10 +31,17 @@ class StepResult:
     x_hat: F32
     delta: dict[str, NDArray[np.float64]]
     grads: dict[str, NDArray[np.float64]]
+    threshold_units: tuple[int, int, int] = (-1, -1, -1)
 
 
-def loop_step_np(x: F32, xin: F32, net: NetworkState, params: Params) -> StepResult:
+def loop_step_np(x: F32, xin: F32, net: NetworkState, params: Params,
+                 ipstat: NDArray[np.float64] | None = None, ip_rate: float = 0.0
+                 ) -> StepResult:
     """One step of the loop for target ``x`` and (possibly noisy/gated) input ``xin``.
+
+    With intrinsic plasticity (``network.intrinsic_plasticity_s > 0``), ``ipstat (2,
+    n_hidden)`` holds each hidden unit's running mean and variance before the step; they move
+    by ``ip_rate`` (dt / time constant while learning, 0 when frozen) and are not changed here.
 
     Gradients are returned in the public orientation ``(n_post, n_pre)``:
     ``dW_l = delta_l h_{l-1}^T`` (to be scaled by ``-lr``).
@@ -47,6 +54,23 @@ def loop_step_np(x: F32, xin: F32, net: NetworkState, params: Params) -> StepRes
     wta = net.w_ec_ca1.astype(np.float64)
     w4 = net.wt_ca1_out.T.astype(np.float64)
     exact = n.inhibition_gradient == "exact"
+    ip_on = n.intrinsic_plasticity_s > 0 and ipstat is not None
+    offs = {"dg": 0, "ca3": n.n_dg, "ca1": n.n_dg + n.n_ca3}
+
+    def standardise(pre: NDArray[np.float64], L: str) -> tuple[NDArray[np.float64],
+                                                                 NDArray[np.float64]]:
+        # the pre-activation in units of the unit's running mean and sd (and 1 / sd)
+        if not ip_on:
+            return pre, np.ones_like(pre)
+        assert ipstat is not None
+        sl = slice(offs[L], offs[L] + pre.shape[0])
+        pre32 = pre.astype(np.float32).astype(np.float64)  # the kernel holds it in float32
+        mu, var = ipstat[0, sl].copy(), ipstat[1, sl].copy()
+        dm = pre32 - mu
+        mu = mu + ip_rate * dm
+        var = var + ip_rate * (dm * (pre32 - mu) - var)
+        inv = 1.0 / np.sqrt(var + 1e-6)
+        return (pre32 - mu) * inv, inv
 
     def layer(pre: NDArray[np.float64], th: F32, mode: str, k: float,
               e: float) -> tuple[F32, int, float]:
@@ -55,6 +79,23 @@ def loop_step_np(x: F32, xin: F32, net: NetworkState, params: Params) -> StepRes
         tau, coef = threshold_unit_np(a, SPARSITY_CODES[mode], k, e)
         return hidden_layer_np(pre, th, mode, k, e), tau, coef
 
+    dn = n.divisive_normalisation
+
+    def normalise(h: F32) -> tuple[F32, float]:
+        # divisive normalisation: active activities over their mean
+        if not dn or not (h > 0).any():
+            return h, 1.0
+        mean = float(h[h > 0].astype(np.float64).mean())
+        return (h.astype(np.float64) / mean).astype(np.float32), mean
+
+    def normalise_error(d: NDArray[np.float64], hn: F32, mean: float) -> NDArray[np.float64]:
+        # exact gradient through h / mean(h) on the winners
+        if not dn or not (hn > 0).any():
+            return d
+        w = hn > 0
+        s = float(np.sum(d[w] * hn[w])) / int(w.sum())
+        return np.where(w, (d - s) / mean, d)
+
     def inhibition(d: NDArray[np.float64], tau: int, coef: float) -> NDArray[np.float64]:
         # exact gradient of the inhibition level: minus coef times the winners' summed error
         if exact and tau >= 0:
@@ -62,10 +103,15 @@ def loop_step_np(x: F32, xin: F32, net: NetworkState, params: Params) -> StepRes
             d[tau] -= coef * d.sum()
         return d
 
-    h1, t1, c1 = layer(w1 @ xin + net.b_dg, net.th_dg, n.sparsity_dg, n.k_dg, n.e_dg)
-    h2, t2, c2 = layer(w2 @ h1 + net.b_ca3, net.th_ca3, n.sparsity_ca3, n.k_ca3, n.e_ca3)
-    pre3 = w3 @ h2 + net.b_ca1 + ip.gamma_ta * (wta @ xin)
-    h3, t3, c3 = layer(pre3, net.th_ca1, n.sparsity_ca1, n.k_ca1, n.e_ca1)
+    z1, i1 = standardise(w1 @ xin + net.b_dg, "dg")
+    h1, t1, c1 = layer(z1, net.th_dg, n.sparsity_dg, n.k_dg, n.e_dg)
+    h1, n1 = normalise(h1)
+    z2, i2 = standardise(w2 @ h1 + net.b_ca3, "ca3")
+    h2, t2, c2 = layer(z2, net.th_ca3, n.sparsity_ca3, n.k_ca3, n.e_ca3)
+    h2, n2 = normalise(h2)
+    z3, i3 = standardise(w3 @ h2 + net.b_ca1 + ip.gamma_ta * (wta @ xin), "ca1")
+    h3, t3, c3 = layer(z3, net.th_ca1, n.sparsity_ca1, n.k_ca1, n.e_ca1)
+    h3, n3 = normalise(h3)
     xhat = 1.0 / (1.0 + np.exp(-(w4 @ h3 + net.b_out)))
     e = x - xhat
     d4 = -e * xhat * (1 - xhat)
@@ -76,19 +122,19 @@ def loop_step_np(x: F32, xin: F32, net: NetworkState, params: Params) -> StepRes
     d3 = lp.g_ec_ca1 * (b4 @ d4) * (h3 > 0)
     if n.sparsity_ca1 == "none":
         d3 = d3 + n.l1 * (h3 > 0)
-    d3 = inhibition(d3, t3, c3)
+    d3 = inhibition(normalise_error(d3, h3, n3), t3, c3) * i3
     d2 = lp.g_ca1_ca3 * (b3 @ d3) * (h2 > 0)
     if n.sparsity_ca3 == "none":
         d2 = d2 + n.l1 * (h2 > 0)
-    d2 = inhibition(d2, t2, c2)
+    d2 = inhibition(normalise_error(d2, h2, n2), t2, c2) * i2
     d1 = lp.g_ca3_dg * (b2 @ d2) * (h1 > 0)
     if n.sparsity_dg == "none":
         d1 = d1 + n.l1 * (h1 > 0)
-    d1 = inhibition(d1, t1, c1)
+    d1 = inhibition(normalise_error(d1, h1, n1), t1, c1) * i1
     grads = {
         "ec_dg": np.outer(d1, xin), "dg_ca3": np.outer(d2, h1), "ca3_ca1": np.outer(d3, h2),
         "ec_ca1": np.outer(ip.gamma_ta * d3, xin), "ca1_out": np.outer(d4, h3),
         "b_dg": d1, "b_ca3": d2, "b_ca1": d3, "b_out": d4,
     }
     return StepResult(h1, h2, h3, xhat.astype(np.float32),
-                      {"out": d4, "ca1": d3, "ca3": d2, "dg": d1}, grads)
+                      {"out": d4, "ca1": d3, "ca3": d2, "dg": d1}, grads, (t1, t2, t3))

@@ -125,6 +125,10 @@ class Simulator:
         self._last_rates = np.zeros(self.n_units_total, np.float32)
         self._carried = np.zeros(3, np.float64)
         self._href = np.full(3, 0.1, np.float64)  # slow reference of active-unit activity
+        # intrinsic plasticity: running mean (row 0) and variance (row 1) of every hidden
+        # unit's pre-activation
+        self._ipstat = np.zeros((2, n_hidden), np.float64)
+        self._ipstat[1] = 1.0
         self._buf_n = 0
         self._pv = np.zeros(len(PV_NAMES), dtype=np.float64)
         self._set_arena()
@@ -161,7 +165,8 @@ class Simulator:
             ip = self._params.inputs
             w, h = self._lec_geometry
             self._lec_cache[context] = make_lec_context(self.seed, context, ip.n_lec_context,
-                                                        ip.lec_sigma_m, w, h)
+                                                        ip.lec_sigma_m, w, h,
+                                                        ip.lec_rate_spread)
         return self._lec_cache[context]
 
     def _set_room(self, room: int) -> None:
@@ -193,7 +198,10 @@ class Simulator:
             "sp_ca1": SPARSITY_CODES[npar.sparsity_ca1], "k_dg": npar.k_dg, "k_ca3": npar.k_ca3,
             "k_ca1": npar.k_ca1, "e_dg": npar.e_dg, "e_ca3": npar.e_ca3, "e_ca1": npar.e_ca1,
             "l1": npar.l1, "wta_exact": float(npar.inhibition_gradient == "exact"),
-            "homeo": npar.homeostasis_rate, "sigma_h": npar.sigma_hidden,
+            "homeo": npar.homeostasis_rate,
+            "h_kept": float(npar.homeostasis_target == "kept"),
+            "ip_tau": npar.intrinsic_plasticity_s,
+            "divnorm": float(npar.divisive_normalisation), "sigma_h": npar.sigma_hidden,
             "dropout": npar.dropout,
             "learn": float(lp.enabled), "align": float(lp.feedback == "alignment"),
             "adam": float(lp.optimizer == "adam"), "momentum": lp.momentum,
@@ -397,7 +405,7 @@ class Simulator:
             sp_count,
             self._samples, self._rm_occ, self._rm_acc, self._rm_w, self._last_x, self._last_xhat,
             self._last_h, self._last_rates, self._carried, self._href, self._traj,
-            self._traj_off)
+            self._traj_off, self._ipstat)
         done = n if bad < 0 else bad
         chunk = self._make_chunk(done, sp_count)
         self.step += done
@@ -526,6 +534,7 @@ class Simulator:
             "dg_idle": self._dg_idle.copy(),
             "rng": self._rs.copy(), "rng_env": self._rs_env.copy(),
             "agent": self._agent.copy(), "href": self._href.copy(),
+            "ipstat": self._ipstat.copy(),
             "obj_pos": self._obj_pos.copy(), "obj_on": self._obj_on.copy(),
             "rm_occ": self._rm_occ.copy(), "rm_acc": self._rm_acc.copy(),
             "rm_w": self._rm_w.copy(),
@@ -556,6 +565,8 @@ class Simulator:
         self._agent[:] = 0.0
         self._agent[:a.shape[0]] = a  # older states hold the first six entries
         self._href[:] = d["href"]
+        if "ipstat" in d:
+            self._ipstat[...] = d["ipstat"]
         self._obj_pos[:] = d["obj_pos"]
         self._obj_on[:] = d["obj_on"]
         self._rm_occ = np.array(d["rm_occ"], np.float64)

@@ -26,8 +26,22 @@ def test_model_defaults() -> None:
     assert p.inputs.grid_spacings_m == (0.40, 0.50, 0.70, 1.00)
     assert (p.network.n_dg, p.network.n_ca3, p.network.n_ca1) == (1024, 256, 128)
     assert (p.network.k_dg, p.network.k_ca3, p.network.k_ca1) == (0.05, 0.10, 0.10)
-    assert p.learning.lr_dg == 0.002 and p.learning.momentum == 0.9
+    assert p.learning.lr_dg == 0.0002 and p.learning.lr_out == 0.002
+    assert p.learning.momentum == 0.9
     assert p.inputs.gamma_ta == 0.0 and p.network.sparsity_dg == "kwta"
+    # the mechanisms docs/model.md describes, on by default
+    assert p.network.inhibition_gradient == "exact" and p.network.divisive_normalisation
+    assert p.learning.synaptic_scaling == 1.0 and p.network.homeostasis_rate == 0.02
+    assert p.agent.wall_model == "ratinabox"
+    assert p.analysis.place_cell_criterion == "strict"
+
+
+def test_the_old_model_is_a_preset() -> None:
+    old = P.load_preset("hippoviz-0.1")
+    assert old.network.inhibition_gradient == "constant"
+    assert not old.network.divisive_normalisation and old.learning.synaptic_scaling == 0.0
+    assert old.learning.lr_dg == 0.002 and old.network.homeostasis_rate == 0.005
+    assert old.agent.wall_model == "tangent" and old.analysis.place_cell_criterion == "lenient"
 
 
 def test_toml_round_trip(tmp_path: object) -> None:

@@ -226,6 +226,8 @@ def _one_step_setup(patch: dict[str, object]) -> tuple[object, dict[str, np.ndar
     {"network.sparsity_dg": "emax", "network.sparsity_ca1": "none", "inputs.gamma_ta": 0.5},
     {"network.sparsity_ca3": "emax", "network.sparsity_ca1": "emax", "inputs.gamma_ta": 0.5},
     {"network.inhibition_gradient": "constant"},
+    {"network.intrinsic_plasticity_s": 30.0, "learning.synaptic_scaling": 1.0},
+    {"network.divisive_normalisation": True, "network.sparsity_ca3": "emax"},
 ])
 def test_full_step_matches_reference(patch: dict[str, object]) -> None:
     """One kernel step (forward, mismatch, error pathway, update) against docs/model.md in NumPy."""
@@ -233,9 +235,10 @@ def test_full_step_matches_reference(patch: dict[str, object]) -> None:
 
     sim, before = _one_step_setup(patch)
     net0 = copy.deepcopy(sim.net)
+    ipstat = sim._ipstat.copy()
     sim.run_chunk(1)
     x = sim.last("x")
-    ref = loop_step_np(x, x, net0, sim.params)
+    ref = loop_step_np(x, x, net0, sim.params, ipstat, sim.dt_s / 30.0)
     np.testing.assert_allclose(sim.last("x_hat"), ref.x_hat, atol=2e-5)
     np.testing.assert_allclose(sim.last("dg"), ref.h_dg, atol=2e-5)
     np.testing.assert_allclose(sim.last("ca3"), ref.h_ca3, atol=2e-5)
@@ -243,20 +246,25 @@ def test_full_step_matches_reference(patch: dict[str, object]) -> None:
     lp = sim.params.learning
     lr = {"ec_dg": lp.lr_dg, "dg_ca3": lp.lr_ca3, "ca3_ca1": lp.lr_ca1, "ec_ca1": lp.lr_ca1,
           "ca1_out": lp.lr_out}
+    norm = sim.params.learning.synaptic_scaling
     for name, w0 in before.items():
         expected = w0 - lr[name] * ref.grads[name]
+        if norm > 0 and name in ("ec_dg", "dg_ca3", "ca3_ca1"):  # synaptic scaling: each
+            expected *= norm / np.linalg.norm(expected, axis=1, keepdims=True)  # unit's row
         np.testing.assert_allclose(sim.weights(name), expected, atol=2e-6, err_msg=name)
 
 
-@pytest.mark.parametrize("modes", [("kwta", "kwta", "kwta"), ("emax", "kwta", "emax")])
-def test_reference_gradient_is_the_true_gradient(modes: tuple[str, str, str]) -> None:
+@pytest.mark.parametrize("modes", [("kwta", "kwta", "kwta"), ("emax", "kwta", "emax"),
+                                   ("kwta", "kwta", "kwta", "divnorm")])
+def test_reference_gradient_is_the_true_gradient(modes: tuple[str, ...]) -> None:
     """The reference's error pathway (every gain 1, exact inhibition gradient) is the gradient
     of the loss 0.5 ||x - x_hat||^2: checked against central differences on the biases, which
     move every unit's pre-activation, threshold units included."""
     import copy
 
     patch = {"network.sparsity_dg": modes[0], "network.sparsity_ca3": modes[1],
-             "network.sparsity_ca1": modes[2], "network.e_dg": 0.3, "network.e_ca1": 0.3}
+             "network.sparsity_ca1": modes[2], "network.e_dg": 0.3, "network.e_ca1": 0.3,
+             "network.divisive_normalisation": "divnorm" in modes}
     sim, _ = _one_step_setup(patch)
     sim.run_chunk(1)
     x = sim.last("x").astype(np.float64)
@@ -264,10 +272,11 @@ def test_reference_gradient_is_the_true_gradient(modes: tuple[str, str, str]) ->
     for name in ("b_dg", "b_ca3", "b_ca1", "b_out"):
         getattr(net, name)[:] = RNG.normal(0, 0.05, getattr(net, name).shape)
 
-    def loss(n: object) -> tuple[float, tuple[bytes, ...]]:
+    def loss(n: object) -> tuple[float, tuple[object, ...]]:
         # the loss, and which units are active (where the loss is smooth, this is constant)
         r = loop_step_np(x, x, n, sim.params)  # type: ignore[arg-type]
-        pattern = tuple((h > 0).tobytes() for h in (r.h_dg, r.h_ca3, r.h_ca1))
+        pattern = (*((h > 0).tobytes() for h in (r.h_dg, r.h_ca3, r.h_ca1)),
+                   r.threshold_units)
         return 0.5 * float(np.sum((x - r.x_hat.astype(np.float64)) ** 2)), pattern
 
     ref = loop_step_np(x, x, net, sim.params)
@@ -282,7 +291,8 @@ def test_reference_gradient_is_the_true_gradient(modes: tuple[str, str, str]) ->
             getattr(n_plus, name)[i] += eps
             getattr(n_minus, name)[i] -= eps
             (l_plus, p_plus), (l_minus, p_minus) = loss(n_plus), loss(n_minus)
-            if p_plus != p_minus:  # a unit crosses its threshold within eps: a kink
+            if p_plus != p_minus:  # a unit crosses a threshold within eps, or another unit
+                # sets the inhibition level: a kink
                 continue
             num = (l_plus - l_minus) / (2 * eps)
             assert num == pytest.approx(g[i], rel=0.05, abs=2e-4), (layer, i)
