@@ -3,7 +3,7 @@ pathway still carry error, does the mismatch stay low?
 
 A :class:`HealthMonitor` takes the per-step samples of each chunk (active fractions, mismatch)
 and the error carried by each back-projection, and keeps one :class:`HealthWindow` per
-``window_s`` of simulated time. :meth:`HealthMonitor.silent_layers` names the layers whose
+``window_s`` of simulated time (a window closes with the first chunk that completes it). :meth:`HealthMonitor.silent_layers` names the layers whose
 activity over the last ``recent_s`` has fallen below ``silent_fraction`` of their target: the
 app flags them, and long-run checks fail on them.
 """
@@ -52,6 +52,7 @@ class HealthMonitor:
     _acc: NDArray[np.float64] = field(default_factory=lambda: np.zeros(7))
     _n: int = 0
     _t0: float | None = None
+    _dt: float = 0.0
     _recent: list[tuple[float, NDArray[np.float64], int]] = field(default_factory=list)
 
     def add(self, t_s: NDArray[np.float64], active_fraction: NDArray[np.float32],
@@ -73,7 +74,9 @@ class HealthMonitor:
         self._recent.append((float(t_s[-1]), act.sum(axis=0), n))
         while len(self._recent) > 1 and self._recent[0][0] < float(t_s[-1]) - self.recent_s:
             self._recent.pop(0)
-        t_end = float(t_s[-1])
+        if n > 1:
+            self._dt = float(t_s[1] - t_s[0])
+        t_end = float(t_s[-1]) + self._dt  # the end of the chunk's last step
         if t_end - self._t0 >= self.window_s - 1e-9:
             a = self._acc / self._n
             self.windows.append(HealthWindow(
@@ -102,6 +105,14 @@ class HealthMonitor:
 
 
 def targets_of(params: Any) -> dict[str, float]:
-    """The target active fractions of a :class:`~hippoviz.params.Params` (its k-WTA ``k``)."""
+    """The target active fraction of each hidden layer of a :class:`~hippoviz.params.Params`:
+    its ``k`` under k-WTA; one unit in a layer with another local inhibition (E%-max or none
+    set no fraction; such a layer is silent when, on average, no unit fires)."""
     n = params.network
-    return {"dg": float(n.k_dg), "ca3": float(n.k_ca3), "ca1": float(n.k_ca1)}
+    out = {}
+    for L in HEALTH_LAYERS:
+        if getattr(n, f"sparsity_{L}") == "kwta":
+            out[L] = float(getattr(n, f"k_{L}"))
+        else:
+            out[L] = 1.0 / max(1, int(getattr(n, f"n_{L}")))
+    return out

@@ -356,6 +356,15 @@ class QtMainWindow(QMainWindow):
         self.busy.setToolTip(COMPILING_TEXT[0].upper() + COMPILING_TEXT[1:])
         self.busy.hide()
         sb.addPermanentWidget(self.busy)
+        #: Shown when a hidden layer has fallen silent (the loop has stopped learning there).
+        self.lbl_health = QLabel("")
+        self.lbl_health.setStyleSheet("color: #e04848; font-weight: bold;")
+        self.lbl_health.setToolTip(
+            "A hidden layer whose units have stopped firing: fewer than a quarter of its "
+            "target fraction active over the last 10 simulated seconds. Its back-projection "
+            "then carries no error and it stops learning. Reset, or restore the gating.")
+        self.lbl_health.hide()
+        sb.addPermanentWidget(self.lbl_health)
         tips = ("Simulation state", "Simulated time and step", "Simulation steps per second",
                 "Simulated seconds per wall-clock second", "Display frames per second",
                 "Display frames dropped (late timer ticks)")
@@ -434,6 +443,20 @@ class QtMainWindow(QMainWindow):
         self.lbl_rt.setText(f"{st.get('x_realtime', 0.0):,.1f}× real time")
         self.lbl_fps.setText(f"{self.display_fps:.0f} fps")
         self.lbl_drop.setText(f"{self.dropped_frames:,} dropped")
+        self._update_health()
+
+    def _update_health(self) -> None:
+        health = self.source.latest("health")
+        silent = list(health.get("silent") or []) if isinstance(health, dict) else []
+        if silent:
+            act = health.get("active") or {}
+            tg = health.get("targets") or {}
+            text = "⚠ " + ", ".join(
+                f"{L.upper()} silent ({100 * act.get(L, 0.0):.1f} % active, target "
+                f"{100 * tg.get(L, 0.0):.0f} %)" for L in silent)
+            if self.lbl_health.text() != text:
+                self.lbl_health.setText(text)
+        self.lbl_health.setVisible(bool(silent))
 
     def handle_event(self, ev: dict[str, Any]) -> None:
         """React to an event of the simulation thread."""

@@ -446,6 +446,16 @@ class VispyCircuit(scene.SceneCanvas):
             self._set_text(self.layer_text[layer], f"{label} · {n}" if n else label)
         self.flush_labels()
 
+    def set_silent(self, silent: list[str]) -> None:
+        """Mark the layers that have fallen silent in their labels ("SILENT")."""
+        for layer in SHEET_CENTERS:
+            n = self._sizes.get(layer, 0)
+            label = palette.LAYER_LABELS[layer]
+            text = f"{label} · {n}" if n else label
+            if layer in silent:
+                text += " · SILENT"
+            self._set_text(self.layer_text[layer], text)
+
     def set_activity(self, layer: str, values: NDArray[np.floating] | None) -> None:
         """Colour the units of ``layer`` by ``values`` (square root of the fraction of the
         layer's current maximum)."""
@@ -540,6 +550,7 @@ class QtCircuitView(QtWidgets.QWidget):
         self._build_id: Any = object()
         self._t_drawn = -np.inf
         self._sizes: dict[str, int] = {}
+        self._silent: list[str] = []
         self.canvas = VispyCircuit(parent=self)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -567,8 +578,11 @@ class QtCircuitView(QtWidgets.QWidget):
                 v = last.get(k)
                 if v is not None and np.size(v) != sizes.get(layer):
                     sizes = self._sizes = {**sizes, layer: int(np.size(v))}
+        health = self.source.latest("health")
+        silent = list(health.get("silent") or []) if isinstance(health, dict) else []
         seen = self._seen
-        if seen is not None and seen[0] is last and seen[1] is params and seen[2] == sizes:
+        if (seen is not None and seen[0] is last and seen[1] is params and seen[2] == sizes
+                and silent == self._silent):
             return
         now = time.monotonic()
         if now - self._t_drawn < self.min_interval_s:
@@ -577,6 +591,8 @@ class QtCircuitView(QtWidgets.QWidget):
         self._seen = (last, params, dict(sizes))
         c = self.canvas
         c.set_layer_sizes(sizes)
+        self._silent = silent
+        c.set_silent(silent)
         gains = [_param(params, k) for _a, _b, k, _i in FEEDBACK]
         c.set_shortcut(_param(params, "inputs.gamma_ta"))
         if not isinstance(last, dict):

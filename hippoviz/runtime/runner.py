@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from hippoviz import params as P
+from hippoviz.analysis.health import HealthMonitor, targets_of
 from hippoviz.runtime.divergence import likely_culprit
 from hippoviz.runtime.maps import MapJob, MapWorker
 from hippoviz.runtime.rings import SampleRing, SpikeRing
@@ -128,6 +129,8 @@ class SimRunner:
         self._build_id = 0
         self._version = 0  # changes whenever the simulator state does
         self._published: dict[str, tuple[int, float]] = {}
+        #: Vital signs of the loop: a layer that falls silent is flagged in the app.
+        self._health = HealthMonitor({})
         self._next_metrics_t = METRICS_FIRST_SIM_S
         self._metrics: list[dict[str, Any]] = []
         self._rate_window: list[tuple[float, int]] = []
@@ -430,6 +433,7 @@ class SimRunner:
         self._anchor = None
         self._published.clear()
         self._metrics = []
+        self._health = HealthMonitor(self._targets(sim))
         self._next_metrics_t = float(sim.t_s) + METRICS_FIRST_SIM_S
         self._last_metrics_wall = 0.0
         src = self.source
@@ -437,7 +441,8 @@ class SimRunner:
         dt = float(sim.dt_s)
         src.samples_ring = SampleRing(int(self._sample_horizon_s / dt) + 1)
         src.spike_rings = {k: SpikeRing(self._spike_horizon_s) for k in sizes}
-        src.slots.drop("weights", "ratemaps", "ratemap_extent", "last", "metrics_history")
+        src.slots.drop("weights", "ratemaps", "ratemap_extent", "last", "metrics_history",
+                       "health")
         src.slots.put("layer_sizes", sizes)
         groups = {}
         for name, sl in sim.input_groups.items():
@@ -536,6 +541,7 @@ class SimRunner:
                 ring.append(sp.times_s, sp.units)
         src.slots.put("t_s", float(sim.t_s))
         src.slots.put("step", int(sim.step))
+        self._check_health(chunk)
 
         if not np.isfinite(chunk.mismatch).all():
             self._diverged("")
@@ -543,6 +549,29 @@ class SimRunner:
         self._publish(idle=False)
         self._sim_s += elapsed
         self._overhead_s += time.perf_counter() - t0 - elapsed
+
+    @staticmethod
+    def _targets(sim: Any) -> dict[str, float]:
+        try:
+            return targets_of(sim.params)
+        except AttributeError:  # a stand-in simulator without a network section
+            return {}
+
+    def _check_health(self, chunk: Any) -> None:
+        """Feed the chunk's active fractions, mismatch and carried error to the health monitor
+        and publish which layers have fallen silent (slot ``health``)."""
+        af = getattr(chunk, "active_fraction", None)
+        n = int(chunk.t_s.shape[0])
+        if af is None or n == 0 or np.shape(af)[0] != n:
+            return
+        try:
+            carried = np.asarray(self.sim.last("carried_error"), np.float64)
+        except Exception:
+            carried = np.zeros(3)
+        self._health.add(chunk.t_s, af, chunk.mismatch[:, 0], carried)
+        self.source.slots.put("health", {
+            "silent": self._health.silent_layers(), "active": self._health.recent_active(),
+            "targets": dict(self._health.targets)})
 
     def _diverged(self, detail: str) -> None:
         sim = self.sim
@@ -677,6 +706,7 @@ class SimRunner:
         slots.put("objects", [(int(i), float(x), float(y)) for i, x, y in sim.objects])
         slots.put("pose", tuple(float(v) for v in sim.pose))  # the rat before any step
         slots.put("command_log_len", len(getattr(sim, "command_log", [])))
+        self._health.targets = self._targets(sim)  # k may have changed
 
     def _publish_stats(self) -> None:
         w = self._rate_window

@@ -97,6 +97,10 @@ class DataSource:
         Incremented at every (re)build: layer sizes may change when it does.
     ``"stats"``
         ``{"steps_per_s", "x_realtime", "playing", "speed", "chunk_steps"}``.
+    ``"health"``
+        ``{"silent": [layer, ...], "active": {layer: fraction}, "targets": {layer: k}}``
+        after every chunk: the hidden layers whose active fraction over the last 10 simulated
+        seconds is below a quarter of their target (:mod:`hippoviz.analysis.health`).
 
     The weights, rate maps and ``last`` are published only while some view asks for them (a
     request starts their refresh; the first call may return None).

@@ -258,3 +258,23 @@ def test_replay_of_a_recording_is_bit_identical(qtbot: Any, make_window: Callabl
 
     assert not win.load_replay(tmp_path / "missing.h5")
     assert win._error_box is not None and win._error_box.isVisible()
+
+
+def test_a_silent_layer_is_flagged_in_the_status_bar(qtbot: Any,
+                                                     make_window: Callable[..., Any]) -> None:
+    win = make_window(seed=2)
+    _run_until(qtbot, win, 1200)
+    _ticks(qtbot, win, 3)
+    assert not win.lbl_health.isVisible()
+
+    def silence(sim: Any) -> None:
+        sim.net.th_ca3[:] = 1e6
+
+    win.runner.call(silence).result(5)
+    _run_until(qtbot, win, 2600)
+    qtbot.waitUntil(lambda: win.lbl_health.isVisible(), timeout=5000)
+    assert win.lbl_health.text().startswith("⚠ CA3 silent (0.0 % active, target 10 %)")
+    img = win.lbl_health.grab().toImage()
+    reds = sum(1 for x in range(img.width()) for y in range(img.height())
+               if (c := img.pixelColor(x, y)).red() > 180 and c.green() < 120)
+    assert reds > 20  # drawn in the warning colour

@@ -184,3 +184,17 @@ def test_refresh_skips_when_nothing_changed(make_view: Any, monkeypatch: Any) ->
     src.data["last"] = dict(src.data["last"])
     view.refresh()
     assert len(calls) == 5
+
+
+def test_a_silent_layer_is_labelled(make_view: Any) -> None:
+    src = FakeSource(make_last(np.random.default_rng(4), (0.03, 0.02, 0.0)), P.Params())
+    view = make_view(src)
+    before = render(view)
+    assert "SILENT" not in view.canvas.text_of(view.canvas.layer_text["ca1"])
+    src.data["health"] = {"silent": ["ca1"], "active": {"ca1": 0.0},
+                          "targets": {"ca1": 0.1}}
+    view.refresh()
+    assert view.canvas.text_of(view.canvas.layer_text["ca1"]).endswith("SILENT")
+    assert "SILENT" not in view.canvas.text_of(view.canvas.layer_text["ca3"])
+    after = render(view)
+    assert (np.abs(after.astype(int) - before.astype(int)).sum(axis=2) > 30).sum() > 20

@@ -94,3 +94,21 @@ def test_runtime_imports_no_gui_toolkit() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_a_silent_layer_is_flagged(make_runner: Callable[..., SimRunner]) -> None:
+    """Thresholds far above any drive silence CA1: the runner's health slot names it."""
+    r = make_runner(real=True, seed=3)
+    r.command({"op": "play", "until_step": 1500})
+    wait_until(lambda: r.source.latest("step") == 1500 and not r.playing, 60)
+    assert r.source.latest("health")["silent"] == []
+
+    def silence(sim: object) -> None:
+        sim.net.th_ca1[:] = 1e6  # type: ignore[attr-defined]
+
+    r.call(silence).result(10)
+    r.command({"op": "play", "until_step": 3000})
+    wait_until(lambda: r.source.latest("step") == 3000 and not r.playing, 60)
+    h = r.source.latest("health")
+    assert h["silent"] == ["ca1"] and h["active"]["ca1"] == 0.0
+    assert h["targets"]["ca1"] == pytest.approx(0.1)
