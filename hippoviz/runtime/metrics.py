@@ -48,9 +48,12 @@ def spatial_information(maps: NDArray[np.floating], occupancy: NDArray[np.floati
     return out
 
 
-def _has_field(rmap: NDArray[np.floating], min_bins: int, max_fraction: float) -> bool:
+def _has_field(rmap: NDArray[np.floating], min_bins: int, max_fraction: float,
+               dominant: tuple[float, float, float] | None = None) -> bool:
     """At least one contiguous field (>= ``min_bins`` bins at >= 20 % of peak), each field smaller
-    than ``max_fraction`` of the visited bins."""
+    than ``max_fraction`` of the visited bins. With ``dominant = (lo, hi, ratio)`` (the strict
+    test), the field with the highest peak must also cover ``lo``-``hi`` of the visited bins and
+    any other field peak below ``ratio`` of it."""
     from scipy import ndimage
 
     finite = np.isfinite(rmap)
@@ -65,16 +68,33 @@ def _has_field(rmap: NDArray[np.floating], min_bins: int, max_fraction: float) -
         return False
     sizes = np.bincount(labels.ravel())[1:]
     visited = int(finite.sum())
-    return bool((sizes >= min_bins).any() and (sizes < max_fraction * visited).all())
+    if not ((sizes >= min_bins).any() and (sizes < max_fraction * visited).all()):
+        return False
+    if dominant is None:
+        return True
+    peaks = np.zeros(n + 1)
+    np.maximum.at(peaks, labels.ravel(), r.ravel())
+    fields = np.flatnonzero(sizes >= min_bins) + 1
+    order = fields[np.argsort(-peaks[fields])]
+    lo, hi, ratio = dominant
+    first = order[0]
+    frac = sizes[first - 1] / visited
+    second_ok = order.size < 2 or peaks[order[1]] < ratio * peaks[first]
+    return bool(lo <= frac <= hi and second_ok)
 
 
 def approx_layer_metrics(maps: NDArray[np.floating], occupancy: NDArray[np.floating],
                          min_peak_hz: float = 1.0, min_field_bins: int = 9,
-                         si_threshold: float = 0.5) -> dict[str, Any]:
+                         si_threshold: float = 0.5, strict: bool = False,
+                         min_si_bits: float = 1.0,
+                         dominant_field_range: tuple[float, float] = (0.02, 0.30),
+                         second_field_ratio: float = 0.5) -> dict[str, Any]:
     """Place-cell fraction and median SI without the shuffle test (cheap enough to run online).
 
     A unit counts as a place cell when its peak rate is at least ``min_peak_hz``, its spatial
-    information at least ``si_threshold`` bits/spike, and it has a field as in docs/model.md.
+    information at least ``si_threshold`` bits/spike, and it has a field as in docs/model.md;
+    with ``strict`` (the strict test's online form), its information is at least
+    ``min_si_bits`` and its strongest field is a dominant one of plausible size.
 
     Returns
     -------
@@ -94,8 +114,10 @@ def approx_layer_metrics(maps: NDArray[np.floating], occupancy: NDArray[np.float
     if n_active == 0:
         return {"place_cell_fraction": 0.0, "median_si_bits_per_spike": 0.0, "n_active": 0,
                 "method": "approx"}
-    cand = np.flatnonzero(active & (peak >= min_peak_hz) & (si >= si_threshold))
-    n_place = sum(_has_field(maps[i], min_field_bins, 0.5) for i in cand)
+    thr = max(si_threshold, min_si_bits) if strict else si_threshold
+    dom = (*dominant_field_range, second_field_ratio) if strict else None
+    cand = np.flatnonzero(active & (peak >= min_peak_hz) & (si >= thr))
+    n_place = sum(_has_field(maps[i], min_field_bins, 0.5, dom) for i in cand)
     return {
         "place_cell_fraction": float(n_place / n_active),
         "median_si_bits_per_spike": float(np.median(si[active])),
@@ -106,7 +128,9 @@ def approx_layer_metrics(maps: NDArray[np.floating], occupancy: NDArray[np.float
 
 def layer_metrics(maps: NDArray[np.floating], occupancy: NDArray[np.floating],
                   min_peak_hz: float = 1.0, min_field_bins: int = 9,
-                  si_threshold: float = 0.5) -> dict[str, Any]:
+                  si_threshold: float = 0.5, strict: bool = False, min_si_bits: float = 1.0,
+                  dominant_field_range: tuple[float, float] = (0.02, 0.30),
+                  second_field_ratio: float = 0.5) -> dict[str, Any]:
     """Place-cell fraction and median spatial information of one layer's online rate maps.
 
     Uses :mod:`hippoviz.analysis` (Skaggs information, field detection, peaks) when it is
@@ -124,6 +148,9 @@ def layer_metrics(maps: NDArray[np.floating], occupancy: NDArray[np.floating],
         As ``analysis.min_peak_hz`` and ``analysis.min_field_bins``.
     si_threshold : float
         Spatial information (bits/spike) that stands in for significance.
+    strict, min_si_bits, dominant_field_range, second_field_ratio
+        The strict place-cell test (``analysis.place_cell_criterion = "strict"``): SI at least
+        ``min_si_bits`` and one dominant field of plausible size.
 
     Returns
     -------
@@ -134,11 +161,16 @@ def layer_metrics(maps: NDArray[np.floating], occupancy: NDArray[np.floating],
     if "hippoviz.analysis" not in sys.modules:
         # importing hippoviz.analysis costs seconds (scipy.signal) with the GIL mostly held:
         # never start it from the simulation's worker; use it once something else loaded it
-        return approx_layer_metrics(maps, occupancy, min_peak_hz, min_field_bins, si_threshold)
+        return approx_layer_metrics(maps, occupancy, min_peak_hz, min_field_bins, si_threshold,
+                                    strict, min_si_bits, dominant_field_range,
+                                    second_field_ratio)
     try:
         from hippoviz.analysis import detect_fields, map_peaks, skaggs_information
+        from hippoviz.analysis.place_cells import dominant_field
     except ImportError:
-        return approx_layer_metrics(maps, occupancy, min_peak_hz, min_field_bins, si_threshold)
+        return approx_layer_metrics(maps, occupancy, min_peak_hz, min_field_bins, si_threshold,
+                                    strict, min_si_bits, dominant_field_range,
+                                    second_field_ratio)
     if maps.shape[0] == 0:
         return {"place_cell_fraction": float("nan"), "median_si_bits_per_spike": float("nan"),
                 "n_active": 0, "method": "analysis"}
@@ -147,8 +179,12 @@ def layer_metrics(maps: NDArray[np.floating], occupancy: NDArray[np.floating],
     with np.errstate(invalid="ignore"):
         active = np.nan_to_num(peak, nan=0.0) > 0
         fields = detect_fields(maps, min_field_bins=min_field_bins)
-        place = (active & (peak >= min_peak_hz) & (np.nan_to_num(si) >= si_threshold)
+        thr = max(si_threshold, min_si_bits) if strict else si_threshold
+        place = (active & (peak >= min_peak_hz) & (np.nan_to_num(si) >= thr)
                  & (fields.n_fields >= 1) & (fields.n_oversized == 0))
+        if strict:
+            place &= dominant_field(fields, maps.shape[0], dominant_field_range,
+                                    second_field_ratio)
     n_active = int(active.sum())
     si_active = si[active]
     si_active = si_active[np.isfinite(si_active)]

@@ -674,7 +674,13 @@ class SimRunner:
             extent=tuple(float(v) for v in sim.ratemap_extent),  # type: ignore[arg-type]
             publish=publish, metrics=metrics,
             metric_opts={"min_peak_hz": float(P.get(p, "analysis.min_peak_hz")),
-                         "min_field_bins": int(P.get(p, "analysis.min_field_bins"))}))
+                         "min_field_bins": int(P.get(p, "analysis.min_field_bins")),
+                         "strict": P.get(p, "analysis.place_cell_criterion") == "strict",
+                         "min_si_bits": float(P.get(p, "analysis.min_si_bits")),
+                         "dominant_field_range": (
+                             float(P.get(p, "analysis.dominant_field_min")),
+                             float(P.get(p, "analysis.dominant_field_max"))),
+                         "second_field_ratio": float(P.get(p, "analysis.second_field_ratio"))}))
 
     # called from the map worker thread
     def _publish_maps(self, job: MapJob, maps: dict[str, Any]) -> None:
