@@ -1,0 +1,91 @@
+"""Write the golden run that the bit-identity tests compare against.
+
+    .venv/bin/python tests/golden/make_golden.py
+
+A small network (the small preset's parameters, stored in full in the file so that a later
+change of the preset does not change the run), seed 7, 400 steps cut into uneven chunks, with
+commands of every kind applied between chunks: live parameter changes, objects added, moved and
+removed, a recorded path driving the rat for a while, the rate maps reset. It writes
+``session_small.npz``: the parameters (TOML), the seed, the command schedule (JSON), the chunk
+lengths, every spike of every layer, the per-step samples and a digest of every array of the
+final state.
+
+Regenerate it only for a deliberate change of the model's arithmetic; the tests exist to
+show that everything else leaves the spikes untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+SEED = 7
+#: Chunk lengths (uneven, so that chunk boundaries do not line up with anything).
+CHUNKS = (37, 50, 63, 20, 80, 41, 59, 50)
+#: (step, command) in the simulator's wire format; each step is a chunk boundary.
+SCHEDULE: list[tuple[int, dict[str, Any]]] = [
+    (37, {"op": "set", "patch": {"learning.g_ca3_dg": 0.5}}),
+    (87, {"op": "add_object", "x": 0.2, "y": -0.1}),
+    (150, {"op": "set", "patch": {"inputs.context_morph": 1.0, "learning.g_ec_ca1": 1.5}}),
+    (150, {"op": "move_object", "id": 0, "x": -0.25, "y": 0.3}),
+    (170, {"op": "set_trajectory", "xy": [[0.1 + 0.002 * i, -0.05 + 0.001 * i]
+                                          for i in range(30)]}),
+    (250, {"op": "remove_object", "id": 0}),
+    (291, {"op": "reset_ratemaps"}),
+    (350, {"op": "set", "patch": {"theta.depth": 0.5, "learning.lr_ca1": 0.001}}),
+]
+
+
+def state_digest(state: dict[str, Any]) -> dict[str, str]:
+    """SHA-256 of every numeric array of ``Simulator.state_dict()`` (the parameters and the
+    command log, stored as text, are compared on their own)."""
+    out = {}
+    for k, v in state.items():
+        a = np.asarray(v)
+        if a.dtype.kind in "biuf":
+            out[k] = hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+    return out
+
+
+def main() -> int:
+    from hippoviz import params as P
+    from hippoviz.sim import LAYERS, build
+
+    params = P.load_preset("small")
+    sim = build(params, SEED)
+    chunks = []
+    i_cmd = 0
+    for n in CHUNKS:
+        while i_cmd < len(SCHEDULE) and SCHEDULE[i_cmd][0] == sim.step:
+            sim.command(SCHEDULE[i_cmd][1])
+            i_cmd += 1
+        chunk = sim.run_chunk(n)
+        chunks.append(chunk)
+    assert i_cmd == len(SCHEDULE), "a command of the schedule fell inside a chunk"
+    out: dict[str, Any] = {
+        "params_toml": np.array(P.dumps(params, comments=False)),
+        "seed": np.array(SEED),
+        "schedule": np.array(json.dumps(SCHEDULE)),
+        "chunks": np.array(CHUNKS, np.int64),
+        "state_sha256": np.array(json.dumps(state_digest(sim.state_dict()))),
+    }
+    for name in ("t_s", "pos_m", "heading_rad", "speed_m_s", "theta_phase_rad", "mismatch",
+                 "active_fraction"):
+        out[f"sample.{name}"] = np.concatenate([getattr(c, name) for c in chunks])
+    for L in LAYERS:
+        out[f"spikes.{L}.times_s"] = np.concatenate([c.spikes[L].times_s for c in chunks])
+        out[f"spikes.{L}.units"] = np.concatenate([c.spikes[L].units for c in chunks])
+    np.savez_compressed(HERE / "session_small.npz", **out)
+    n_spikes = sum(out[f"spikes.{L}.units"].size for L in LAYERS)
+    print(f"{sim.step} steps, {n_spikes} spikes")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
