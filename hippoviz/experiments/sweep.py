@@ -91,7 +91,7 @@ def run_seeds(protocol: Protocol, params: P.Params, seeds: list[int],
                 n_workers=max(1, n), threads_per_worker=1, processes=True,
                 # CRITICAL: a busy machine makes workers log heartbeat timeouts while the
                 # cluster closes; a seed that fails is reported through its future instead
-                dashboard_address=None, silence_logs=logging.CRITICAL,
+                dashboard_address=":0", silence_logs=logging.CRITICAL,
                 # one core per worker: keep Numba and BLAS to one thread each
                 env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                      "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})

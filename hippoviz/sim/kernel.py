@@ -206,7 +206,9 @@ def normalise_rows(w: NDArray[np.float32], norm: float, idle: NDArray[np.int64],
                    k_idle: int) -> None:
     """Scale each row of an output-major ``w`` (one row per receiving unit) to Euclidean norm
     ``norm``; rows of units idle for more than ``k_idle`` batches did not change and are
-    skipped (pass ``k_idle < 0`` to do every row)."""
+    skipped (pass ``k_idle < 0`` to do every row), and so is a row whose norm is already
+    ``norm`` to within 1e-6 (so a pathway that does not learn stays bit for bit)."""
+    target = norm * norm
     for j in range(w.shape[0]):
         if 0 <= k_idle < idle[j]:
             continue
@@ -214,7 +216,7 @@ def normalise_rows(w: NDArray[np.float32], norm: float, idle: NDArray[np.int64],
         s = 0.0
         for i in range(row.shape[0]):
             s += row[i] * row[i]
-        if s > 0.0:
+        if s > 0.0 and abs(s - target) > 1e-6 * target:
             f = np.float32(norm / math.sqrt(s))
             for i in range(row.shape[0]):
                 row[i] *= f
@@ -223,7 +225,7 @@ def normalise_rows(w: NDArray[np.float32], norm: float, idle: NDArray[np.int64],
 @njit(cache=True, nogil=True, fastmath=True)
 def normalise_columns(wt: NDArray[np.float32], norm: float) -> None:
     """Scale each column of an input-major ``wt`` (one column per receiving unit) to
-    Euclidean norm ``norm``."""
+    Euclidean norm ``norm`` (columns already there within 1e-6 are left as they are)."""
     n_in, n_out = wt.shape
     s = np.zeros(n_out, np.float64)
     for i in range(n_in):
@@ -231,8 +233,16 @@ def normalise_columns(wt: NDArray[np.float32], norm: float) -> None:
         for j in range(n_out):
             s[j] += row[j] * row[j]
     f = np.zeros(n_out, np.float32)
-    for j in range(n_out):
-        f[j] = np.float32(norm / math.sqrt(s[j])) if s[j] > 0.0 else np.float32(1.0)
+    target = norm * norm
+    changed = False
+    for j in range(n_out):  # columns already at the norm (within 1e-6) stay as they are
+        if s[j] > 0.0 and abs(s[j] - target) > 1e-6 * target:
+            f[j] = np.float32(norm / math.sqrt(s[j]))
+            changed = True
+        else:
+            f[j] = np.float32(1.0)
+    if not changed:
+        return
     for i in range(n_in):
         row = wt[i]
         for j in range(n_out):
