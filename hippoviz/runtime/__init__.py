@@ -1,24 +1,123 @@
-"""L2: the simulation thread, its command queue, ring buffers and latest-value slots (no Qt).
+"""L2: sessions and what drives them (no Qt).
+
+- :class:`Session` owns one simulator and offers typed hooks: a schedule of commands at steps,
+  stops at step boundaries, chunk listeners (:mod:`hippoviz.runtime.session`);
+- :mod:`~hippoviz.runtime.commands` and :mod:`~hippoviz.runtime.events`: the typed commands a
+  session and the simulation thread take, and the events the thread reports;
+- :class:`SimRunner`: the app's simulation thread, a thin thread around a session, with the
+  rings and slots of its :class:`LiveSource`;
+- :class:`DataSource`: what views read, implemented by :class:`LiveSource`,
+  :class:`RecordingSource` (a recording at a cursor time) and :class:`StaticSource`;
+- :func:`~hippoviz.runtime.replay.verify`: re-run a recording and compare its spikes.
 
 >>> from hippoviz import params as P
->>> from hippoviz.runtime import SimRunner
+>>> from hippoviz.runtime import Play, SimRunner
 >>> runner = SimRunner(P.load_preset("small"), seed=1)      # doctest: +SKIP
 >>> runner.start(); src = runner.source                      # doctest: +SKIP
->>> src.command({"op": "play"})                              # doctest: +SKIP
+>>> src.command(Play())                                      # doctest: +SKIP
 """
 
+from hippoviz.runtime.commands import (
+    AddObject,
+    Command,
+    MoveObject,
+    Pause,
+    Play,
+    Publish,
+    RemoveObject,
+    Replay,
+    Reset,
+    ResetRatemaps,
+    RunnerCommand,
+    SetParams,
+    SetSpeed,
+    SetTrajectory,
+    SimCommand,
+    Step,
+    Toggle,
+    from_wire,
+    log_from_wire,
+)
+from hippoviz.runtime.events import (
+    Built,
+    Compiled,
+    Compiling,
+    Diverged,
+    Error,
+    Event,
+    Paused,
+    ReplayEnded,
+    Result,
+)
+from hippoviz.runtime.live_source import LiveSource
 from hippoviz.runtime.rings import SampleRing, SpikeRing
-from hippoviz.runtime.runner import RUNTIME_OPS, SimRunner, default_builder
-from hippoviz.runtime.source import DataSource, LatestSlots
+from hippoviz.runtime.runner import SimRunner
+from hippoviz.runtime.session import (
+    Applied,
+    ScheduleError,
+    ScheduleProblem,
+    Session,
+    Stop,
+    default_builder,
+)
+from hippoviz.runtime.source import (
+    ArenaShape,
+    DataSource,
+    Health,
+    MetricsPoint,
+    RateMaps,
+    Samples,
+    StaticSource,
+    Stats,
+)
 from hippoviz.runtime.threads import limit_threads
 
 __all__ = [
-    "RUNTIME_OPS",
+    "AddObject",
+    "Applied",
+    "ArenaShape",
+    "Built",
+    "Command",
+    "Compiled",
+    "Compiling",
     "DataSource",
-    "LatestSlots",
+    "Diverged",
+    "Error",
+    "Event",
+    "Health",
+    "LiveSource",
+    "MetricsPoint",
+    "MoveObject",
+    "Pause",
+    "Paused",
+    "Play",
+    "Publish",
+    "RateMaps",
+    "RemoveObject",
+    "Replay",
+    "ReplayEnded",
+    "Reset",
+    "ResetRatemaps",
+    "Result",
+    "RunnerCommand",
     "SampleRing",
+    "Samples",
+    "ScheduleError",
+    "ScheduleProblem",
+    "Session",
+    "SetParams",
+    "SetSpeed",
+    "SetTrajectory",
+    "SimCommand",
     "SimRunner",
     "SpikeRing",
+    "StaticSource",
+    "Stats",
+    "Step",
+    "Stop",
+    "Toggle",
     "default_builder",
+    "from_wire",
     "limit_threads",
+    "log_from_wire",
 ]

@@ -95,7 +95,7 @@ class CompileWatch:
             return self
         watch = self
 
-        class _Listener(event.Listener):  # type: ignore[misc]
+        class _Listener(event.Listener):
             def on_start(self, ev: Any) -> None:
                 watch._start()
 
@@ -103,7 +103,7 @@ class CompileWatch:
                 watch._end()
 
         self._listener = _Listener()
-        event.register("numba:compile", self._listener)
+        event.register("numba:compile", self._listener)  # type: ignore[no-untyped-call]
         return self
 
     def remove(self) -> None:
@@ -112,7 +112,7 @@ class CompileWatch:
             return
         from numba.core import event
 
-        event.unregister("numba:compile", self._listener)
+        event.unregister("numba:compile", self._listener)  # type: ignore[no-untyped-call]
         self._listener = None
 
     def __enter__(self) -> CompileWatch:

@@ -26,7 +26,7 @@ def _excess(key: str, value: Any) -> float:
     """How far ``value`` is above the default of ``key`` (ratio; 1 = at the default)."""
     default = P.spec(key).default
     if key == "learning.momentum":
-        return (1.0 - default) / max(1e-6, 1.0 - float(value))
+        return (1.0 - float(default)) / max(1e-6, 1.0 - float(value))
     if not default:
         return 1.0 + float(value)
     return float(value) / float(default)

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from hippoviz.runtime.metrics import layer_metrics
+from hippoviz.runtime.metrics import LayerMetrics, layer_metrics
+from hippoviz.runtime.source import MetricsPoint
 from hippoviz.runtime.threads import lower_thread_priority
 
 
@@ -51,7 +52,8 @@ def smooth_rate_maps(raw: NDArray[np.floating], occupancy: NDArray[np.floating],
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = acc / occ_s[None]
     rate[:, ~visited] = np.nan
-    return rate.astype(np.float32)
+    out: NDArray[np.float32] = rate.astype(np.float32)
+    return out
 
 
 @dataclass
@@ -76,7 +78,7 @@ class MapWorker:
     publish : callable
         ``publish(job, maps)`` with the smoothed maps of a job whose ``publish`` is set.
     record_metrics : callable
-        ``record_metrics(job, entry)`` with one metrics-history entry.
+        ``record_metrics(job, point)`` with the metrics of one job.
     on_error : callable
         ``on_error(message, detail)``.
     niceness : int
@@ -84,7 +86,7 @@ class MapWorker:
     """
 
     def __init__(self, publish: Callable[[MapJob, dict[str, NDArray[np.float32]]], None],
-                 record_metrics: Callable[[MapJob, dict[str, Any]], None],
+                 record_metrics: Callable[[MapJob, MetricsPoint], None],
                  on_error: Callable[[str, str], None], niceness: int = 5) -> None:
         self._publish = publish
         self._record = record_metrics
@@ -111,6 +113,11 @@ class MapWorker:
             self._cond.notify()
 
     @property
+    def alive(self) -> bool:
+        """Whether the worker thread runs."""
+        return self._thread.is_alive()
+
+    @property
     def idle(self) -> bool:
         with self._cond:
             return self._job is None and not self._busy
@@ -132,6 +139,7 @@ class MapWorker:
                 if self._stop:
                     return
                 job, self._job = self._job, None
+                assert job is not None
                 self._busy = True
             try:
                 self._run(job)
@@ -146,8 +154,6 @@ class MapWorker:
         if job.publish:
             self._publish(job, maps)
         if job.metrics:
-            entry: dict[str, Any] = {"t_s": job.t_s}
-            for layer in ("dg", "ca3", "ca1"):
-                if layer in maps:
-                    entry[layer] = layer_metrics(maps[layer], job.occupancy, **job.metric_opts)
-            self._record(job, entry)
+            layers: dict[str, LayerMetrics] = {layer: layer_metrics(maps[layer], job.occupancy, **job.metric_opts)
+                      for layer in ("dg", "ca3", "ca1") if layer in maps}
+            self._record(job, MetricsPoint(job.t_s, layers))

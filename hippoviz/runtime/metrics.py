@@ -8,10 +8,22 @@ the shuffle test) and says so with ``"method": "approx"``.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TypedDict
 
 import numpy as np
 from numpy.typing import NDArray
+
+
+class LayerMetrics(TypedDict):
+    """The online place-cell metrics of one layer: the place-cell fraction of the active units
+    (peak > 0), their median spatial information (bits/spike), how many were active, and
+    whether :mod:`hippoviz.analysis` (``"analysis"``) or the fallback (``"approx"``) computed
+    them."""
+
+    place_cell_fraction: float
+    median_si_bits_per_spike: float
+    n_active: int
+    method: str
 
 
 def spatial_information(maps: NDArray[np.floating], occupancy: NDArray[np.floating]) -> NDArray[
@@ -88,7 +100,7 @@ def approx_layer_metrics(maps: NDArray[np.floating], occupancy: NDArray[np.float
                          si_threshold: float = 0.5, strict: bool = False,
                          min_si_bits: float = 1.0,
                          dominant_field_range: tuple[float, float] = (0.02, 0.30),
-                         second_field_ratio: float = 0.5) -> dict[str, Any]:
+                         second_field_ratio: float = 0.5) -> LayerMetrics:
     """Place-cell fraction and median SI without the shuffle test (cheap enough to run online).
 
     A unit counts as a place cell when its peak rate is at least ``min_peak_hz``, its spatial
@@ -130,7 +142,7 @@ def layer_metrics(maps: NDArray[np.floating], occupancy: NDArray[np.floating],
                   min_peak_hz: float = 1.0, min_field_bins: int = 9,
                   si_threshold: float = 0.5, strict: bool = False, min_si_bits: float = 1.0,
                   dominant_field_range: tuple[float, float] = (0.02, 0.30),
-                  second_field_ratio: float = 0.5) -> dict[str, Any]:
+                  second_field_ratio: float = 0.5) -> LayerMetrics:
     """Place-cell fraction and median spatial information of one layer's online rate maps.
 
     Uses :mod:`hippoviz.analysis` (Skaggs information, field detection, peaks) when it is

@@ -34,7 +34,7 @@ class SampleRing:
     def __init__(self, capacity: int) -> None:
         self.capacity = int(max(1, capacity))
         self._lock = threading.Lock()
-        self._data = {
+        self._data: dict[str, NDArray[np.generic]] = {
             k: np.zeros((self.capacity, *shape), dtype=dt)
             for k, (shape, dt) in SAMPLE_FIELDS.items()
         }

@@ -1,168 +1,323 @@
-"""The Qt-free data source every view pulls from (the contract between runtime and views)."""
+"""The contract between a session and the views: :class:`DataSource` and the values it serves.
+
+Every view reads a :class:`DataSource` from the GUI thread at the display rate and proposes
+changes through :meth:`DataSource.command`. Three classes implement it:
+
+- :class:`hippoviz.runtime.LiveSource`: the running simulation (the runner's rings and slots);
+- :class:`hippoviz.runtime.RecordingSource`: a recording at a cursor time (the replay window);
+- :class:`StaticSource`: fixed values (a still picture of a session; the view tests use it).
+
+No accessor blocks on the simulation; values are replaced, never mutated after publication, so a
+reader may keep what it got.
+"""
 
 from __future__ import annotations
 
-import threading
-import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
 
-from hippoviz.runtime.rings import SampleRing, SpikeRing
+from hippoviz import params as P
+from hippoviz.runtime.commands import Command
+from hippoviz.runtime.metrics import LayerMetrics
 
-if TYPE_CHECKING:
-    from hippoviz.runtime.runner import SimRunner
-
-#: Keys of :meth:`DataSource.latest` that cost the simulation thread work to publish; they are
-#: only refreshed while some view asked for them in the last :data:`INTEREST_S` seconds.
-ON_DEMAND = ("weights", "ratemaps", "ratemap_extent", "last")
-INTEREST_S = 2.0
-
-
-class LatestSlots:
-    """Latest-value slots: the simulation thread overwrites, readers get the last value.
-
-    Values are replaced, never mutated after publication, so a reader may keep what it got.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._values: dict[str, Any] = {}
-        self._wanted: dict[str, float] = {}
-
-    def put(self, key: str, value: Any) -> None:
-        with self._lock:
-            self._values[key] = value
-
-    def get(self, key: str) -> Any:
-        with self._lock:
-            return self._values.get(key)
-
-    def drop(self, *keys: str) -> None:
-        with self._lock:
-            for k in keys:
-                self._values.pop(k, None)
-
-    def want(self, key: str) -> None:
-        """Note that a reader asked for ``key`` now."""
-        self._wanted[key] = time.monotonic()
-
-    def wanted(self, key: str, within_s: float = INTEREST_S) -> bool:
-        t = self._wanted.get(key)
-        return t is not None and time.monotonic() - t < within_s
+Spikes = tuple[NDArray[np.float64], NDArray[np.int32]]
+ObjectPos = tuple[int, float, float]
+Pose = tuple[float, float, float]
+Extent = tuple[float, float, float, float]
 
 
-class DataSource:
+@dataclass(frozen=True)
+class Stats:
+    """The state of the simulation thread: steps per wall second (0 while compiling or paused),
+    simulated seconds per wall second, whether it plays, the speed asked for (None: as fast as
+    possible), the steps of the last chunk, the share of wall time spent publishing, the step and
+    whether Numba is compiling the kernels."""
+
+    steps_per_s: float = 0.0
+    x_realtime: float = 0.0
+    playing: bool = False
+    speed: float | None = None
+    chunk_steps: int = 0
+    publish_overhead: float = 0.0
+    dt_s: float = 0.01
+    compiling: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class ArenaShape:
+    """The arena: size (m), shape morph (0 square, 1 circle), its ``(k, 2)`` closed outline and
+    ``(xmin, xmax, ymin, ymax)`` bounds."""
+
+    width_m: float
+    height_m: float
+    shape_morph: float
+    outline: NDArray[np.float64]
+    bounds: Extent
+
+
+@dataclass(frozen=True, eq=False)
+class RateMaps:
+    """Online rate maps ``{layer: (n_units, ny, nx) float32}`` in Hz (NaN where unvisited) over
+    ``extent`` = ``(xmin, xmax, ymin, ymax)`` metres."""
+
+    maps: Mapping[str, NDArray[np.float32]]
+    extent: Extent
+
+
+@dataclass(frozen=True)
+class Health:
+    """The hidden layers whose active fraction over the last 10 simulated seconds fell below a
+    quarter of their target (``silent``), every layer's recent active fraction and its target
+    (:mod:`hippoviz.analysis.health`)."""
+
+    silent: tuple[str, ...] = ()
+    active: Mapping[str, float] = field(default_factory=dict)
+    targets: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MetricsPoint:
+    """The online metrics of the hidden layers at simulated time ``t_s``
+    (:func:`hippoviz.runtime.metrics.layer_metrics` of each)."""
+
+    t_s: float
+    layers: Mapping[str, LayerMetrics]
+
+
+@dataclass(frozen=True, eq=False)
+class Samples:
+    """Per-step samples, in time order: ``t_s (n,) float64``, ``pos_m (n, 2)``,
+    ``heading_rad (n,)``, ``speed_m_s (n,)``, ``theta_phase_rad (n,)``, ``mismatch (n, 4)``
+    (total, grid, border, LEC), all float32 but the time."""
+
+    t_s: NDArray[np.float64]
+    pos_m: NDArray[np.float32]
+    heading_rad: NDArray[np.float32]
+    speed_m_s: NDArray[np.float32]
+    theta_phase_rad: NDArray[np.float32]
+    mismatch: NDArray[np.float32]
+
+    @classmethod
+    def empty(cls) -> Samples:
+        z = np.zeros(0, np.float32)
+        return cls(np.zeros(0, np.float64), np.zeros((0, 2), np.float32), z, z, z,
+                   np.zeros((0, 4), np.float32))
+
+    def __len__(self) -> int:
+        return int(self.t_s.shape[0])
+
+    def window(self, seconds: float) -> Samples:
+        """The samples of the last ``seconds`` of simulated time."""
+        if len(self) == 0:
+            return self
+        k = int(np.searchsorted(self.t_s, self.t_s[-1] - float(seconds), side="right"))
+        return Samples(self.t_s[k:], self.pos_m[k:], self.heading_rad[k:], self.speed_m_s[k:],
+                       self.theta_phase_rad[k:], self.mismatch[k:])
+
+
+@runtime_checkable
+class DataSource(Protocol):
     """What the views read, and the one way they propose changes.
 
     Every method may be called from the GUI thread at the display rate; none blocks on the
-    simulation (reads copy out of rings and slots under short locks).
-
-    Parameters
-    ----------
-    runner : SimRunner
-        The simulation thread that fills the rings and slots and executes commands.
-
-    Notes
-    -----
-    Keys of :meth:`latest`:
-
-    ``"params"``
-        :class:`hippoviz.params.Params` currently applied by the simulator.
-    ``"t_s"``, ``"step"``, ``"seed"``
-        Simulated time (s), global step, seed of the current build.
-    ``"weights"``
-        ``{name: (n_post, n_pre) float32}`` for every name of ``hippoviz.sim.WEIGHT_NAMES``;
-        refreshed at most every 0.5 s of wall time.
-    ``"ratemaps"``
-        ``{layer: (n_units, ny, nx) float32}`` online rate maps in Hz (NaN unvisited);
-        refreshed about every 1 s.
-    ``"ratemap_extent"``
-        ``(xmin, xmax, ymin, ymax)`` of the rate maps in metres.
-    ``"last"``
-        ``{name: ndarray}`` of ``sim.last(name)`` after the latest chunk: ``x``, ``x_hat``,
-        ``dg``, ``ca3``, ``ca1``, ``rate_ec`` … ``rate_out`` (Hz), ``carried_error (3,)``.
-    ``"input_groups"``
-        ``{group: (start, stop)}`` over the EC vector.
-    ``"arena"``
-        ``{"width_m", "height_m", "shape_morph", "outline": (k, 2) float, "bounds": (4,)}``.
-    ``"objects"``
-        ``[(id, x_m, y_m), ...]``.
-    ``"metrics_history"``
-        ``[{"t_s": float, "dg": {...}, "ca3": {...}, "ca1": {...}}, ...]`` every ~10 s of
-        simulated time; each layer dict has ``place_cell_fraction``,
-        ``median_si_bits_per_spike`` and ``method`` (``"analysis"`` or ``"approx"``).
-    ``"build_id"``
-        Incremented at every (re)build: layer sizes may change when it does.
-    ``"stats"``
-        ``{"steps_per_s", "x_realtime", "playing", "speed", "chunk_steps"}``.
-    ``"health"``
-        ``{"silent": [layer, ...], "active": {layer: fraction}, "targets": {layer: k}}``
-        after every chunk: the hidden layers whose active fraction over the last 10 simulated
-        seconds is below a quarter of their target (:mod:`hippoviz.analysis.health`).
-
-    The weights, rate maps and ``last`` are published only while some view asks for them (a
-    request starts their refresh; the first call may return None).
+    simulation. ``None`` means "not available yet" (before the first build, or on-demand values
+    before their first publication: asking starts their refresh).
     """
 
-    def __init__(self, runner: SimRunner) -> None:
-        self._runner = runner
-        self.slots = LatestSlots()
-        self.samples_ring = SampleRing(1)
-        self.spike_rings: dict[str, SpikeRing] = {}
-
-    # -- the view-facing contract --------------------------------------------------------------
     def layer_sizes(self) -> dict[str, int]:
-        """Units per layer, ``{"ec": n, "dg": .., "ca3": .., "ca1": .., "out": n}`` (waits for
-        the first build of the simulator)."""
-        sizes = self.slots.get("layer_sizes")
-        if sizes is None:
-            self._runner.wait_ready(timeout=120.0)
-            sizes = self.slots.get("layer_sizes")
-        return dict(sizes or {})
+        """Units per layer, ``{"ec", "dg", "ca3", "ca1", "out"}``."""
+        ...
 
-    def latest(self, key: str) -> Any | None:
-        """The latest published value of ``key`` (see the class notes), or None if none yet."""
-        if key in ON_DEMAND:
-            self.slots.want(key)
-            if key == "ratemap_extent":
-                self.slots.want("ratemaps")
-        return self.slots.get(key)
+    def input_groups(self) -> dict[str, tuple[int, int]]:
+        """``{group: (start, stop)}`` over the EC vector (grid, border, LEC context, objects)."""
+        ...
 
-    def samples(self, seconds: float) -> dict[str, NDArray[np.generic]]:
-        """Per-step samples of the most recent ``seconds`` of simulated time.
+    def params(self) -> P.Params | None:
+        """The parameters in force."""
+        ...
 
-        Returns
-        -------
-        dict
-            ``t_s (n,) float64``, ``pos_m (n, 2) float32``, ``heading_rad (n,)``,
-            ``speed_m_s (n,)``, ``theta_phase_rad (n,)``, ``mismatch (n, 4) float32``
-            (total, grid, border, LEC).
-        """
-        return self.samples_ring.last(seconds)
+    def seed(self) -> int | None: ...
 
-    def spikes(self, layer: str, t0: float, t1: float) -> tuple[NDArray[np.float64],
-                                                                NDArray[np.int32]]:
-        """Spikes of ``layer`` with ``t0 <= t < t1`` (simulated seconds).
+    def build_id(self) -> int:
+        """Grows by one at every (re)build; layer sizes may change when it does."""
+        ...
 
-        Returns
-        -------
-        times_s : (m,) float64
-        units : (m,) int32
-        """
-        ring = self.spike_rings.get(layer)
-        if ring is None:
-            return np.zeros(0, np.float64), np.zeros(0, np.int32)
-        return ring.window(t0, t1)
+    def step(self) -> int:
+        """The global step (0 before any)."""
+        ...
 
-    def command(self, cmd: dict[str, Any]) -> None:
-        """Propose a change; the simulation thread applies it between chunks.
+    def t_s(self) -> float:
+        """Simulated time in seconds."""
+        ...
 
-        Simulator commands (``hippoviz.sim`` API): ``{"op": "set", "patch": {...}}``,
-        ``add_object``, ``move_object``, ``remove_object``, ``reset_ratemaps``. Runtime
-        commands: ``play`` (optional ``until_step``), ``pause``, ``toggle``, ``step`` (``n``),
-        ``speed`` (``factor``: float, None = as fast as possible), ``reset`` (optional
-        ``seed``, ``params``, ``patch``). Errors come back as events of the runner.
-        """
-        self._runner.command(cmd)
+    def stats(self) -> Stats: ...
+
+    def arena(self) -> ArenaShape | None: ...
+
+    def objects(self) -> list[ObjectPos]:
+        """``[(id, x_m, y_m), ...]`` of the objects present."""
+        ...
+
+    def pose(self) -> Pose | None:
+        """``(x_m, y_m, heading_rad)`` of the rat now (before its first step too)."""
+        ...
+
+    def weights(self) -> Mapping[str, NDArray[np.float32]] | None:
+        """``{name: (n_post, n_pre) float32}`` for every name of ``hippoviz.sim.WEIGHT_NAMES``
+        (on demand, refreshed at most every 0.5 s of wall time)."""
+        ...
+
+    def ratemaps(self) -> RateMaps | None:
+        """The online rate maps (on demand, refreshed about every second)."""
+        ...
+
+    def last(self) -> Mapping[str, NDArray[np.float32]] | None:
+        """``{name: array}`` of ``Simulator.last(name)`` after the latest chunk: ``x``,
+        ``x_hat``, ``dg``, ``ca3``, ``ca1``, ``rate_ec`` … ``rate_out`` (Hz),
+        ``carried_error (3,)`` (on demand)."""
+        ...
+
+    def metrics_history(self) -> Sequence[MetricsPoint]:
+        """The online metrics so far: 5 s of simulated time after a build, then every 10 s."""
+        ...
+
+    def health(self) -> Health | None: ...
+
+    def samples(self, seconds: float) -> Samples:
+        """Per-step samples of the most recent ``seconds`` of simulated time."""
+        ...
+
+    def spikes(self, layer: str, t0: float, t1: float) -> Spikes:
+        """Spikes of ``layer`` with ``t0 <= t < t1``: ``times_s (m,) float64``,
+        ``units (m,) int32``."""
+        ...
+
+    def command(self, cmd: Command) -> None:
+        """Propose a change; a live source applies it between chunks (errors come back as
+        events of the runner); a recording ignores it."""
+        ...
+
+
+_NO_SPIKES: Spikes = (np.zeros(0, np.float64), np.zeros(0, np.int32))
+
+
+class StaticSource:
+    """A :class:`DataSource` over fixed values: a still picture of a session.
+
+    Every value is a public attribute of the same name (``layer_sizes_``, ``params_``, ...,
+    with a trailing underscore) that may be replaced at any time; :attr:`all_samples` holds the
+    samples :meth:`samples` windows, :attr:`all_spikes` the spikes of each layer, and
+    :attr:`commands` every command proposed.
+    """
+
+    def __init__(self, *, layer_sizes: Mapping[str, int] | None = None,
+                 input_groups: Mapping[str, tuple[int, int]] | None = None,
+                 params: P.Params | None = None, seed: int | None = None, build_id: int = 1,
+                 step: int = 0, t_s: float = 0.0, stats: Stats | None = None,
+                 arena: ArenaShape | None = None, objects: Sequence[ObjectPos] = (),
+                 pose: Pose | None = None,
+                 weights: Mapping[str, NDArray[np.float32]] | None = None,
+                 ratemaps: RateMaps | None = None,
+                 last: Mapping[str, NDArray[np.float32]] | None = None,
+                 metrics_history: Sequence[MetricsPoint] = (), health: Health | None = None,
+                 samples: Samples | None = None,
+                 spikes: Mapping[str, Spikes] | None = None) -> None:
+        self.layer_sizes_ = dict(layer_sizes or {})
+        self.input_groups_ = dict(input_groups or {})
+        self.params_ = params
+        self.seed_ = seed
+        self.build_id_ = build_id
+        self.step_ = step
+        self.t_s_ = t_s
+        self.stats_ = stats or Stats()
+        self.arena_ = arena
+        self.objects_ = list(objects)
+        self.pose_ = pose
+        self.weights_ = weights
+        self.ratemaps_ = ratemaps
+        self.last_ = last
+        self.metrics_history_ = list(metrics_history)
+        self.health_ = health
+        self.all_samples = samples if samples is not None else Samples.empty()
+        self.all_spikes = dict(spikes or {})
+        self.commands: list[Command] = []
+
+    def layer_sizes(self) -> dict[str, int]:
+        return dict(self.layer_sizes_)
+
+    def input_groups(self) -> dict[str, tuple[int, int]]:
+        return dict(self.input_groups_)
+
+    def params(self) -> P.Params | None:
+        return self.params_
+
+    def seed(self) -> int | None:
+        return self.seed_
+
+    def build_id(self) -> int:
+        return self.build_id_
+
+    def step(self) -> int:
+        return self.step_
+
+    def t_s(self) -> float:
+        return self.t_s_
+
+    def stats(self) -> Stats:
+        return self.stats_
+
+    def arena(self) -> ArenaShape | None:
+        return self.arena_
+
+    def objects(self) -> list[ObjectPos]:
+        return list(self.objects_)
+
+    def pose(self) -> Pose | None:
+        return self.pose_
+
+    def weights(self) -> Mapping[str, NDArray[np.float32]] | None:
+        return self.weights_
+
+    def ratemaps(self) -> RateMaps | None:
+        return self.ratemaps_
+
+    def last(self) -> Mapping[str, NDArray[np.float32]] | None:
+        return self.last_
+
+    def metrics_history(self) -> Sequence[MetricsPoint]:
+        return list(self.metrics_history_)
+
+    def health(self) -> Health | None:
+        return self.health_
+
+    def samples(self, seconds: float) -> Samples:
+        return self.all_samples.window(seconds)
+
+    def spikes(self, layer: str, t0: float, t1: float) -> Spikes:
+        times, units = self.all_spikes.get(layer, _NO_SPIKES)
+        k = (times >= t0) & (times < t1)
+        return times[k], units[k]
+
+    def command(self, cmd: Command) -> None:
+        self.commands.append(cmd)
+
+
+__all__ = [
+    "ArenaShape",
+    "DataSource",
+    "Extent",
+    "Health",
+    "LayerMetrics",
+    "MetricsPoint",
+    "ObjectPos",
+    "Pose",
+    "RateMaps",
+    "Samples",
+    "Spikes",
+    "StaticSource",
+    "Stats",
+]

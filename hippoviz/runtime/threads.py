@@ -40,7 +40,7 @@ def limit_blas_threads(n: int) -> str:
         How the limit was applied (for the log), or ``"none"``.
     """
     try:
-        from threadpoolctl import threadpool_limits  # type: ignore[import-not-found]
+        from threadpoolctl import threadpool_limits
     except ImportError:
         pass
     else:

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from hippoviz import params as P
+from hippoviz.runtime import Session, log_from_wire
 from hippoviz.sim import LAYERS, Chunk, build
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "session_small.npz"
@@ -64,3 +65,18 @@ def test_the_simulator_alone_reproduces_the_golden_run(golden: dict[str, Any]) -
             i += 1
         chunks.append(sim.run_chunk(int(n)))
     assert_same_run(golden, chunks, sim.state_dict())
+
+
+@pytest.mark.parametrize("chunk_steps", [1000, 64, 7])
+def test_a_session_with_the_log_as_schedule_reproduces_the_golden_run(
+        golden: dict[str, Any], chunk_steps: int) -> None:
+    """The schedule re-applies the log at its steps, however the run is cut into chunks."""
+    session = Session(_params(golden), int(golden["seed"]))
+    assert session.set_schedule(log_from_wire(_schedule(golden))) == []
+    chunks: list[Chunk] = []
+    session.chunk_done.connect(chunks.append)
+    session.run(int(np.sum(golden["chunks"])), chunk_steps=chunk_steps)
+    assert session.schedule_done == len(_schedule(golden))
+    assert [(s, c["op"]) for s, c in session.command_log] == [
+        (s, c["op"]) for s, c in _schedule(golden)]
+    assert_same_run(golden, chunks, session.state_dict())

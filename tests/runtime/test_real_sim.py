@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from hippoviz import params as P
-from hippoviz.runtime import SimRunner
+from hippoviz.runtime import Play, Session, SimRunner
 from hippoviz.runtime.maps import smooth_rate_maps
 from hippoviz.runtime.metrics import approx_layer_metrics, layer_metrics, spatial_information
 from hippoviz.runtime.runner import METRICS_FIRST_SIM_S
@@ -24,15 +24,15 @@ def test_runner_matches_direct_simulation(make_runner: Callable[..., SimRunner])
     """Adaptive chunking, publication and rings leave the simulation bit-identical."""
     steps = 700
     r = make_runner(real=True, seed=5)
-    r.source.latest("weights")  # on-demand publication active during the run
-    r.source.latest("ratemaps")
-    r.command({"op": "play", "until_step": steps})
-    wait_until(lambda: r.source.latest("step") == steps and not r.playing, 60)
+    r.source.weights()  # on-demand publication active during the run
+    r.source.ratemaps()
+    r.command(Play(until_step=steps))
+    wait_until(lambda: r.source.step() == steps and not r.playing, 60)
     sim = sim_mod.build(P.load_preset("small"), 5)
     chunk = sim.run_chunk(steps)
     got = r.source.samples(1e9)
-    np.testing.assert_array_equal(got["pos_m"], chunk.pos_m)
-    np.testing.assert_array_equal(got["mismatch"], chunk.mismatch)
+    np.testing.assert_array_equal(got.pos_m, chunk.pos_m)
+    np.testing.assert_array_equal(got.mismatch, chunk.mismatch)
     for layer, sp in chunk.spikes.items():
         t, u = r.source.spikes(layer, -1, 1e9)
         np.testing.assert_array_equal(t, sp.times_s, err_msg=layer)
@@ -50,18 +50,18 @@ def test_worker_smoothing_equals_simulator(make_runner: Callable[..., SimRunner]
 
 def test_published_ratemaps_and_metrics(make_runner: Callable[..., SimRunner]) -> None:
     r = make_runner(real=True)
-    r.command({"op": "play", "until_step": 2200})
-    wait_until(lambda: r.source.latest("step") == 2200 and not r.playing, 60)
-    maps = wait_until(lambda: (m := r.source.latest("ratemaps")) and "ca1" in m and m, 20)
+    r.command(Play(until_step=2200))
+    wait_until(lambda: r.source.step() == 2200 and not r.playing, 60)
+    maps = wait_until(lambda: (m := r.source.ratemaps()) and "ca1" in m.maps and m.maps, 20)
     assert maps["ca1"].shape[0] == r.source.layer_sizes()["ca1"]
     assert np.isfinite(maps["ca1"]).any()
-    hist = wait_until(lambda: r.source.latest("metrics_history"), 20)
+    hist = wait_until(lambda: r.source.metrics_history(), 20)
     e = hist[0]
-    assert e["t_s"] >= METRICS_FIRST_SIM_S
+    assert e.t_s >= METRICS_FIRST_SIM_S
     for layer in ("dg", "ca3", "ca1"):
-        assert e[layer]["method"] in ("analysis", "approx")
-        assert 0.0 <= e[layer]["place_cell_fraction"] <= 1.0
-        assert e[layer]["median_si_bits_per_spike"] >= 0.0
+        assert e.layers[layer]["method"] in ("analysis", "approx")
+        assert 0.0 <= e.layers[layer]["place_cell_fraction"] <= 1.0
+        assert e.layers[layer]["median_si_bits_per_spike"] >= 0.0
 
 
 @pytest.mark.parametrize("strict", [False, True])
@@ -104,16 +104,16 @@ def test_runtime_imports_no_gui_toolkit() -> None:
 def test_a_silent_layer_is_flagged(make_runner: Callable[..., SimRunner]) -> None:
     """Thresholds far above any drive silence CA1: the runner's health slot names it."""
     r = make_runner(real=True, seed=3)
-    r.command({"op": "play", "until_step": 1500})
-    wait_until(lambda: r.source.latest("step") == 1500 and not r.playing, 60)
-    assert r.source.latest("health")["silent"] == []
+    r.command(Play(until_step=1500))
+    wait_until(lambda: r.source.step() == 1500 and not r.playing, 60)
+    assert r.source.health().silent == ()
 
-    def silence(sim: object) -> None:
-        sim.net.th_ca1[:] = 1e6  # type: ignore[attr-defined]
+    def silence(session: Session) -> None:
+        session.sim.net.th_ca1[:] = 1e6  # type: ignore[attr-defined]
 
     r.call(silence).result(10)
-    r.command({"op": "play", "until_step": 3000})
-    wait_until(lambda: r.source.latest("step") == 3000 and not r.playing, 60)
-    h = r.source.latest("health")
-    assert h["silent"] == ["ca1"] and h["active"]["ca1"] == 0.0
-    assert h["targets"]["ca1"] == pytest.approx(0.1)
+    r.command(Play(until_step=3000))
+    wait_until(lambda: r.source.step() == 3000 and not r.playing, 60)
+    h = r.source.health()
+    assert h.silent == ("ca1",) and h.active["ca1"] == 0.0
+    assert h.targets["ca1"] == pytest.approx(0.1)

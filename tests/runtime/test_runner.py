@@ -11,7 +11,21 @@ import numpy as np
 import pytest
 
 from hippoviz import params as P
-from hippoviz.runtime import SimRunner
+from hippoviz.runtime import (
+    AddObject,
+    Diverged,
+    Error,
+    MoveObject,
+    Pause,
+    Paused,
+    Play,
+    Replay,
+    ReplayEnded,
+    Reset,
+    SetParams,
+    SimRunner,
+    Step,
+)
 from hippoviz.runtime.runner import METRICS_EVERY_SIM_S, METRICS_FIRST_SIM_S
 
 
@@ -30,119 +44,119 @@ def test_starts_paused_then_plays_and_pauses(make_runner: Callable[..., SimRunne
     r = make_runner()
     src = r.source
     assert src.layer_sizes()["dg"] == P.get(P.load_preset("small"), "network.n_dg")
-    assert src.latest("step") == 0
-    src.command({"op": "play"})
-    wait_until(lambda: src.latest("step") > 50)
-    src.command({"op": "pause"})
+    assert src.step() == 0
+    src.command(Play())
+    wait_until(lambda: src.step() > 50)
+    src.command(Pause())
     wait_until(lambda: not r.playing)
-    s = r.call(lambda sim: sim.step).result(5)
-    assert r.call(lambda sim: sim.step).result(5) == s
-    assert len(src.samples(1e9)["t_s"]) == s
+    s = r.call(lambda s: s.step).result(5)
+    assert r.call(lambda s: s.step).result(5) == s
+    assert len(src.samples(1e9).t_s) == s
 
 
 def test_step_and_until_step(make_runner: Callable[..., SimRunner]) -> None:
     r = make_runner()
-    r.submit({"op": "step", "n": 7}).result(5)
-    wait_until(lambda: r.source.latest("step") == 7)
-    r.command({"op": "play", "until_step": 123})
-    wait_until(lambda: any(e["kind"] == "paused" for e in r.poll_events()))
-    assert r.source.latest("step") == 123
+    r.submit(Step(n=7)).result(5)
+    wait_until(lambda: r.source.step() == 7)
+    r.command(Play(until_step=123))
+    wait_until(lambda: any(isinstance(e, Paused) for e in r.poll_events()))
+    assert r.source.step() == 123
 
 
 def test_set_applies_between_chunks_quickly(make_runner: Callable[..., SimRunner]) -> None:
     r = make_runner()
-    r.command({"op": "play"})
+    r.command(Play())
     t0 = time.monotonic()
-    r.command({"op": "set", "patch": {"learning.g_ca3_dg": 0.25}})
-    wait_until(lambda: P.get(r.source.latest("params"), "learning.g_ca3_dg") == 0.25)
+    r.command(SetParams({"learning.g_ca3_dg": 0.25}))
+    wait_until(lambda: P.get(r.source.params(), "learning.g_ca3_dg") == 0.25)
     assert time.monotonic() - t0 < 0.1
 
 
 def test_bad_command_is_an_event_not_a_crash(make_runner: Callable[..., SimRunner]) -> None:
     r = make_runner()
-    fut = r.submit({"op": "set", "patch": {"learning.g_ca3_dg": 99.0}})
+    fut = r.submit(SetParams({"learning.g_ca3_dg": 99.0}))
     with pytest.raises(P.ParamError):
         fut.result(5)
-    ev = wait_until(lambda: [e for e in r.poll_events() if e["kind"] == "error"])
-    assert "g_ca3_dg" in ev[0]["message"]
+    ev = wait_until(lambda: [e for e in r.poll_events() if isinstance(e, Error)])
+    assert "g_ca3_dg" in ev[0].message
     assert r.alive
 
 
 def test_reset_same_seed_reproduces(make_runner: Callable[..., SimRunner]) -> None:
     r = make_runner()
-    r.command({"op": "play", "until_step": 200})
-    wait_until(lambda: r.source.latest("step") == 200 and not r.playing)
-    a = r.source.samples(1e9)["pos_m"]
-    r.submit({"op": "reset"}).result(10)
-    assert r.source.latest("step") == 0
-    r.command({"op": "play", "until_step": 200})
-    wait_until(lambda: r.source.latest("step") == 200 and not r.playing)
-    np.testing.assert_array_equal(a, r.source.samples(1e9)["pos_m"])
-    r.submit({"op": "reset", "seed": 2}).result(10)
-    r.command({"op": "play", "until_step": 200})
-    wait_until(lambda: r.source.latest("step") == 200 and not r.playing)
-    assert not np.array_equal(a, r.source.samples(1e9)["pos_m"])
+    r.command(Play(until_step=200))
+    wait_until(lambda: r.source.step() == 200 and not r.playing)
+    a = r.source.samples(1e9).pos_m
+    r.submit(Reset()).result(10)
+    assert r.source.step() == 0
+    r.command(Play(until_step=200))
+    wait_until(lambda: r.source.step() == 200 and not r.playing)
+    np.testing.assert_array_equal(a, r.source.samples(1e9).pos_m)
+    r.submit(Reset(seed=2)).result(10)
+    r.command(Play(until_step=200))
+    wait_until(lambda: r.source.step() == 200 and not r.playing)
+    assert not np.array_equal(a, r.source.samples(1e9).pos_m)
 
 
 def test_speed_real_time(make_runner: Callable[..., SimRunner]) -> None:
     r = make_runner(speed=5.0)
-    r.command({"op": "play"})
+    r.command(Play())
     t0 = time.monotonic()
-    s0 = r.source.latest("step")
-    wait_until(lambda: r.source.latest("step") - s0 >= 100)  # 1 s of sim at 5x = 0.2 s
+    s0 = r.source.step()
+    wait_until(lambda: r.source.step() - s0 >= 100)  # 1 s of sim at 5x = 0.2 s
     assert time.monotonic() - t0 > 0.15
 
 
 def test_divergence_pauses_and_names_a_parameter(make_runner: Callable[..., SimRunner]) -> None:
     r = make_runner(nan_at_step=50)
-    r.submit({"op": "set", "patch": {"learning.lr_ca1": 0.04}}).result(5)
-    r.command({"op": "play"})
-    ev = wait_until(lambda: [e for e in r.poll_events() if e["kind"] == "diverged"])
-    assert ev[0]["key"] == "learning.lr_ca1"
-    assert "lr_ca1" in ev[0]["message"]
+    r.submit(SetParams({"learning.lr_ca1": 0.04})).result(5)
+    r.command(Play())
+    ev = wait_until(lambda: [e for e in r.poll_events() if isinstance(e, Diverged)])
+    assert ev[0].key == "learning.lr_ca1"
+    assert "lr_ca1" in ev[0].message
     wait_until(lambda: not r.playing)
 
 
 def test_on_demand_slots(make_runner: Callable[..., SimRunner]) -> None:
     r = make_runner()
     src = r.source
-    assert src.latest("weights") is None or isinstance(src.latest("weights"), dict)
-    w = wait_until(lambda: src.latest("weights"))
+    assert src.weights() is None or isinstance(src.weights(), dict)
+    w = wait_until(lambda: src.weights())
     assert w["ec_dg"].shape == (src.layer_sizes()["dg"], src.layer_sizes()["ec"])
-    last = wait_until(lambda: src.latest("last"))
+    last = wait_until(lambda: src.last())
     assert last["carried_error"].shape == (3,)
-    src.command({"op": "play", "until_step": 300})
-    maps = wait_until(lambda: (m := src.latest("ratemaps")) and "ca1" in m and m)
-    assert maps["ca1"].ndim == 3
-    assert len(src.latest("ratemap_extent")) == 4
+    src.command(Play(until_step=300))
+    rm = wait_until(lambda: (m := src.ratemaps()) and "ca1" in m.maps and m)
+    assert rm.maps["ca1"].ndim == 3
+    assert len(src.ratemaps().extent) == 4
 
 
 def test_metrics_history(make_runner: Callable[..., SimRunner]) -> None:
     r = make_runner()
-    r.command({"op": "play", "until_step": 2100})
-    hist = wait_until(lambda: len(r.source.latest("metrics_history") or []) >= 2, 30)
-    hist = r.source.latest("metrics_history")
+    r.command(Play(until_step=2100))
+    hist = wait_until(lambda: len(r.source.metrics_history() or []) >= 2, 30)
+    hist = r.source.metrics_history()
     # the first entry comes early (the Metrics view shows a point soon after Play), then every
     # METRICS_EVERY_SIM_S of simulated time
-    assert METRICS_FIRST_SIM_S <= hist[0]["t_s"] < METRICS_FIRST_SIM_S + 1.0
-    assert hist[1]["t_s"] >= hist[0]["t_s"] + METRICS_EVERY_SIM_S
+    assert METRICS_FIRST_SIM_S <= hist[0].t_s < METRICS_FIRST_SIM_S + 1.0
+    assert hist[1].t_s >= hist[0].t_s + METRICS_EVERY_SIM_S
     for layer in ("dg", "ca3", "ca1"):
-        assert 0.0 <= hist[-1][layer]["place_cell_fraction"] <= 1.0
+        assert 0.0 <= hist[-1].layers[layer]["place_cell_fraction"] <= 1.0
     assert hist
 
 
 def test_objects(make_runner: Callable[..., SimRunner]) -> None:
     r = make_runner()
-    oid = r.submit({"op": "add_object", "x": 0.1, "y": 0.2}).result(5)
-    assert r.source.latest("objects") == [(oid, 0.1, 0.2)]
-    r.submit({"op": "move_object", "id": oid, "x": -0.2, "y": 0.0}).result(5)
-    assert r.source.latest("objects") == [(oid, -0.2, 0.0)]
+    oid = r.submit(AddObject(0.1, 0.2)).result(5)
+    assert r.source.objects() == [(oid, 0.1, 0.2)]
+    r.submit(MoveObject(oid, -0.2, 0.0)).result(5)
+    assert r.source.objects() == [(oid, -0.2, 0.0)]
 
 
 def test_stop_is_fast_while_running(make_runner: Callable[..., SimRunner]) -> None:
     r = make_runner()
-    r.command({"op": "play"})
-    wait_until(lambda: r.source.latest("step") > 10)
+    r.command(Play())
+    wait_until(lambda: r.source.step() > 10)
     t0 = time.monotonic()
     assert r.stop(2.0)
     assert time.monotonic() - t0 < 1.0
@@ -151,24 +165,23 @@ def test_stop_is_fast_while_running(make_runner: Callable[..., SimRunner]) -> No
 def test_replay_schedule_applies_commands_at_their_steps(
         make_runner: Callable[..., SimRunner]) -> None:
     r = make_runner()
-    schedule = [(0, {"op": "add_object", "x": 0.1, "y": 0.1}),
-                (37, {"op": "set", "patch": {"inputs.context_morph": 1.0}}),
-                (120, {"op": "move_object", "id": 0, "x": -0.2, "y": 0.3})]
-    r.submit({"op": "reset", "params": P.load_preset("small"), "seed": 4,
-              "schedule": schedule, "end_step": 200}).result(10)
-    assert r.source.latest("objects") == [(0, 0.1, 0.1)]  # step-0 commands at once
-    r.command({"op": "play"})
-    wait_until(lambda: any(e["kind"] == "replay_end" for e in r.poll_events()))
-    assert r.source.latest("step") == 200
-    log = r.call(lambda sim: list(sim.command_log)).result(5)
+    schedule = [(0, AddObject(0.1, 0.1)),
+                (37, SetParams({"inputs.context_morph": 1.0})),
+                (120, MoveObject(0, -0.2, 0.3))]
+    r.submit(Replay(P.load_preset("small"), 4, schedule, end_step=200)).result(10)
+    assert r.source.objects() == [(0, 0.1, 0.1)]  # step-0 commands at once
+    r.command(Play())
+    wait_until(lambda: any(isinstance(e, ReplayEnded) for e in r.poll_events()))
+    assert r.source.step() == 200
+    log = r.call(lambda s: s.command_log).result(5)
     assert [s for s, _ in log] == [0, 37, 120]
     assert r.replay_progress == (200, 200)
-    first = r.source.samples(1e9)["pos_m"]
-    r.submit({"op": "reset"}).result(10)  # a plain reset restarts the replay
-    r.command({"op": "play"})
-    wait_until(lambda: any(e["kind"] == "replay_end" for e in r.poll_events()))
-    np.testing.assert_array_equal(first, r.source.samples(1e9)["pos_m"])
-    r.command({"op": "play"})  # past the end it runs on live
-    wait_until(lambda: r.source.latest("step") > 250)
-    r.submit({"op": "reset", "seed": 9}).result(10)  # another seed leaves the replay
+    first = r.source.samples(1e9).pos_m
+    r.submit(Reset()).result(10)  # a plain reset restarts the replay
+    r.command(Play())
+    wait_until(lambda: any(isinstance(e, ReplayEnded) for e in r.poll_events()))
+    np.testing.assert_array_equal(first, r.source.samples(1e9).pos_m)
+    r.command(Play())  # past the end it runs on live
+    wait_until(lambda: r.source.step() > 250)
+    r.submit(Reset(seed=9)).result(10)  # another seed leaves the replay
     assert r.replay_progress is None
