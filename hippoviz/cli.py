@@ -11,6 +11,7 @@ import json
 import math
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -181,16 +182,17 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
     if not (args.probe >= 0 and math.isfinite(args.probe)):
         raise UsageError(f"--probe must be >= 0 minutes, got {args.probe}")
-    from hippoviz.experiments.session import Collector, Progress, layer_summary, run_steps
-    from hippoviz.sim import build
+    from hippoviz.experiments.session import Collector, Progress, layer_summary
+    from hippoviz.runtime import Session, SetParams
 
-    sim = build(params, args.seed)
+    session = Session(params, args.seed)
+    sim = session.sim
     if traj is not None:
         from hippoviz.record import RecordError
         from hippoviz.record.trajectory import drive
 
         try:
-            fitted = drive(sim, traj)
+            fitted = drive(session, traj)
         except RecordError as exc:
             raise UsageError(str(exc)) from None
         for warning in fitted.warnings:
@@ -206,13 +208,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     col = Collector(start_step=n if n_probe else n - window)
     recorder = None
     if args.record:
-        recorder = _open_recorder(args.record, sim, args.force)
+        recorder = _open_recorder(args.record, session, args.force)
     progress = Progress(n + n_probe, "hippoviz run")
-
-    def on_chunk(chunk: Any) -> None:
-        col.add(chunk)
-        if recorder is not None:
-            recorder.write(chunk)
+    session.chunk_done.connect(col.add)
+    if recorder is not None:
+        session.chunk_done.connect(recorder.write)
 
     from hippoviz.runtime.compile import COMPILING_TEXT, CompileWatch
 
@@ -224,13 +224,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     watch = CompileWatch(compiling, compiled).install()
     try:
-        wall = run_steps(sim, n, on_chunk=on_chunk, progress=progress)
+        wall = _run(session, n, progress)
         if n_probe:
-            sim.command({"op": "set", "patch": {"learning.enabled": False}})
-            if recorder is not None and hasattr(recorder, "log_commands"):
-                recorder.log_commands()
-            run_steps(sim, n_probe, on_chunk=on_chunk,
-                      progress=_Offset(progress, n) if progress.enabled else None)
+            session.apply(SetParams({"learning.enabled": False}))
+            _run(session, n_probe, progress, offset=n)
     except KeyboardInterrupt:
         if recorder is not None:
             recorder.close()  # Ctrl-C keeps what was recorded
@@ -291,21 +288,25 @@ def _print_run_summary(s: dict[str, Any]) -> None:
         print(f"recording written to {s['record']}")
 
 
-class _Offset:
-    """A progress bar continued from ``offset`` steps."""
+def _run(session: Any, n: int, progress: Any, offset: int = 0) -> float:
+    """Run ``n`` steps of ``session`` (2-s chunks), the progress bar continued from ``offset``
+    steps; returns the wall time in seconds."""
+    from hippoviz.runtime.session import CHUNK_STEPS
 
-    def __init__(self, progress: Any, offset: int) -> None:
-        self.progress, self.offset = progress, offset
+    t0 = time.perf_counter()
+    end = session.step + n
+    while session.step < end:
+        session.run_chunk(min(CHUNK_STEPS, end - session.step))
+        progress.update(offset + n - (end - session.step))
+    return time.perf_counter() - t0
 
-    def update(self, done: int) -> None:
-        self.progress.update(self.offset + done)
 
-
-def _open_recorder(path: str, sim: Any, force: bool) -> Any:
+def _open_recorder(path: str, session: Any, force: bool) -> Any:
     from hippoviz.record import RecordError, ThreadedRecorder
 
     try:  # the writer thread keeps HDF5 I/O off the simulation (bounded queue, nothing dropped)
-        return ThreadedRecorder(Path(path), sim, force=force)
+        return ThreadedRecorder(Path(path), session.sim, force=force,
+                                build_params=session.build_params)
     except RecordError as exc:
         raise UsageError(str(exc)) from None
 
@@ -314,18 +315,18 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     if args.trajectory:
         raise UsageError("--replay and --trajectory cannot be combined (a recording replays "
                          "the path it was driven by)")
-    from hippoviz.record import RecordError, replay
+    from hippoviz.record import RecordError
+    from hippoviz.runtime.replay import verify
 
     try:
-        report = replay(Path(args.replay))
+        report = verify(Path(args.replay))
     except RecordError as exc:
         raise UsageError(str(exc)) from None
-    data = report.as_dict() if hasattr(report, "as_dict") else dict(vars(report))
     if args.json:
-        print(json.dumps(data, default=str))
+        print(json.dumps(report.as_dict(), default=str))
     else:
         print(str(report))
-    return 0 if data.get("identical", data.get("ok", False)) else 1
+    return 0 if report.ok else 1
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -122,7 +122,7 @@ def pyinstaller_args(dist: Path, work: Path, windowed: bool) -> list[str]:
         "vispy.app.backends._pyqt6",
         "--collect-data",
         "vispy",
-        # views are imported by module name (hippoviz.gui.qt_main_window.EXTERNAL_VIEWS)
+        # the whole package, so that nothing imported lazily is left out
         "--collect-submodules",
         "hippoviz",
         # the NWB and HDMF schemas, Dask's default configuration

@@ -198,18 +198,20 @@ class Driver:
         self.pump(1.0)
 
     def t_s(self) -> float | None:
-        t = self.win.source.latest("t_s")
+        t = self.win.source.t_s()
         return None if t is None else float(t)
 
     def playing(self) -> bool:
-        return bool((self.win.source.latest("stats") or {}).get("playing", False))
+        return bool((self.win.source.stats() or {}).get("playing", False))
 
     def play_until(self, t_end_s: float) -> None:
         """Play at full speed until simulated time ``t_end_s``, then pause."""
         win = self.win
         win.controls.speed_box.setCurrentText("max")
-        dt = float(win.source.latest("params").time.dt_ms) / 1000.0
-        win.source.command({"op": "play", "until_step": round(t_end_s / dt)})
+        from hippoviz.runtime import Play
+
+        dt = win.source.stats().dt_s
+        win.source.command(Play(until_step=round(t_end_s / dt)))
         win.controls.show_playing(True)
         self.wait(
             lambda: (self.t_s() or 0.0) >= t_end_s - 1.5 * dt and not self.playing(),
@@ -221,7 +223,9 @@ class Driver:
 
     def settle(self) -> None:
         """Fresh rate maps and weights published, and every view redrawn."""
-        self.win.source.command({"op": "publish"})
+        from hippoviz.runtime import Publish
+
+        self.win.source.command(Publish())
         self.pump(0.8)
         runner = self.win.runner
         if hasattr(runner, "maps_idle"):
@@ -267,7 +271,7 @@ class Driver:
 
     # -- scenes ---------------------------------------------------------------------------------
     def welcome(self) -> None:
-        from hippoviz.gui.qt_welcome import QtWelcome
+        from hippoviz.gui.panels.welcome import QtWelcome
 
         panels = [w for w in self.win.findChildren(QtWelcome) if w.isVisible()]
         panel = panels[0] if panels else QtWelcome(self.win, settings=self.win.settings)
@@ -280,9 +284,10 @@ class Driver:
 
     def best_cell(self, layer: str = "ca1") -> int:
         try:
-            from hippoviz.gui.qt_fields_view import spatial_information
+            from hippoviz.gui.views.fields_view import spatial_information
 
-            maps = (self.win.source.latest("ratemaps") or {}).get(layer)
+            rm = self.win.source.ratemaps()
+            maps = rm.maps.get(layer) if rm is not None else None
             si, peak = spatial_information(maps)
             import numpy as np
 
@@ -294,7 +299,7 @@ class Driver:
 
     def hide_welcome(self) -> None:
         """Close a welcome panel the app showed by itself (without remembering it)."""
-        from hippoviz.gui.qt_welcome import QtWelcome
+        from hippoviz.gui.panels.welcome import QtWelcome
 
         for panel in self.win.findChildren(QtWelcome):
             if panel.isVisible():

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -36,12 +36,10 @@ from hippoviz.analysis import (
     rate_remapping_index,
 )
 from hippoviz.experiments import measures as M
+from hippoviz.experiments.data import PhaseData
 from hippoviz.experiments.protocol import LESIONS, Analysis
+from hippoviz.sim import HIDDEN
 
-if TYPE_CHECKING:
-    from hippoviz.experiments.engine import PhaseData
-
-HIDDEN = ("dg", "ca3", "ca1")
 #: Layers upstream of each back-projection: those that stop receiving the error when it is cut.
 UPSTREAM: dict[str, tuple[str, ...]] = {
     "ec_ca1": ("dg", "ca3", "ca1"),
@@ -361,7 +359,7 @@ def lesion(a: Analysis, ctx: Context) -> None:
     upstream = sorted({L for c in cut for L in UPSTREAM[c]}, key=HIDDEN.index)
     pi = intact.place_cells or {}
     pl = cur.place_cells or {}
-    res = {
+    res: dict[str, Any] = {
         "intact_phase": intact.name, "lesioned_phase": cur.name, "cut": cut,
         "upstream": upstream,
         "intact": {L: pi[L]["place_cell_fraction"] for L in HIDDEN if L in pi},

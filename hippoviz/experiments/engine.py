@@ -1,9 +1,10 @@
 """Running a protocol: phases on one simulated rat, data per phase, analyses at phase ends.
 
-:class:`ProtocolRun` is a small state machine that any loop can drive: the headless runner
-(:meth:`ProtocolRun.run`), and the app, which runs the same phases live in its simulation thread
-(``hippoviz.gui.qt_experiment_runner``). The same protocol, parameters and seed give the same
-metrics either way, bit for bit.
+:class:`ProtocolRun` plugs into a :class:`~hippoviz.runtime.Session`'s hooks (a stop at each
+phase end, the chunk signal), so that any loop that runs the session drives it: the headless
+runner (:meth:`ProtocolRun.run`), and the app, which runs the same phases live in its simulation
+thread (:mod:`hippoviz.gui.experiments.experiment_runner`). The same protocol, parameters and
+seed give the same metrics either way, bit for bit.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, assert_never
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,58 +20,37 @@ from numpy.typing import NDArray
 from hippoviz import __version__
 from hippoviz import params as P
 from hippoviz.experiments import analyses as A
-from hippoviz.experiments.protocol import MIN_PHASE_STEPS, Phase, Protocol, ProtocolError
+from hippoviz.experiments.data import PhaseData
+from hippoviz.experiments.protocol import (
+    MIN_PHASE_STEPS,
+    AddNamedObject,
+    MoveNamedObject,
+    Phase,
+    PhaseCommand,
+    Protocol,
+    ProtocolError,
+    RemoveNamedObject,
+)
 from hippoviz.experiments.session import CHUNK_STEPS, Collector, Progress, place_cell_summary
-from hippoviz.sim import HIDDEN, Chunk, Simulator, build
+from hippoviz.runtime import (
+    AddObject,
+    MoveObject,
+    RemoveObject,
+    ResetRatemaps,
+    Session,
+    SetParams,
+    SetTrajectory,
+)
+from hippoviz.sim import HIDDEN, Chunk
 
 #: Resolution of the mismatch trace kept for figures and ``series.json`` (s).
 TRACE_BIN_S = 1.0
 
 
 @dataclass
-class PhaseData:
-    """What a finished phase leaves for the analyses (arrays relative to the phase start).
-
-    Attributes
-    ----------
-    name : str
-    pos : (T, 2) float32
-        Positions (m).
-    spikes : dict
-        ``{layer: (steps (m,) int64, units (m,) int32)}`` of the hidden layers.
-    mismatch : (T,) float32
-        Total entorhinal mismatch of every step.
-    active : (T, 3) float32
-        Active fraction of DG, CA3, CA1 per step.
-    params : Params
-        Parameters at the end of the phase.
-    layer_sizes : dict
-    dt_s : float
-    width_m, height_m : float
-        Arena bounding box (m).
-    """
-
-    name: str
-    pos: NDArray[np.float32]
-    spikes: dict[str, tuple[NDArray[np.int64], NDArray[np.int32]]]
-    mismatch: NDArray[np.float32]
-    active: NDArray[np.float32]
-    params: P.Params
-    layer_sizes: dict[str, int]
-    dt_s: float
-    width_m: float
-    height_m: float
-    place_cells: dict[str, Any] | None = None
-
-    @property
-    def n_steps(self) -> int:
-        return int(self.pos.shape[0])
-
-
-@dataclass
 class RunResult:
     """The outcome of one run: ``metrics`` (what metrics.json holds), ``series`` (the mismatch
-    trace and phase spans) and ``figures`` (plain data for :mod:`hippoviz.gui.figures`)."""
+    trace and phase spans) and ``figures`` (plain data for :mod:`hippoviz.experiments.figures`)."""
 
     metrics: dict[str, Any]
     series: dict[str, Any]
@@ -96,9 +76,13 @@ class ProtocolRun:
 
     Notes
     -----
-    Drive it with ``start(sim)`` on a simulator built from :attr:`params` and :attr:`seed`, then
-    for each phase ``n = begin_phase(sim)``, run ``n`` steps feeding every chunk to
-    :meth:`add_chunk`, ``end_phase(sim)``; then :meth:`finish`. :meth:`run` does all that.
+    :meth:`attach` plugs the run into a :class:`~hippoviz.runtime.Session` freshly built from
+    :attr:`params` and :attr:`seed`: each phase begins at once (learning switched, manipulations
+    applied through the session), collects the session's chunks, and ends at a stop at its last
+    step, where the next phase begins. Whatever drives the session (the headless :meth:`run`,
+    the app's simulation thread) only calls ``session.run_chunk`` until :attr:`done`; then
+    :meth:`finish`. The counters :attr:`done_steps` and :attr:`started` may be read from another
+    thread.
     """
 
     def __init__(self, protocol: Protocol, params: P.Params, seed: int,
@@ -114,6 +98,9 @@ class ProtocolRun:
                            "protocol_source": protocol.source, "protocol_sha256": protocol.sha256,
                            "minutes": minutes}
         self.index = 0
+        #: Steps run so far, and the phases begun (in order).
+        self.done_steps = 0
+        self.started: list[int] = []
         self._initial: dict[str, Any] | None = None
         self._snapshots: dict[str, tuple[dict[str, Any], dict[str, int]]] = {}
         self._keep = protocol.referenced()
@@ -132,6 +119,9 @@ class ProtocolRun:
         self.steps = [phase_steps(ph, self._dt_s) for ph in protocol.phases]
         self._lesion_intact = {a.options["intact"] for ph in protocol.phases
                                for a in ph.analyses if a.kind == "lesion"}
+        self._session: Session | None = None
+        self._analyse_at_end = True
+        self._on_error: Callable[[Exception], None] | None = None
 
     # -- driving --------------------------------------------------------------------------------
     @property
@@ -142,68 +132,129 @@ class ProtocolRun:
     def done(self) -> bool:
         return self.index >= len(self.protocol.phases)
 
-    def build(self) -> Simulator:
-        return build(self.params, self.seed)
+    def session(self) -> Session:
+        """A session built from the run's parameters and seed."""
+        return Session(self.params, self.seed)
 
-    def start(self, sim: Simulator) -> None:
-        """Remember the state of a freshly built simulator (what ``start = "fresh"`` returns
-        to)."""
-        if sim.step != 0 or sim.seed != self.seed:
-            raise RuntimeError("ProtocolRun.start needs a freshly built simulator of its seed")
-        self._initial = sim.state_dict()
+    def attach(self, session: Session, *, analyse: bool = True,
+               on_error: Callable[[Exception], None] | None = None) -> None:
+        """Run the protocol on ``session`` (freshly built from :attr:`params` and :attr:`seed`)
+        through its hooks; the first phase begins now.
 
-    def begin_phase(self, sim: Simulator) -> int:
-        """Apply the current phase's start, learning switch and manipulations; returns the
-        number of steps to run."""
+        Parameters
+        ----------
+        analyse : bool
+            Compute each phase's analyses when it ends (False: leave them to :meth:`finish`, as
+            the app does, so that the simulation thread does not wait for them).
+        on_error : callable, optional
+            Called with an exception raised at a phase boundary (a command the simulator
+            refused), after which the run detaches; without it the exception propagates out of
+            ``session.run_chunk``.
+        """
+        if session.step != 0 or session.seed != self.seed:
+            raise RuntimeError("a protocol run needs a freshly built session of its seed")
+        self._session = session
+        self._analyse_at_end = analyse
+        self._on_error = on_error
+        self._initial = session.state_dict()
+        session.chunk_done.connect(self.add_chunk)
+        self._guarded(self._begin)
+
+    def detach(self) -> None:
+        """Stop following the protocol (the session goes on as it is)."""
+        session, self._session = self._session, None
+        if session is not None:
+            session.chunk_done.disconnect(self.add_chunk)
+
+    def _guarded(self, fn: Callable[[Session], None]) -> None:
+        session = self._session
+        if session is None:
+            return
+        try:
+            fn(session)
+        except Exception as exc:
+            if self._on_error is None:
+                raise
+            self.detach()
+            self._on_error(exc)
+
+    def _begin(self, session: Session) -> None:
+        n = self.begin_phase(session)
+        session.stop_at(session.step + n, lambda s: self._guarded(self._phase_ended))
+
+    def _phase_ended(self, session: Session) -> None:
+        self.end_phase(session, analyse=self._analyse_at_end)
+        if self.done:
+            self.detach()
+        else:
+            self._begin(session)
+
+    def begin_phase(self, session: Session) -> int:
+        """Restore the phase's starting state, switch learning, apply its manipulations;
+        returns the number of steps to run."""
         ph = self.protocol.phases[self.index]
         applied: list[dict[str, Any]] = []
         if ph.start == "fresh" and self.index > 0:
             assert self._initial is not None
-            sim.load_state_dict(self._initial)
+            session.restore(self._initial)
             self._objects = {}
         elif ph.start not in ("continue", "fresh"):
             state, objects = self._snapshots[ph.start]
-            sim.load_state_dict(state)
+            session.restore(state)
             self._objects = dict(objects)
-        learn = {"op": "set", "patch": {"learning.enabled": ph.learning}}
-        sim.command(learn)
+        session.apply(SetParams({"learning.enabled": ph.learning}))
         for cmd in ph.commands:
-            applied.append(self._apply(sim, cmd))
-        self._collector = Collector(start_step=sim.step, layers=HIDDEN)
-        self._phase_start_step = sim.step
+            applied.append(self._apply(session, cmd))
+        self._collector = Collector(start_step=session.step, layers=HIDDEN)
+        self._phase_start_step = session.step
         self._phase_log.append({
             "name": ph.name, "minutes": self.steps[self.index] * self._dt_s / 60.0,
             "learning": ph.learning, "start": ph.start,
             "start_min": self._t_min, "end_min": None, "manipulations": applied})
+        self.started.append(self.index)
         return self.steps[self.index]
 
-    def _apply(self, sim: Simulator, cmd: dict[str, Any]) -> dict[str, Any]:
-        c = dict(cmd)
-        name = c.pop("name", None)
-        op = c["op"]
+    def _object_id(self, name: str) -> int:
+        if name not in self._objects:
+            raise P.ParamError(f"no object named '{name}' in the arena")
+        return self._objects[name]
+
+    def _apply(self, session: Session, cmd: PhaseCommand) -> dict[str, Any]:
+        """Apply one phase command; returns it as the phase log keeps it (with the object id)."""
         try:
-            if op == "add_object":
-                oid = sim.command(c)
-                if name is not None:
-                    self._objects[name] = int(oid)
-                return {**cmd, "id": int(oid)}
-            if op in ("move_object", "remove_object") and name is not None:
-                if name not in self._objects:
-                    raise P.ParamError(f"no object named '{name}' in the arena")
-                c["id"] = self._objects[name]
-                if op == "remove_object":
+            match cmd:
+                case AddNamedObject(name=name, x=x, y=y, id=oid):
+                    got = int(session.apply(AddObject(x, y, oid)))
+                    self._objects[name] = got
+                    return {**cmd.to_wire(), "id": got}
+                case MoveNamedObject(name=name, x=x, y=y):
+                    oid = self._object_id(name)
+                    session.apply(MoveObject(oid, x, y))
+                    return {**cmd.to_wire(), "id": oid}
+                case RemoveNamedObject(name=name):
+                    oid = self._object_id(name)
+                    session.apply(RemoveObject(oid))
                     del self._objects[name]
-            sim.command(c)
+                    return {**cmd.to_wire(), "id": oid}
+                case AddObject():
+                    return {**cmd.to_wire(), "id": int(session.apply(cmd))}
+                case SetParams() | MoveObject() | RemoveObject() | SetTrajectory() | \
+                        ResetRatemaps():
+                    session.apply(cmd)
+                    return cmd.to_wire()
+                case _:
+                    assert_never(cmd)
         except P.ParamError as exc:
             raise ProtocolError(f"protocol {self.protocol.source}, phase "
                                 f"'{self.protocol.phases[self.index].name}': {exc}") from None
-        return {**cmd, **({"id": c["id"]} if "id" in c else {})}
 
     def add_chunk(self, chunk: Chunk) -> None:
-        assert self._collector is not None
-        self._collector.add(chunk)
+        """Keep what the current phase's analyses need of ``chunk``."""
+        if self._collector is not None:
+            self._collector.add(chunk)
+            self.done_steps += chunk.n
 
-    def end_phase(self, sim: Simulator, *, analyse: bool = True) -> None:
+    def end_phase(self, session: Session, *, analyse: bool = True) -> None:
         """Close the current phase: keep its data, snapshot it if a later phase branches from
         it, and (unless ``analyse`` is False) compute its analyses now."""
         ph = self.protocol.phases[self.index]
@@ -213,24 +264,25 @@ class ProtocolRun:
         spikes: dict[str, tuple[NDArray[np.int64], NDArray[np.int32]]] = {}
         for L in HIDDEN:
             _, t, u = col.window(L)
-            steps = np.floor(t / sim.dt_s + 1e-9).astype(np.int64) - self._phase_start_step
+            steps = np.floor(t / session.dt_s + 1e-9).astype(np.int64) - self._phase_start_step
             spikes[L] = (np.clip(steps, 0, max(pos.shape[0] - 1, 0)), u.astype(np.int32))
         mm = col.mismatch_array()[:, 0].copy()
         data = PhaseData(name=ph.name, pos=pos, spikes=spikes, mismatch=mm,
-                         active=col.active_array(), params=sim.params,
-                         layer_sizes=dict(sim.layer_sizes), dt_s=sim.dt_s,
-                         width_m=float(sim.arena.width_m), height_m=float(sim.arena.height_m))
+                         active=col.active_array(), params=session.params,
+                         layer_sizes=session.layer_sizes, dt_s=session.dt_s,
+                         width_m=float(session.arena.width_m),
+                         height_m=float(session.arena.height_m))
         self._collector = None
         if ph.name in self.protocol.branch_points():
-            self._snapshots[ph.name] = (sim.state_dict(), dict(self._objects))
+            self._snapshots[ph.name] = (session.state_dict(), dict(self._objects))
         n = data.n_steps
-        self._trace.append(_bin_trace(mm, round(TRACE_BIN_S / sim.dt_s)))
-        self._tails[ph.name] = mm[-round(600.0 / sim.dt_s):]
-        self._t_min += n * sim.dt_s / 60.0
+        self._trace.append(_bin_trace(mm, round(TRACE_BIN_S / session.dt_s)))
+        self._tails[ph.name] = mm[-round(600.0 / session.dt_s):]
+        self._t_min += n * session.dt_s / 60.0
         log = self._phase_log[-1]
         log["end_min"] = self._t_min
         log["mismatch_mean"] = _finite(float(mm.mean())) if mm.size else None
-        tail = mm[-min(mm.size, round(60.0 / sim.dt_s)):]
+        tail = mm[-min(mm.size, round(60.0 / session.dt_s)):]
         log["mismatch_last_minute"] = _finite(float(tail.mean())) if tail.size else None
         self._pending.append(data)
         self.index += 1
@@ -329,24 +381,14 @@ class ProtocolRun:
                          figures=dict(self._figures))
 
     def run(self, *, progress: Progress | None = None,
-            on_phase: Callable[[int, Phase], None] | None = None,
             chunk_steps: int = CHUNK_STEPS) -> RunResult:
         """Run every phase headless and return the result."""
-        sim = self.build()
-        self.start(sim)
-        done = 0
+        session = self.session()
+        self.attach(session)
         while not self.done:
-            if on_phase is not None:
-                on_phase(self.index, self.protocol.phases[self.index])
-            n = self.begin_phase(sim)
-            end = sim.step + n
-            while sim.step < end:
-                chunk = sim.run_chunk(min(chunk_steps, end - sim.step))
-                self.add_chunk(chunk)
-                done += chunk.n
-                if progress is not None:
-                    progress.update(done)
-            self.end_phase(sim)
+            session.run_chunk(chunk_steps)
+            if progress is not None:
+                progress.update(self.done_steps)
         return self.finish()
 
 

@@ -19,6 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from hippoviz import params as P
+from hippoviz.runtime.commands import (
+    SIM_OPS,
+    AddObject,
+    MoveObject,
+    RemoveObject,
+    SetParams,
+    SetTrajectory,
+    SimCommand,
+    from_wire,
+)
 
 #: Back-projections that a ``lesion`` names, with the gain parameter each one sets to 0.
 LESIONS: dict[str, str] = {
@@ -57,6 +67,50 @@ class ProtocolError(P.ParamError):
 
 
 @dataclass(frozen=True)
+class AddNamedObject:
+    """Add an object that later commands refer to by ``name`` (in slot ``id``, or the first
+    free one)."""
+
+    name: str
+    x: float
+    y: float
+    id: int | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"op": AddObject.op, "name": self.name, "x": self.x, "y": self.y}
+        if self.id is not None:
+            d["id"] = self.id
+        return d
+
+
+@dataclass(frozen=True)
+class MoveNamedObject:
+    """Move the object added as ``name`` to ``(x, y)`` metres."""
+
+    name: str
+    x: float
+    y: float
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"op": MoveObject.op, "name": self.name, "x": self.x, "y": self.y}
+
+
+@dataclass(frozen=True)
+class RemoveNamedObject:
+    """Take the object added as ``name`` out of the arena."""
+
+    name: str
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"op": RemoveObject.op, "name": self.name}
+
+
+#: What a phase applies at its start: a simulator command, or an object command by name (the id
+#: is looked up when it applies).
+PhaseCommand = SimCommand | AddNamedObject | MoveNamedObject | RemoveNamedObject
+
+
+@dataclass(frozen=True)
 class Analysis:
     """One analysis computed at the end of its phase."""
 
@@ -80,9 +134,8 @@ class Phase:
         ``"continue"`` (default: go on from the previous phase), ``"fresh"`` (a new rat and
         network built from the protocol's parameters and the seed, as at the start) or the name
         of an earlier phase whose final state is restored (a branch).
-    commands : tuple of dict
-        Simulator commands applied at the start, in order (``hippoviz.sim`` command format;
-        objects may be referred to by ``name``).
+    commands : tuple of PhaseCommand
+        Commands applied at the start, in order (objects may be referred to by ``name``).
     analyses : tuple of Analysis
         Computed at the end of the phase.
     window_minutes : float or None
@@ -94,7 +147,7 @@ class Phase:
     minutes: float
     learning: bool
     start: str = "continue"
-    commands: tuple[dict[str, Any], ...] = ()
+    commands: tuple[PhaseCommand, ...] = ()
     analyses: tuple[Analysis, ...] = ()
     window_minutes: float | None = None
 
@@ -357,7 +410,7 @@ class _Parser:
                 window, int | float) or not window > 0):
             raise err(f"must be a positive number of minutes, got {window!r}", "window_minutes")
 
-        cmds: list[dict[str, Any]] = []
+        cmds: list[PhaseCommand] = []
         patch: dict[str, Any] = {}
 
         def put(key: str, value: Any, src: str) -> None:
@@ -411,7 +464,7 @@ class _Parser:
                               "lesion")
                 put(LESIONS[x], 0.0, "lesion")
         if patch:
-            cmds.append({"op": "set", "patch": patch})
+            cmds.append(SetParams(patch))
         cmds.extend(self._objects(raw.get("objects", []), err))
         raw_cmds = raw.get("commands", [])
         if not isinstance(raw_cmds, list):
@@ -436,11 +489,11 @@ class _Parser:
             isinstance(c, int | float) and not isinstance(c, bool) and math.isfinite(c)
             for c in v))
 
-    def _objects(self, raw: Any, err: Any) -> list[dict[str, Any]]:
+    def _objects(self, raw: Any, err: Any) -> list[PhaseCommand]:
         if not isinstance(raw, list):
             raise err("must be a list of {add = NAME, at = [x, y]}, {move = NAME, to = [x, y]} "
                       "or {remove = NAME}", "objects")
-        out = []
+        out: list[PhaseCommand] = []
         for o in raw:
             if not isinstance(o, dict):
                 raise err(f"each entry must be a table, got {o!r}", "objects")
@@ -448,32 +501,30 @@ class _Parser:
                 if set(o) - {"add", "at"} or not isinstance(o["add"], str) or not self._xy(
                         o.get("at")):
                     raise err(f"expected {{add = NAME, at = [x, y]}}, got {o!r}", "objects")
-                out.append({"op": "add_object", "name": o["add"], "x": float(o["at"][0]),
-                            "y": float(o["at"][1])})
+                out.append(AddNamedObject(o["add"], float(o["at"][0]), float(o["at"][1])))
             elif "move" in o:
                 if set(o) - {"move", "to"} or not isinstance(o["move"], str) or not self._xy(
                         o.get("to")):
                     raise err(f"expected {{move = NAME, to = [x, y]}}, got {o!r}", "objects")
-                out.append({"op": "move_object", "name": o["move"], "x": float(o["to"][0]),
-                            "y": float(o["to"][1])})
+                out.append(MoveNamedObject(o["move"], float(o["to"][0]), float(o["to"][1])))
             elif "remove" in o:
                 if set(o) - {"remove"} or not isinstance(o["remove"], str):
                     raise err(f"expected {{remove = NAME}}, got {o!r}", "objects")
-                out.append({"op": "remove_object", "name": o["remove"]})
+                out.append(RemoveNamedObject(o["remove"]))
             else:
                 raise err(f"an object entry needs 'add', 'move' or 'remove', got {o!r}",
                           "objects")
         return out
 
-    def _command(self, c: Any, err: Any) -> dict[str, Any]:
-        ops = ("set", "add_object", "move_object", "remove_object", "reset_ratemaps")
+    def _command(self, c: Any, err: Any) -> PhaseCommand:
+        ops = tuple(op for op in SIM_OPS if op != SetTrajectory.op)
         if not isinstance(c, dict) or "op" not in c:
             raise err(f"a command is a table with an 'op' ({', '.join(ops)}), got {c!r}",
                       "commands")
         op = c["op"]
         if op not in ops:
             raise err(f"unknown command op {op!r} (one of {', '.join(ops)})", "commands")
-        if op == "set":
+        if op == SetParams.op:
             patch = c.get("patch")
             if not isinstance(patch, dict) or not patch:
                 raise err("command 'set' needs a non-empty 'patch' table", "commands")
@@ -485,12 +536,26 @@ class _Parser:
                 if not P.spec(k).meta.live:
                     raise err(f"parameter '{k}' needs a rebuild; set it in [params]",
                               "commands")
-        elif op in ("add_object", "move_object"):
+        elif op in (AddObject.op, MoveObject.op):
             if not self._xy([c.get("x"), c.get("y")]):
                 raise err(f"command '{op}' needs numeric 'x' and 'y'", "commands")
-        if op in ("move_object", "remove_object") and "name" not in c and "id" not in c:
+        if op in (MoveObject.op, RemoveObject.op) and "name" not in c and "id" not in c:
             raise err(f"command '{op}' needs an object 'name' or 'id'", "commands")
-        return dict(c)
+        name = c.get("name")
+        if name is not None and not isinstance(name, str):
+            raise err(f"an object 'name' must be text, got {name!r}", "commands")
+        try:
+            if name is not None and op == AddObject.op:
+                oid = c.get("id")
+                return AddNamedObject(name, float(c["x"]), float(c["y"]),
+                                      None if oid is None else int(oid))
+            if name is not None and op == MoveObject.op:
+                return MoveNamedObject(name, float(c["x"]), float(c["y"]))
+            if name is not None and op == RemoveObject.op:
+                return RemoveNamedObject(name)
+            return from_wire({k: v for k, v in c.items() if k != "name"})
+        except (P.ParamError, TypeError, ValueError) as exc:
+            raise err(str(exc), "commands") from None
 
     def _analysis(self, a: Any, err: Any, names: list[str]) -> Analysis:
         if isinstance(a, str):

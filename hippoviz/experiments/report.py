@@ -12,7 +12,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-HIDDEN = ("dg", "ca3", "ca1")
+from hippoviz.sim import HIDDEN
+
+#: How reports and figures name the hidden layers.
 NAMES = {"dg": "DG", "ca3": "CA3", "ca1": "CA1"}
 
 #: The rodent results of docs/model.md's table (row: (result, citation)).
@@ -298,8 +300,8 @@ def _row9(m: dict[str, Any], sd: dict[str, Any], rodent: str, cite: str) -> list
     for cut, d in les.items():
         up = d.get("upstream") or []
         lower = d.get("lower_upstream") or {}
-        n_ok = sum(bool(lower.get(L)) if not isinstance(lower.get(L), float)
-                   else lower.get(L) >= 1.0 for L in up)
+        n_ok = sum(v >= 1.0 if isinstance(v, float) else bool(v)
+                   for v in (lower.get(L) for L in up))
         e = (sd.get("lesion") or {}).get(cut) or {}
 
         def pm(which: str, L: str, d: dict[str, Any] = d, e: dict[str, Any] = e) -> str:
@@ -413,8 +415,8 @@ def render(m: dict[str, Any], findings: list[Finding], *, figures: list[str] | N
                      f"{_fmt(p.get('mismatch_last_minute'), 3)} |")
     if figures:
         lines += ["", "## Figures", ""]
-        for f in figures:
-            lines.append(f"![{f}]({f})")
+        for name in figures:
+            lines.append(f"![{name}]({name})")
     lines += ["", "Files: `metrics.json` (every number), `series.json` (mismatch trace), "
               "`params.toml` (the full parameters), figures as PNG and SVG.", ""]
     return "\n".join(lines)

@@ -57,9 +57,9 @@ class Collector:
     def active_array(self) -> NDArray[np.float32]:
         return np.concatenate(self.active) if self.active else np.zeros((0, 3), np.float32)
 
-    def window(self, layer: str) -> tuple[NDArray[np.float32], NDArray[np.int64],
+    def window(self, layer: str) -> tuple[NDArray[np.float32], NDArray[np.float64],
                                           NDArray[np.int32]]:
-        """``pos (T, 2)``, spike step indices relative to the window, unit ids."""
+        """``pos (T, 2)``, spike times (s) and unit ids of the window."""
         pos = np.concatenate(self.pos) if self.pos else np.zeros((0, 2), np.float32)
         t = np.concatenate(self.spikes[layer][0]) if self.spikes[layer][0] else np.zeros(0)
         u = (np.concatenate(self.spikes[layer][1]) if self.spikes[layer][1]
@@ -92,7 +92,8 @@ def layer_summary(sim: Simulator, collector: Collector, *, seed: int = 0) -> dic
         pos, t, u = collector.window(L)
         steps = np.floor(t / sim.dt_s + 1e-9).astype(np.int64) - collector.start_step
         spikes[L] = (np.clip(steps, 0, max(pos.shape[0] - 1, 0)), u)
-    act = active[max(start_rel, 0):] if active.size else np.zeros((0, len(collector.layers)))
+    act: NDArray[np.float32] = (active[max(start_rel, 0):] if active.size
+                                else np.zeros((0, len(collector.layers)), np.float32))
     return place_cell_summary(pos, spikes, act, sim.layer_sizes, sim.dt_s, sim.arena.width_m,
                               sim.arena.height_m, sim.params.analysis, seed=seed)
 

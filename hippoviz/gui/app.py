@@ -41,7 +41,9 @@ def create_window(ns: argparse.Namespace | Any, app: Any = None) -> Any:
     from PyQt6.QtCore import QSettings
     from PyQt6.QtWidgets import QApplication
 
-    from hippoviz.gui.qt_main_window import QtMainWindow
+    from hippoviz.gui.capture.capture_controller import install as install_capture
+    from hippoviz.gui.experiments.experiments_controller import install as install_experiments
+    from hippoviz.gui.main_window import QtMainWindow
     from hippoviz.gui.style import apply_theme
 
     app = app or QApplication.instance()
@@ -56,21 +58,10 @@ def create_window(ns: argparse.Namespace | Any, app: Any = None) -> Any:
         win._add_recent(str(ns.config))
     for msg in errors:
         win.show_error("Cannot open config", msg)
-    try:  # Capture menu, session recording, the replay window (if that module is there)
-        from hippoviz.gui.capture_actions import install
-    except ImportError:
-        pass
-    else:
-        install(win)
-    from hippoviz.gui.experiments_actions import install as install_experiments
-
+    capture = install_capture(win)  # Capture menu, session recording, replay windows
     install_experiments(win)
     if getattr(ns, "replay", None):
-        capture = getattr(win, "capture", None)
-        if capture is not None and hasattr(capture, "open_recording"):
-            capture.open_recording(ns.replay)  # a replay window to scrub through
-        else:
-            win.load_replay(ns.replay)  # re-run the recorded session live
+        capture.open_recording(ns.replay)  # a replay window to scrub through
     return win
 
 
@@ -117,8 +108,10 @@ def main(ns: argparse.Namespace | Any = None) -> int:
         win.controls.speed_box.setCurrentText(speed)
     until = getattr(ns, "run_until", None)
     if until is not None:
-        dt = float(win.source.latest("params").time.dt_ms) / 1000.0
-        win.source.command({"op": "play", "until_step": round(float(until) / dt)})
+        from hippoviz.runtime import Play
+
+        dt = win.source.stats().dt_s
+        win.source.command(Play(until_step=round(float(until) / dt)))
         win.controls.show_playing(True)
     elif getattr(ns, "play", False):
         win.controls.play()
@@ -177,7 +170,7 @@ def _show_welcome(win: Any, ns: Any) -> None:
     """The first-run "what you are looking at" panel (until the user dismisses it for good)."""
     if getattr(ns, "no_welcome", False) or getattr(ns, "screenshot", None):
         return
-    from hippoviz.gui.qt_welcome import QtWelcome
+    from hippoviz.gui.panels.welcome import QtWelcome
 
     if QtWelcome.should_show(win.settings):
         win.welcome = QtWelcome(win, settings=win.settings)
@@ -197,18 +190,20 @@ def screenshot_when_done(win: Any, path: str, quit: bool = False, settle_frames:
     """
     from PyQt6.QtCore import QTimer
 
+    from hippoviz.runtime import Publish
+
     state = {"frames": 0, "t0": time.monotonic()}
     poll = QTimer(win)
 
     def check() -> None:
-        stats = win.source.latest("stats") or {}
+        stats = win.source.stats()
         late = time.monotonic() - state["t0"] > timeout_s
-        if stats.get("playing", True) and not late:
+        if stats.playing and not late:
             state["frames"] = 0
             return
         state["frames"] += 1
         if state["frames"] == 1:
-            win.source.command({"op": "publish"})  # fresh rate maps and weights now
+            win.source.command(Publish())  # fresh rate maps and weights now
             return
         if (state["frames"] < settle_frames or not win.runner.maps_idle) and not late:
             return

@@ -1,20 +1,20 @@
-"""L2: lossless session recordings (HDF5), replay, NWB export, recorded trajectories (NWB or CSV
-files that drive the rat, :mod:`hippoviz.record.trajectory`) and provenance. No Qt.
+"""L2: the files of a session: lossless recordings (HDF5), NWB export, recorded trajectories
+(NWB or CSV files that drive the rat, :mod:`hippoviz.record.trajectory`) and provenance. No Qt,
+no threads of the simulation: a :class:`Recorder` listens to a session's chunks
+(:attr:`hippoviz.runtime.Session.chunk_done`); re-running a recording is
+:func:`hippoviz.runtime.replay.verify`, scrubbing one :class:`hippoviz.runtime.RecordingSource`.
 
 The file layout is documented in ``SCHEMA.md`` beside this module.
 
->>> from hippoviz.record import Recorder, open_recording, replay, export_nwb
->>> with Recorder("run.h5", sim) as rec:           # doctest: +SKIP
-...     for _ in range(100):
-...         rec.write(sim.run_chunk(50))
->>> replay("run.h5").ok                             # doctest: +SKIP
-True
+>>> from hippoviz.record import Recorder, open_recording, export_nwb
+>>> rec = Recorder("run.h5", session.sim, build_params=session.build_params)  # doctest: +SKIP
+>>> session.chunk_done.connect(rec.write)                                      # doctest: +SKIP
+>>> session.run(5000); rec.close()                                             # doctest: +SKIP
 """
 
 from hippoviz.record.errors import RecordError
 from hippoviz.record.nwb import NwbMetadata, export_nwb, load_nwb_metadata
 from hippoviz.record.reader import Change, Recording, open_recording
-from hippoviz.record.replay import LayerReport, ReplayReport, SpikeMismatch, replay
 from hippoviz.record.schema import FORMAT, SCHEMA_VERSION
 from hippoviz.record.writer import Recorder, ThreadedRecorder, part_path
 
@@ -22,17 +22,13 @@ __all__ = [
     "FORMAT",
     "SCHEMA_VERSION",
     "Change",
-    "LayerReport",
     "NwbMetadata",
     "RecordError",
     "Recorder",
     "Recording",
-    "ReplayReport",
-    "SpikeMismatch",
     "ThreadedRecorder",
     "export_nwb",
     "load_nwb_metadata",
     "open_recording",
     "part_path",
-    "replay",
 ]

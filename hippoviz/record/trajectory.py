@@ -333,8 +333,10 @@ def fit(traj: Trajectory, dt_s: float, bounds: tuple[float, float, float, float]
 
 
 def drive(sim: Any, traj: Trajectory) -> Fitted:
-    """Let ``traj`` drive ``sim``'s rat from its current step on (resampled to its step,
-    fitted into its arena); returns what was done, with the warnings to show the user.
+    """Let ``traj`` drive the rat of ``sim`` (a :class:`hippoviz.runtime.Session` or a
+    simulator: its ``arena``, ``dt_s`` and ``set_trajectory``) from its current step on
+    (resampled to its step, fitted into its arena); returns what was done, with the warnings
+    to show the user.
 
     Raises
     ------

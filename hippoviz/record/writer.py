@@ -224,11 +224,11 @@ def _nbytes(v: Any) -> int:
 
 
 def _build_params(sim: Any) -> P.Params:
-    """The parameters ``sim`` was built with (what :func:`hippoviz.sim.build` needs to replay)."""
-    for name in ("build_params", "initial_params", "params0"):
-        p = getattr(sim, name, None)
-        if isinstance(p, P.Params):
-            return p
+    """The parameters ``sim`` was built with (what :func:`hippoviz.sim.build` needs to replay):
+    :attr:`hippoviz.sim.Simulator.build_params`."""
+    p = getattr(sim, "build_params", None)
+    if isinstance(p, P.Params):
+        return p
     params: P.Params = sim.params
     sets = [c for _, c in _command_log(sim) if c.get("op") == "set"]
     if sets:
@@ -295,6 +295,9 @@ class Recorder:
         the simulation thread tens of ms each, so they are taken less often than weights.
     force : bool, optional
         Overwrite an existing ``path`` (and a left-over ``.part`` of an interrupted recording).
+    build_params : Params, optional
+        The parameters ``sim`` was built with (default: its ``build_params``); a replay
+        rebuilds from them and re-applies the command log.
     flush_interval_s : float, optional
         Longest wall time that appended data stays in memory before it is written and flushed
         (default 0.5 s): a killed process loses at most about this much.
@@ -333,6 +336,7 @@ class Recorder:
         snapshot_interval_s: float | None = 10.0,
         force: bool = False,
         ratemap_interval_s: float | None = 60.0,
+        build_params: P.Params | None = None,
         flush_interval_s: float = 0.5,
         compression: int = 0,
         ratemap_compression: int = 0,
@@ -365,7 +369,7 @@ class Recorder:
         self._objects: dict[int, tuple[float, float]] = {}
         self._next_object_id = 0
         try:
-            self._params = _build_params(sim)
+            self._params = build_params if build_params is not None else _build_params(sim)
             try:
                 self._file = h5py.File(self.part_path, "w", libver=LIBVER, locking="best-effort")
             except OSError as exc:
@@ -999,6 +1003,7 @@ class ThreadedRecorder(Recorder):
         snapshot_interval_s: float | None = 10.0,
         force: bool = False,
         ratemap_interval_s: float | None = 60.0,
+        build_params: P.Params | None = None,
         flush_interval_s: float = 0.5,
         compression: int = 0,
         ratemap_compression: int = 0,
@@ -1006,7 +1011,7 @@ class ThreadedRecorder(Recorder):
         max_queue_items: int = 8,
     ) -> None:
         super().__init__(path, sim, snapshot_interval_s=snapshot_interval_s, force=force,
-                         ratemap_interval_s=ratemap_interval_s,
+                         ratemap_interval_s=ratemap_interval_s, build_params=build_params,
                          flush_interval_s=flush_interval_s, compression=compression,
                          ratemap_compression=ratemap_compression)
         self._queue = _BoundedQueue(max_queue_items, max_queue_bytes)

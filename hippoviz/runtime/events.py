@@ -80,5 +80,14 @@ class Compiled:
 
 Event = Built | Error | Diverged | Result | Paused | ReplayEnded | Compiling | Compiled
 
-__all__ = ["Built", "Compiled", "Compiling", "Diverged", "Error", "Event", "Paused", "Result",
-           "ReplayEnded"]
+__all__ = [
+    "Built",
+    "Compiled",
+    "Compiling",
+    "Diverged",
+    "Error",
+    "Event",
+    "Paused",
+    "ReplayEnded",
+    "Result",
+]

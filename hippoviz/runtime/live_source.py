@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -30,9 +30,6 @@ from hippoviz.runtime.source import (
     Spikes,
     Stats,
 )
-
-if TYPE_CHECKING:
-    from hippoviz.runtime.runner import SimRunner
 
 T = TypeVar("T")
 #: An on-demand slot is refreshed while some reader asked for it within this many seconds.
@@ -106,11 +103,18 @@ class Slots:
             slot.clear()
 
 
+class Commanded(Protocol):
+    """What a live source needs of the simulation thread (:class:`~hippoviz.runtime.SimRunner`)."""
+
+    def wait_ready(self, timeout: float | None = None) -> bool: ...
+    def command(self, cmd: Command) -> None: ...
+
+
 class LiveSource:
     """The views' :class:`~hippoviz.runtime.source.DataSource` over a running
     :class:`~hippoviz.runtime.SimRunner`: its rings and slots, and its command queue."""
 
-    def __init__(self, runner: SimRunner) -> None:
+    def __init__(self, runner: Commanded) -> None:
         self._runner = runner
         self.slots = Slots()
         self.samples_ring = SampleRing(1)

@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from hippoviz.runtime.metrics import LayerMetrics, layer_metrics
 from hippoviz.runtime.source import MetricsPoint
 from hippoviz.runtime.threads import lower_thread_priority
+from hippoviz.sim import HIDDEN
 
 
 def smooth_rate_maps(raw: NDArray[np.floating], occupancy: NDArray[np.floating],
@@ -154,6 +155,7 @@ class MapWorker:
         if job.publish:
             self._publish(job, maps)
         if job.metrics:
-            layers: dict[str, LayerMetrics] = {layer: layer_metrics(maps[layer], job.occupancy, **job.metric_opts)
-                      for layer in ("dg", "ca3", "ca1") if layer in maps}
+            layers: dict[str, LayerMetrics] = {
+                layer: layer_metrics(maps[layer], job.occupancy, **job.metric_opts)
+                for layer in HIDDEN if layer in maps}
             self._record(job, MetricsPoint(job.t_s, layers))

@@ -60,15 +60,13 @@ from hippoviz.runtime.rings import SampleRing, SpikeRing
 from hippoviz.runtime.session import Applied, Builder, Session, SimulatorLike, Stop
 from hippoviz.runtime.source import ArenaShape, Health, MetricsPoint, RateMaps, Stats
 from hippoviz.runtime.threads import limit_threads
+from hippoviz.sim import HIDDEN, WEIGHT_NAMES, Chunk, SimulationDiverged
 
 T = TypeVar("T")
 
+#: The names of ``Simulator.last`` published in the ``last`` slot.
 LAST_NAMES = ("x", "x_hat", "dg", "ca3", "ca1", "rate_ec", "rate_dg", "rate_ca3", "rate_ca1",
               "rate_out", "carried_error")
-HIDDEN = ("dg", "ca3", "ca1")
-#: ``hippoviz.sim.WEIGHT_NAMES`` (repeated so that the runtime imports without the simulator).
-WEIGHT_NAMES = ("ec_dg", "dg_ca3", "ca3_ca1", "ca1_out", "ec_ca1", "fb_out_ca1", "fb_ca1_ca3",
-                "fb_ca3_dg")
 #: Wall time one chunk aims at (s); the chunk size adapts to it.
 CHUNK_WALL_S = 0.015
 WEIGHTS_EVERY_S = 0.5
@@ -538,11 +536,7 @@ class SimRunner:
         compiled0 = self._compile.compile_s
         try:
             chunk = session.run_chunk(n)
-        except Exception as exc:
-            from hippoviz.sim import SimulationDiverged
-
-            if not isinstance(exc, SimulationDiverged):
-                raise
+        except SimulationDiverged as exc:
             # the simulator kept the last good state
             self._version += 1
             self._pending_steps = 0
@@ -596,7 +590,7 @@ class SimRunner:
         except AttributeError:  # a stand-in simulator without a network section
             return {}
 
-    def _check_health(self, chunk: Any, sim: SimulatorLike) -> None:
+    def _check_health(self, chunk: Chunk, sim: SimulatorLike) -> None:
         """Feed the chunk's active fractions, mismatch and carried error to the health monitor
         and publish which layers have fallen silent (slot ``health``)."""
         af = chunk.active_fraction
@@ -744,12 +738,7 @@ class SimRunner:
         slots.params.put(session.params)
         slots.t_s.put(session.t_s)
         slots.step.put(session.step)
-        arena = sim.arena
-        x0, x1, y0, y1 = (float(v) for v in arena.bounds)
-        slots.arena.put(ArenaShape(
-            width_m=float(arena.width_m), height_m=float(arena.height_m),
-            shape_morph=float(arena.shape_morph),
-            outline=np.array(arena.outline(), dtype=np.float64), bounds=(x0, x1, y0, y1)))
+        slots.arena.put(ArenaShape.of(sim.arena))
         slots.objects.put([(int(i), float(x), float(y)) for i, x, y in sim.objects])
         px, py, ph = (float(v) for v in sim.pose)
         slots.pose.put((px, py, ph))  # the rat before any step

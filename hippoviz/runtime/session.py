@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from numpy.typing import NDArray
 from psygnal import EmitLoopError, Signal, SignalInstance
@@ -40,9 +40,7 @@ from hippoviz.runtime.commands import (
     SetTrajectory,
     SimCommand,
 )
-
-if TYPE_CHECKING:  # the simulator is imported when a session is built, not before
-    from hippoviz.sim.chunk import Chunk
+from hippoviz.sim import Chunk, build
 
 #: Steps per chunk when a loop has no better idea (2 s of simulated time at dt = 10 ms).
 CHUNK_STEPS = 200
@@ -106,9 +104,7 @@ Builder = Callable[[P.Params, int], SimulatorLike]
 
 
 def default_builder(params: P.Params, seed: int) -> SimulatorLike:
-    """``hippoviz.sim.build`` (imported on first use, so that the runtime imports fast)."""
-    from hippoviz.sim import build
-
+    """:func:`hippoviz.sim.build`."""
     sim: SimulatorLike = build(params, seed)
     return sim
 
@@ -200,7 +196,7 @@ class Session:
         Emitted with the step after :meth:`restore` loaded a state (time may jump back).
     """
 
-    chunk_done = Signal(object)  # a Chunk (the class is imported with the simulator)
+    chunk_done = Signal(Chunk)
     applied = Signal(Applied)
     restored = Signal(int)
 

@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 from hippoviz import params as P
 from hippoviz.runtime.commands import Command
 from hippoviz.runtime.metrics import LayerMetrics
+from hippoviz.runtime.session import ArenaLike
 
 Spikes = tuple[NDArray[np.float64], NDArray[np.int32]]
 ObjectPos = tuple[int, float, float]
@@ -57,6 +58,14 @@ class ArenaShape:
     shape_morph: float
     outline: NDArray[np.float64]
     bounds: Extent
+
+    @classmethod
+    def of(cls, arena: ArenaLike) -> ArenaShape:
+        """The shape of a simulator's arena (:class:`hippoviz.sim.Arena`)."""
+        x0, x1, y0, y1 = (float(v) for v in arena.bounds)
+        return cls(width_m=float(arena.width_m), height_m=float(arena.height_m),
+                   shape_morph=float(arena.shape_morph),
+                   outline=np.array(arena.outline(), dtype=np.float64), bounds=(x0, x1, y0, y1))
 
 
 @dataclass(frozen=True, eq=False)

@@ -65,7 +65,7 @@ def app_figures(preset: str, seconds: float) -> dict[str, Any]:
     from PyQt6.QtWidgets import QApplication
 
     from hippoviz import params as P
-    from hippoviz.gui.qt_main_window import QtMainWindow
+    from hippoviz.gui.main_window import QtMainWindow
     from hippoviz.gui.style import apply_theme
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -99,7 +99,7 @@ def app_figures(preset: str, seconds: float) -> dict[str, Any]:
         intervals.clear()
         last[0] = 0.0
         probe.start(10)
-        state["step0"] = win.source.latest("step")
+        state["step0"] = win.source.step()
         state["t0"] = time.perf_counter()
         state["drop0"] = win.dropped_frames
         state["ticks0"] = len(win._ticks)
@@ -117,7 +117,7 @@ def app_figures(preset: str, seconds: float) -> dict[str, Any]:
     def finish() -> None:
         wall = time.perf_counter() - state["t0"]
         probe.stop()
-        out["app_steps_per_s"] = (win.source.latest("step") - state["step0"]) / wall
+        out["app_steps_per_s"] = (win.source.step() - state["step0"]) / wall
         out["display_fps"] = state["frames"] / wall
         out["dropped_frames"] = win.dropped_frames - state["drop0"]
         out["cpu_share"] = {k: round((thread_cpu_s(t) - state["cpu0"][k]) / wall, 2)

@@ -67,7 +67,7 @@ objects = [{ add = "cup", at = [0.1, 0.2] }, { move = "cup", to = [0.0, 0.0] },
 commands = [{ op = "reset_ratemaps" }]
 """
     p = PR.loads(text, "t.toml")
-    cmds = p.phases[-1].commands
+    cmds = [c.to_wire() for c in p.phases[-1].commands]
     assert cmds[0] == {"op": "set", "patch": {
         "inputs.gamma_lec": 0.5, "inputs.context_morph": 0.4, "inputs.room": 2,
         "arena.shape_morph": 0.5, "arena.width_m": 1.0, "arena.height_m": 1.5,

@@ -60,7 +60,8 @@ def sim_runner() -> Iterator[SimRunner]:
 
 
 def test_live_protocol_equals_headless(qtbot, sim_runner: SimRunner, tmp_path: Path) -> None:
-    from hippoviz.gui.qt_experiment_runner import QtExperimentRunner, QtPhaseTimeline
+    from hippoviz.gui.experiments.experiment_runner import QtExperimentRunner
+    from hippoviz.gui.experiments.phase_timeline import QtPhaseTimeline
 
     proto = PR.loads(TEXT, "live.toml")
     out = tmp_path / "live"
@@ -95,7 +96,7 @@ def test_live_protocol_equals_headless(qtbot, sim_runner: SimRunner, tmp_path: P
 def test_experiments_menu_lists_the_nine(qtbot) -> None:
     from PyQt6 import QtWidgets
 
-    from hippoviz.gui.qt_experiment_runner import QtExperimentsMenu
+    from hippoviz.gui.experiments.experiments_menu import QtExperimentsMenu
 
     parent = QtWidgets.QWidget()
     qtbot.addWidget(parent)

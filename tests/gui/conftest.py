@@ -94,7 +94,7 @@ def settings(tmp_path: Path) -> QSettings:
 def make_window(qtbot: Any, settings: QSettings) -> Iterator[Callable[..., Any]]:
     """``make_window(preset="small", seed=1, builder=None, fake=False, nan_at_step=None)``:
     a shown main window on the real simulator (or the fake one), closed after the test."""
-    from hippoviz.gui.qt_main_window import QtMainWindow
+    from hippoviz.gui.main_window import QtMainWindow
 
     windows: list[Any] = []
 

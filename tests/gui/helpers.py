@@ -69,7 +69,7 @@ def view_point(plot_widget: Any, x: float, y: float) -> QPoint:
 
 
 class StandInSelection(QtCore.QObject):
-    """Same interface as hippoviz.gui.selection.QtSelection."""
+    """Same interface as hippoviz.gui.views.selection.QtSelection."""
 
     changed = QtCore.pyqtSignal()
 

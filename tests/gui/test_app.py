@@ -12,7 +12,7 @@ import pytest
 from PyQt6.QtCore import Qt
 
 from hippoviz import params as P
-from hippoviz.runtime import SimRunner
+from hippoviz.runtime import AddObject, Play, SimRunner
 
 from .helpers import double_click, drag, view_point
 
@@ -25,9 +25,9 @@ def _ticks(qtbot: Any, win: Any, n: int = 3) -> None:
 
 
 def _run_until(qtbot: Any, win: Any, step: int, timeout: int = 20000) -> None:
-    win.source.command({"op": "play", "until_step": step})
-    qtbot.waitUntil(lambda: win.source.latest("step") == step
-                    and not win.source.latest("stats")["playing"], timeout=timeout)
+    win.source.command(Play(until_step=step))
+    qtbot.waitUntil(lambda: win.source.step() == step
+                    and not win.source.stats().playing, timeout=timeout)
 
 
 def test_starts_paused_runs_and_pauses(qtbot: Any, make_window: Callable[..., Any]) -> None:
@@ -35,26 +35,26 @@ def test_starts_paused_runs_and_pauses(qtbot: Any, make_window: Callable[..., An
     play = win.controls.act_play
     assert not play.isChecked() and play.text() == "Play"
     _ticks(qtbot, win)
-    assert win.source.latest("step") == 0
+    assert win.source.step() == 0
     assert win.lbl_state.text() == "Paused"
 
     button = win.controls.widgetForAction(play)
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     assert play.text() == "Pause"
-    qtbot.waitUntil(lambda: win.source.latest("step") > 100, timeout=10000)
+    qtbot.waitUntil(lambda: win.source.step() > 100, timeout=10000)
     qtbot.waitUntil(lambda: win.lbl_state.text() == "Running", timeout=2000)
 
     with qtbot.waitActive(win):
         win.activateWindow()
     qtbot.keyClick(win, Qt.Key.Key_Space)  # Space pauses
-    qtbot.waitUntil(lambda: not win.source.latest("stats")["playing"], timeout=2000)
-    stopped_at = win.runner.call(lambda sim: sim.step).result(2)
+    qtbot.waitUntil(lambda: not win.source.stats().playing, timeout=2000)
+    stopped_at = win.runner.call(lambda s: s.step).result(2)
     _ticks(qtbot, win)
-    assert win.runner.call(lambda sim: sim.step).result(2) == stopped_at
+    assert win.runner.call(lambda s: s.step).result(2) == stopped_at
     assert not play.isChecked()
 
     win.controls.act_step.trigger()
-    qtbot.waitUntil(lambda: win.source.latest("step") == stopped_at + win.runner.step_steps)
+    qtbot.waitUntil(lambda: win.source.step() == stopped_at + win.runner.step_steps)
     assert win.view_errors == []
 
 
@@ -62,15 +62,15 @@ def test_gating_change_reaches_simulator_within_100ms(qtbot: Any,
                                                       make_window: Callable[..., Any]) -> None:
     win = make_window()
     win.controls.play()
-    qtbot.waitUntil(lambda: win.source.latest("step") > 20, timeout=10000)
+    qtbot.waitUntil(lambda: win.source.step() > 20, timeout=10000)
     key = "learning.g_ca3_dg"
     param = win.params_panel.parameter(key, "gating")
     t0 = time.perf_counter()
     param.setValue(0.0)  # what editing the spin box does
-    qtbot.waitUntil(lambda: P.get(win.source.latest("params"), key) == 0.0, timeout=100)
+    qtbot.waitUntil(lambda: P.get(win.source.params(), key) == 0.0, timeout=100)
     assert time.perf_counter() - t0 < 0.1
     # the simulator itself, not only the published copy, applies it
-    assert P.get(win.runner.call(lambda sim: sim.params).result(2), key) == 0.0
+    assert P.get(win.runner.call(lambda s: s.params).result(2), key) == 0.0
     # both trees show it
     assert win.params_panel.parameter(key, "all").value() == 0.0
 
@@ -79,13 +79,13 @@ def test_rebuild_only_parameter_applies_on_confirmation(
         qtbot: Any, make_window: Callable[..., Any]) -> None:
     win = make_window()
     panel = win.params_panel
-    build_id = win.source.latest("build_id")
+    build_id = win.source.build_id()
     panel.parameter("network.n_ca1", "all").setValue(32)
     assert panel.pending() == {"network.n_ca1": 32}
     assert panel.apply_btn.isEnabled()
-    assert P.get(win.source.latest("params"), "network.n_ca1") == 48  # not applied yet
+    assert P.get(win.source.params(), "network.n_ca1") == 48  # not applied yet
     assert panel.confirm_rebuild(ask=False)
-    qtbot.waitUntil(lambda: win.source.latest("build_id") == build_id + 1, timeout=10000)
+    qtbot.waitUntil(lambda: win.source.build_id() == build_id + 1, timeout=10000)
     assert win.source.layer_sizes()["ca1"] == 32
     _ticks(qtbot, win, 4)
     assert win.view_errors == []
@@ -94,7 +94,7 @@ def test_rebuild_only_parameter_applies_on_confirmation(
 def test_drag_object_moves_it_in_simulation(qtbot: Any, make_window: Callable[..., Any]) -> None:
     win = make_window()
     arena = win.arena
-    win.source.command({"op": "add_object", "x": 0.2, "y": 0.2})
+    win.source.command(AddObject(0.2, 0.2))
     qtbot.waitUntil(lambda: len(arena.object_items()) == 1, timeout=3000)
     oid = next(iter(arena.object_items()))
     _ticks(qtbot, win)
@@ -103,7 +103,7 @@ def test_drag_object_moves_it_in_simulation(qtbot: Any, make_window: Callable[..
     drag(arena.plot.viewport(), start, end)
 
     def moved() -> bool:
-        objs = win.runner.call(lambda sim: list(sim.objects)).result(2)
+        objs = win.runner.call(lambda s: list(s.sim.objects)).result(2)
         return len(objs) == 1 and objs[0][0] == oid and abs(objs[0][1] + 0.25) < 0.03 and abs(
             objs[0][2] + 0.1) < 0.03
 
@@ -117,13 +117,13 @@ def test_add_and_remove_object_with_the_mouse(qtbot: Any,
     _ticks(qtbot, win)
     pos = view_point(arena.plot, -0.2, 0.3)
     double_click(arena.plot.viewport(), pos)
-    qtbot.waitUntil(lambda: len(win.source.latest("objects") or []) == 1, timeout=3000)
-    _oid, x, y = win.source.latest("objects")[0]
+    qtbot.waitUntil(lambda: len(win.source.objects() or []) == 1, timeout=3000)
+    _oid, x, y = win.source.objects()[0]
     assert abs(x + 0.2) < 0.03 and abs(y - 0.3) < 0.03
     qtbot.waitUntil(lambda: len(arena.object_items()) == 1, timeout=3000)
     _ticks(qtbot, win)
     qtbot.mouseClick(arena.plot.viewport(), Qt.MouseButton.RightButton, pos=pos)
-    qtbot.waitUntil(lambda: not win.source.latest("objects"), timeout=3000)
+    qtbot.waitUntil(lambda: not win.source.objects(), timeout=3000)
 
 
 def test_reset_same_seed_reproduces_trajectory(qtbot: Any,
@@ -131,28 +131,28 @@ def test_reset_same_seed_reproduces_trajectory(qtbot: Any,
     win = make_window(seed=7)
     _run_until(qtbot, win, 400)
     first = win.source.samples(1e9)
-    build_id = win.source.latest("build_id")
+    build_id = win.source.build_id()
     win.controls.act_reset.trigger()
-    qtbot.waitUntil(lambda: win.source.latest("build_id") == build_id + 1, timeout=10000)
-    assert win.source.latest("step") == 0
-    assert win.source.latest("seed") == 7
+    qtbot.waitUntil(lambda: win.source.build_id() == build_id + 1, timeout=10000)
+    assert win.source.step() == 0
+    assert win.source.seed() == 7
     _run_until(qtbot, win, 400)
     again = win.source.samples(1e9)
-    np.testing.assert_array_equal(first["pos_m"], again["pos_m"])
-    np.testing.assert_array_equal(first["mismatch"], again["mismatch"])
+    np.testing.assert_array_equal(first.pos_m, again.pos_m)
+    np.testing.assert_array_equal(first.mismatch, again.mismatch)
 
     win.controls.act_new_seed.trigger()
-    qtbot.waitUntil(lambda: win.source.latest("build_id") == build_id + 2, timeout=10000)
-    assert win.source.latest("seed") == win.controls.seed_box.value()
+    qtbot.waitUntil(lambda: win.source.build_id() == build_id + 2, timeout=10000)
+    assert win.source.seed() == win.controls.seed_box.value()
     _run_until(qtbot, win, 400)
-    assert not np.array_equal(first["pos_m"], win.source.samples(1e9)["pos_m"])
+    assert not np.array_equal(first.pos_m, win.source.samples(1e9).pos_m)
 
 
 def test_close_while_running_is_fast(qtbot: Any, make_window: Callable[..., Any]) -> None:
     win = make_window()
     win.controls.speed_box.setCurrentText("max")
     win.controls.play()
-    qtbot.waitUntil(lambda: win.source.latest("step") > 200, timeout=10000)
+    qtbot.waitUntil(lambda: win.source.step() > 200, timeout=10000)
     t0 = time.perf_counter()
     win.close()
     assert time.perf_counter() - t0 < 1.0
@@ -181,8 +181,8 @@ def test_views_do_not_change_the_simulation(qtbot: Any,
     runner.start()
     try:
         assert runner.wait_ready(60)
-        runner.command({"op": "play", "until_step": steps})
-        qtbot.waitUntil(lambda: runner.source.latest("step") == steps, timeout=20000)
+        runner.command(Play(until_step=steps))
+        qtbot.waitUntil(lambda: runner.source.step() == steps, timeout=20000)
         headless = _all_spikes(runner.source)
     finally:
         assert runner.stop(5)
@@ -202,7 +202,7 @@ def test_theme_is_remembered(qtbot: Any, make_window: Callable[..., Any], theme:
 
 
 def test_layout_and_theme_are_remembered(qtbot: Any, settings: Any) -> None:
-    from hippoviz.gui.qt_main_window import QtMainWindow
+    from hippoviz.gui.main_window import QtMainWindow
 
     win = QtMainWindow(P.load_preset("small"), 1, settings=settings, restore=True)
     qtbot.addWidget(win)
@@ -247,12 +247,12 @@ def test_replay_of_a_recording_is_bit_identical(qtbot: Any, make_window: Callabl
 
     win = make_window()
     assert win.load_replay(path)
-    qtbot.waitUntil(lambda: win.source.latest("seed") == 11, timeout=10000)
+    qtbot.waitUntil(lambda: win.source.seed() == 11, timeout=10000)
     win.controls.play()
-    qtbot.waitUntil(lambda: win.source.latest("step") == end
-                    and not win.source.latest("stats")["playing"], timeout=20000)
-    np.testing.assert_array_equal(win.source.samples(1e9)["pos_m"], pos)
-    assert P.get(win.source.latest("params"), "learning.g_ca3_dg") == 0.0
+    qtbot.waitUntil(lambda: win.source.step() == end
+                    and not win.source.stats().playing, timeout=20000)
+    np.testing.assert_array_equal(win.source.samples(1e9).pos_m, pos)
+    assert P.get(win.source.params(), "learning.g_ca3_dg") == 0.0
     assert "replay" in win.windowTitle()
     qtbot.waitUntil(lambda: win.lbl_state.text().startswith("Replay"), timeout=2000)
 
@@ -267,8 +267,8 @@ def test_a_silent_layer_is_flagged_in_the_status_bar(qtbot: Any,
     _ticks(qtbot, win, 3)
     assert not win.lbl_health.isVisible()
 
-    def silence(sim: Any) -> None:
-        sim.net.th_ca3[:] = 1e6
+    def silence(session: Any) -> None:
+        session.sim.net.th_ca3[:] = 1e6
 
     win.runner.call(silence).result(5)
     _run_until(qtbot, win, 2600)

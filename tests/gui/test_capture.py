@@ -20,8 +20,9 @@ from PyQt6.QtGui import QImage
 from PyQt6.QtWidgets import QMessageBox, QVBoxLayout, QWidget
 
 from hippoviz import params as P
-from hippoviz.gui import capture as C
-from hippoviz.gui.capture_actions import install
+from hippoviz.gui.capture import screenshots as C
+from hippoviz.gui.capture.capture_controller import install
+from hippoviz.runtime import Play
 
 CAPTURE_THREADS = ("hippoviz-movie", "hippoviz-recorder", "hippoviz-nwb-export")
 
@@ -43,9 +44,9 @@ def colours(img: QImage) -> int:
 
 def run_until(qtbot: Any, win: Any, step: int) -> None:
     win.controls.speed_box.setCurrentText("max")
-    win.source.command({"op": "play", "until_step": step})
-    qtbot.waitUntil(lambda: win.source.latest("step") == step
-                    and not win.source.latest("stats")["playing"], timeout=60000)
+    win.source.command(Play(until_step=step))
+    qtbot.waitUntil(lambda: win.source.step() == step
+                    and not win.source.stats().playing, timeout=60000)
     for _ in range(3):  # a few display frames: every view drew the new state
         with qtbot.waitSignal(win.timer.timeout, timeout=2000):
             pass
@@ -66,7 +67,7 @@ def test_png_is_view_size_times_scale_and_carries_provenance(
     install(win)
     ctl = win.capture
     run_until(qtbot, win, 300)
-    params = win.source.latest("params")
+    params = win.source.params()
     for target in ("Window", "Arena", "Raster"):
         widget = ctl.target(target)
         assert widget is not None and widget.isVisible()

@@ -10,7 +10,7 @@ import pytest
 
 def test_menu_runs_a_protocol_with_a_timeline(qtbot: Any, make_window: Any, tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    from hippoviz.gui.experiments_actions import install
+    from hippoviz.gui.experiments.experiments_controller import install
 
     monkeypatch.setenv("HOME", str(tmp_path))
     win = make_window(preset="small")
@@ -33,7 +33,7 @@ def test_menu_runs_a_protocol_with_a_timeline(qtbot: Any, make_window: Any, tmp_
 
 
 def test_bad_protocol_file_is_a_dialog(qtbot: Any, make_window: Any, tmp_path: Path) -> None:
-    from hippoviz.gui.experiments_actions import install
+    from hippoviz.gui.experiments.experiments_controller import install
 
     win = make_window(preset="small")
     ctl = install(win)

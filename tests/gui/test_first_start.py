@@ -17,7 +17,7 @@ from PyQt6.QtGui import QImage
 from hippoviz import params as P
 from hippoviz.gui import palette
 from hippoviz.gui.app import _show_welcome, create_window
-from hippoviz.gui.qt_main_window import on_screen
+from hippoviz.gui.main_window import on_screen
 
 from .conftest import fakesim
 from .helpers import count_near, pixels
@@ -73,9 +73,9 @@ def test_play_removes_the_welcome_panel_from_the_arena(qtbot: Any, app_window: A
         qtbot.mouseClick(win.controls.widgetForAction(win.controls.act_play),
                          Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not panel.isVisible(), timeout=2000)
-    qtbot.waitUntil(lambda: (win.source.latest("step") or 0) > 0, timeout=20000)
+    qtbot.waitUntil(lambda: (win.source.step() or 0) > 0, timeout=20000)
     win.controls.pause()
-    qtbot.waitUntil(lambda: not win.source.latest("stats")["playing"], timeout=5000)
+    qtbot.waitUntil(lambda: not win.source.stats().playing, timeout=5000)
     win.tick()
 
     # the pixels where the panel was are the arena's now: the window shows what the arena
@@ -106,8 +106,8 @@ def test_metrics_tab_plots_a_point_soon_after_play(qtbot: Any, app_window: Any,
     # the bound: the first point within 15 s of wall time after Play, at any speed
     qtbot.waitUntil(lambda: not view.waiting.isVisible(), timeout=15000)
     took = time.monotonic() - t0
-    hist = win.source.latest("metrics_history")
-    assert hist and all(layer in hist[0] for layer in ("dg", "ca3", "ca1"))
+    hist = win.source.metrics_history()
+    assert hist and all(layer in hist[0].layers for layer in ("dg", "ca3", "ca1"))
     for layer, curve in view.frac_curves.items():
         x, _y = curve.getData()
         assert x is not None and len(x) >= 1, layer
@@ -163,11 +163,11 @@ def test_a_compile_is_announced_and_kept_out_of_steps_per_second(
     win.controls.play()
     qtbot.waitUntil(lambda: "Compiling" in win.lbl_state.text(), timeout=3000)
     assert win.busy.isVisible()
-    assert win.source.latest("stats")["steps_per_s"] == 0.0
+    assert win.source.stats().steps_per_s == 0.0
     dropped = win.dropped_frames
     qtbot.waitUntil(lambda: win.lbl_state.text() == "Running", timeout=10000)
     assert not win.busy.isVisible()
     assert win.dropped_frames - dropped < 10  # the compile's wait is not counted as dropped
-    qtbot.waitUntil(lambda: win.source.latest("stats")["steps_per_s"] > 0, timeout=5000)
+    qtbot.waitUntil(lambda: win.source.stats().steps_per_s > 0, timeout=5000)
     # steps/s restarted after the compile: it covers no second of it
     assert win.runner._rate_window[0][0] > win.runner._compile._t0 + 3.0 - 0.05

@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 from PyQt6.QtWidgets import QMessageBox
 
-from hippoviz.gui import capture as C
-from hippoviz.gui import movie as M
-from hippoviz.gui.capture_actions import install
+from hippoviz.gui.capture import movie_recorder as M
+from hippoviz.gui.capture import screenshots as C
+from hippoviz.gui.capture.capture_controller import install
 
 CAPTURE_THREADS = ("hippoviz-movie", "hippoviz-recorder", "hippoviz-nwb-export")
 
@@ -101,7 +101,7 @@ def test_movie_stops_cleanly_on_pause_and_on_stop(qtbot: Any, make_window: Calla
     install(win)
     ctl = win.capture
     win.controls.play()
-    qtbot.waitUntil(lambda: (win.source.latest("stats") or {}).get("playing"), timeout=5000)
+    qtbot.waitUntil(lambda: win.source.stats().playing, timeout=5000)
     rec = ctl.start_movie("Arena", tmp_path / "pause.mp4", fps=15)
     assert rec is not None, ctl.errors
     with qtbot.waitSignal(rec.timer.timeout, timeout=2000):

@@ -12,7 +12,7 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QDialogButtonBox
 
 from hippoviz import params as P
-from hippoviz.gui.capture_actions import install
+from hippoviz.gui.capture.capture_controller import install
 from tests.record.helpers import record_session
 
 

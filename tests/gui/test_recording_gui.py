@@ -14,8 +14,9 @@ import pytest
 from PyQt6.QtWidgets import QMessageBox
 
 from hippoviz import params as P
-from hippoviz.gui.capture_actions import install
+from hippoviz.gui.capture.capture_controller import install
 from hippoviz.record import open_recording
+from hippoviz.runtime import AddObject, Play, SetParams
 
 CAPTURE_THREADS = ("hippoviz-movie", "hippoviz-recorder", "hippoviz-nwb-export")
 
@@ -34,9 +35,9 @@ def visible_error(win: Any) -> QMessageBox | None:
 
 def play_until(qtbot: Any, win: Any, step: int) -> None:
     win.controls.speed_box.setCurrentText("max")
-    win.source.command({"op": "play", "until_step": step})
-    qtbot.waitUntil(lambda: win.source.latest("step") == step
-                    and not win.source.latest("stats")["playing"], timeout=60000)
+    win.source.command(Play(until_step=step))
+    qtbot.waitUntil(lambda: win.source.step() == step
+                    and not win.source.stats().playing, timeout=60000)
 
 
 def test_record_toggle_writes_a_recording_with_the_spikes(
@@ -48,8 +49,8 @@ def test_record_toggle_writes_a_recording_with_the_spikes(
     assert ctl.act_record.shortcut().toString() == "Ctrl+E"
     play_until(qtbot, win, 100)
     # a live change before the recording: the file must still replay from the build params
-    win.source.command({"op": "set", "patch": {"learning.g_ca3_dg": 0.5}})
-    qtbot.waitUntil(lambda: P.get(win.source.latest("params"), "learning.g_ca3_dg") == 0.5,
+    win.source.command(SetParams({"learning.g_ca3_dg": 0.5}))
+    qtbot.waitUntil(lambda: P.get(win.source.params(), "learning.g_ca3_dg") == 0.5,
                     timeout=5000)
     path = tmp_path / "session.h5"
     with qtbot.waitSignal(ctl.session.started, timeout=20000):
@@ -59,7 +60,7 @@ def test_record_toggle_writes_a_recording_with_the_spikes(
     assert not path.exists()  # written under OUT.h5.part until complete
     # spikes seen by the GUI while recording (the raster's source)
     play_until(qtbot, win, 400)
-    win.source.command({"op": "add_object", "x": 0.2, "y": -0.1})
+    win.source.command(AddObject(0.2, -0.1))
     play_until(qtbot, win, 500)
     live = {layer: win.source.spikes(layer, 1.0, 5.0) for layer in ("dg", "ca3", "ca1")}
     with qtbot.waitSignal(ctl.session.stopped, timeout=30000) as blocker:
@@ -118,7 +119,7 @@ def test_closing_or_rebuilding_finishes_the_recording(
         assert rec.complete and rec.end_step == 200
     assert "rebuilt" in win.statusBar().currentMessage()
 
-    qtbot.waitUntil(lambda: win.source.latest("step") == 0, timeout=20000)
+    qtbot.waitUntil(lambda: win.source.step() == 0, timeout=20000)
     with qtbot.waitSignal(ctl.session.started, timeout=20000):
         ctl.start_session_recording(tmp_path / "b.h5")
     play_until(qtbot, win, 150)
@@ -153,41 +154,39 @@ def test_export_nwb_from_the_app(qtbot: Any, make_window: Callable[..., Any],
     assert not list(tmp_path.glob("*.part"))
 
 
-def test_chunk_tap_uses_a_runner_hook_or_shadows_run_chunk() -> None:
-    from hippoviz.gui.qt_recording import ChunkTap
+def test_the_recording_tap_listens_to_the_sessions_chunks() -> None:
+    """The recorder is a listener of the session's chunk signal; nothing patches the simulator.
+    A failing write is kept (the simulation goes on) and the tap leaves."""
+    from hippoviz.gui.capture.session_recorder import RecordingTap
+    from hippoviz.runtime import Session
 
-    class Sim:
-        def run_chunk(self, n: int) -> int:
-            return n
+    from ..runtime.fakesim import fake_builder
 
     class Rec:
         def __init__(self) -> None:
             self.got: list[int] = []
+            self.fail = False
 
-        def write(self, chunk: int) -> None:
-            if chunk < 0:
+        def write(self, chunk: Any) -> None:
+            if self.fail:
                 raise OSError(28, "No space left on device")
-            self.got.append(chunk)
+            self.got.append(chunk.n)
 
-    # no hook (today's SimRunner): run_chunk of the instance is shadowed, then restored
-    sim, rec = Sim(), Rec()
-    tap = ChunkTap(sim, rec, runner=object())
-    assert sim.run_chunk(3) == 3 and rec.got == [3]
+    session = Session(P.load_preset("small"), 1, fake_builder())
+    rec = Rec()
+    tap = RecordingTap(session, rec)  # type: ignore[arg-type]
+    session.run_chunk(3)
+    assert rec.got == [3] and "run_chunk" not in vars(session.sim)
     tap.detach()
-    assert "run_chunk" not in vars(sim) and sim.run_chunk(4) == 4 and rec.got == [3]
+    session.run_chunk(4)
+    assert rec.got == [3]
 
-    # a runner with chunk_listeners: the tap is one of them
-    class Runner:
-        chunk_listeners: list[Any]
-
-    runner = Runner()
-    runner.chunk_listeners = []
-    sim, rec = Sim(), Rec()
-    tap = ChunkTap(sim, rec, runner)
-    assert "run_chunk" not in vars(sim) and runner.chunk_listeners == [tap.write]
-    for fn in runner.chunk_listeners:
-        fn(7)
-    assert rec.got == [7]
-    # a failing write is kept (the simulation goes on) and the tap leaves
-    runner.chunk_listeners[0](-1)
-    assert isinstance(tap.error, OSError) and runner.chunk_listeners == []
+    tap = RecordingTap(session, rec)  # type: ignore[arg-type]
+    session.run_chunk(7)
+    assert rec.got == [3, 7]
+    rec.fail = True
+    session.run_chunk(2)  # the simulation goes on
+    assert isinstance(tap.error, OSError) and session.step == 16
+    rec.fail = False
+    session.run_chunk(1)
+    assert rec.got == [3, 7]  # the tap has left

@@ -1,5 +1,5 @@
-"""Replay (File → Open recording, hippoviz.gui.qt_replay): the timeline scrubs every view —
-the arena's rat and path, the raster (no spike after the cursor), the weights at the nearest
+"""Replay (File → Open recording, hippoviz.gui.replay): the timeline scrubs every view — the
+arena's rat and path, the raster (no spike after the cursor), the weights at the nearest
 snapshot, the mismatch cursor — and plays; bad files give a dialog."""
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ from PyQt6.QtCore import QSettings
 from PyQt6.QtWidgets import QMessageBox
 
 from hippoviz import params as P
-from hippoviz.gui.capture_actions import install
-from hippoviz.gui.qt_replay import QtReplayWindow, RecordingSource
+from hippoviz.gui.capture.capture_controller import install
+from hippoviz.gui.replay.replay_window import QtReplayWindow
 from hippoviz.record import Recorder, open_recording
+from hippoviz.runtime import DataSource, Pause
+from hippoviz.runtime.recording_source import RecordingSource
 
 CAPTURE_THREADS = ("hippoviz-movie", "hippoviz-recorder", "hippoviz-nwb-export")
 #: Commands applied before chunk i of the recorded session (100 steps = 1 s each).
@@ -103,8 +105,8 @@ def test_slider_moves_the_rat_and_every_view(qtbot: Any, replay: QtReplayWindow,
     # 6.5 s: the stretched arena, the object, the weights of the nearest snapshot
     win.slider.setValue(650)
     win.refresh_now()
-    assert win.source.latest("arena")["width_m"] == pytest.approx(1.5)
-    assert [o[1:] for o in win.source.latest("objects")] == [pytest.approx((0.2, -0.1))]
+    assert win.source.arena().width_m == pytest.approx(1.5)
+    assert [o[1:] for o in win.source.objects()] == [pytest.approx((0.2, -0.1))]
     assert list(win.arena.object_items()) == [0]
     weights = win.views["Weights"]
     weights.set_projection("ca3_ca1")
@@ -113,8 +115,8 @@ def test_slider_moves_the_rat_and_every_view(qtbot: Any, replay: QtReplayWindow,
     assert f"weights @ {w_times[k]:,.1f} s" in win.snap_label.text()
     win.slider.setValue(100)  # 1 s: before the object and the stretch
     win.refresh_now()
-    assert win.source.latest("objects") == [] and win.arena.object_items() == {}
-    assert win.source.latest("arena")["width_m"] == pytest.approx(1.0)
+    assert win.source.objects() == [] and win.arena.object_items() == {}
+    assert win.source.arena().width_m == pytest.approx(1.0)
     assert win.view_errors == []
 
 
@@ -126,7 +128,7 @@ def test_timeline_seeks_and_plays(qtbot: Any, replay: QtReplayWindow) -> None:
     win.speed_box.setCurrentText("10×")
     t0 = win.source.t_now
     win.act_play.trigger()
-    assert win.source.latest("stats")["playing"]
+    assert win.source.stats().playing
     qtbot.waitUntil(lambda: win.source.t_now > t0 + 0.5, timeout=5000)
     win.act_play.trigger()
     assert not win.source.playing
@@ -167,17 +169,18 @@ def test_open_recording_from_the_main_window(qtbot: Any, make_window: Callable[.
 def test_recording_source_contract(recording: Path) -> None:
     with open_recording(recording) as rec:
         src = RecordingSource(rec)
+        assert isinstance(src, DataSource)
         assert src.layer_sizes() == rec.layer_sizes
         src.seek(3.0)
         s = src.samples(1.0)
-        assert s["t_s"].size == 100 and s["t_s"][-1] + rec.dt_s == pytest.approx(3.0)
+        assert s.t_s.size == 100 and s.t_s[-1] + rec.dt_s == pytest.approx(3.0)
         times, units = src.spikes("ca1", 0.0, 10.0)
         all_sp = rec.spikes("ca1", 0.0, 3.0)
         np.testing.assert_array_equal(times, all_sp.times_s)
         np.testing.assert_array_equal(units, all_sp.units)
-        assert src.latest("params") == rec.params_at(src.step_now - 1)
-        assert src.latest("last") is None
-        src.command({"op": "pause"})  # read-only: ignored
+        assert src.params() == rec.params_at(src.step_now - 1)
+        assert src.last() is None
+        src.command(Pause())  # read-only: ignored
         assert os.fspath(rec.path) == os.fspath(recording)
 
 

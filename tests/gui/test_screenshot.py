@@ -13,6 +13,8 @@ from typing import Any
 
 from PyQt6.QtGui import QGuiApplication
 
+from hippoviz.runtime import Play, Publish
+
 from .helpers import distinct_colours
 
 
@@ -23,10 +25,10 @@ def test_screenshot_after_20_simulated_seconds(qtbot: Any, make_window: Callable
     win.resize(1280, 800)
     win.selection.select("ca1", 3)
     win.controls.speed_box.setCurrentText("max")
-    win.source.command({"op": "play", "until_step": 2000})
-    qtbot.waitUntil(lambda: win.source.latest("step") == 2000
-                    and not win.source.latest("stats")["playing"], timeout=60000)
-    win.runner.submit({"op": "publish"}).result(5)  # rate maps of t = 20 s, not older
+    win.source.command(Play(until_step=2000))
+    qtbot.waitUntil(lambda: win.source.step() == 2000
+                    and not win.source.stats().playing, timeout=60000)
+    win.runner.submit(Publish()).result(5)  # rate maps of t = 20 s, not older
     qtbot.waitUntil(lambda: win.runner.maps_idle, timeout=10000)
     for _ in range(5):
         with qtbot.waitSignal(win.timer.timeout, timeout=2000):

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from hippoviz.runtime import Play
+
 from .helpers import pixels, view_point
 
 RAT_PINK = (0xFF, 0x4F, 0xA0)
@@ -33,9 +35,9 @@ def test_a_recorded_path_drives_the_rat(qtbot: Any, make_window: Callable[..., A
     assert fut is not None
     qtbot.waitUntil(lambda: fut.done() and win._pending_drive is None, timeout=5000)
     assert "follows park.csv for 3.0 s" in win.statusBar().currentMessage()
-    win.source.command({"op": "play", "until_step": 250})
-    qtbot.waitUntil(lambda: win.source.latest("step") == 250, timeout=20000)
-    pos = win.source.samples(5.0)["pos_m"]
+    win.source.command(Play(until_step=250))
+    qtbot.waitUntil(lambda: win.source.step() == 250, timeout=20000)
+    pos = win.source.samples(5.0).pos_m
     np.testing.assert_allclose(pos[-1], [0.3, 0.3], atol=1e-6)
     np.testing.assert_allclose(pos[50], [0.15, 0.15], atol=1e-6)  # row 50: t = 0.5 s
     win.tick()
@@ -43,9 +45,9 @@ def test_a_recorded_path_drives_the_rat(qtbot: Any, make_window: Callable[..., A
     assert _pink_near(win, -0.3, -0.3) == 0
 
     # after the path the simulated rat takes over from where it stopped
-    win.source.command({"op": "play", "until_step": 600})
-    qtbot.waitUntil(lambda: win.source.latest("step") == 600, timeout=20000)
-    pos = win.source.samples(10.0)["pos_m"]
+    win.source.command(Play(until_step=600))
+    qtbot.waitUntil(lambda: win.source.step() == 600, timeout=20000)
+    pos = win.source.samples(10.0).pos_m
     assert np.abs(pos[-1] - [0.3, 0.3]).max() > 1e-3
     assert win.view_errors == []
 

@@ -9,7 +9,8 @@ import pytest
 
 from hippoviz import params as P
 from hippoviz.gui import palette
-from hippoviz.gui.vispy_circuit_view import QtCircuitView, VispyCircuit, sheet_shape
+from hippoviz.gui.views.circuit_view import QtCircuitView, VispyCircuit, sheet_shape
+from hippoviz.runtime import Health, StaticSource
 
 from .helpers import StandInSelection
 from .helpers import count_near as _count_near
@@ -39,27 +40,28 @@ def make_last(rng: np.random.Generator, carried: tuple[float, float, float]) -> 
     }
 
 
-class FakeSource:
+class FakeSource(StaticSource):
     def __init__(
         self,
         last: dict[str, Any] | None,
         params: P.Params | None,
         sizes: dict[str, int] | None = None,
     ) -> None:
+        super().__init__()
         self.data: dict[str, Any] = {"last": last, "params": params}
         self.sizes = SIZES if sizes is None else sizes
 
     def layer_sizes(self) -> dict[str, int]:
         return dict(self.sizes)
 
-    def latest(self, key: str) -> Any:
-        return self.data.get(key)
+    def last(self) -> Any:
+        return self.data.get("last")
 
-    def samples(self, seconds: float) -> dict[str, np.ndarray]:
-        return {}
+    def params(self) -> Any:
+        return self.data.get("params")
 
-    def spikes(self, layer: str, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
-        return np.zeros(0), np.zeros(0, np.int32)
+    def health(self) -> Any:
+        return self.data.get("health")
 
 
 def render(view: QtCircuitView) -> np.ndarray:
@@ -191,8 +193,7 @@ def test_a_silent_layer_is_labelled(make_view: Any) -> None:
     view = make_view(src)
     before = render(view)
     assert "SILENT" not in view.canvas.text_of(view.canvas.layer_text["ca1"])
-    src.data["health"] = {"silent": ["ca1"], "active": {"ca1": 0.0},
-                          "targets": {"ca1": 0.1}}
+    src.data["health"] = Health(silent=("ca1",), active={"ca1": 0.0}, targets={"ca1": 0.1})
     view.refresh()
     assert view.canvas.text_of(view.canvas.layer_text["ca1"]).endswith("SILENT")
     assert "SILENT" not in view.canvas.text_of(view.canvas.layer_text["ca3"])

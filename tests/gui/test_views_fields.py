@@ -9,7 +9,8 @@ import pytest
 from PyQt6 import QtCore
 
 from hippoviz.gui import palette
-from hippoviz.gui.qt_fields_view import QtFieldsView, spatial_information
+from hippoviz.gui.views.fields_view import QtFieldsView, spatial_information
+from hippoviz.runtime import RateMaps, StaticSource
 
 from .helpers import StandInSelection, pixels
 from .helpers import count_near as _count_near
@@ -31,25 +32,25 @@ def gaussian_maps(n: int, nbin: int, rng: np.random.Generator) -> np.ndarray:
     return m.astype(np.float32)
 
 
-class FakeSource:
-    """Only what the gallery reads: ``latest("ratemaps")``."""
+class FakeSource(StaticSource):
+    """Only what the gallery reads: ``ratemaps()`` (the same object while ``maps`` is)."""
 
     def __init__(self, maps: dict[str, np.ndarray] | None) -> None:
+        super().__init__()
         self.maps = maps
         self.calls = 0
+        self._published: RateMaps | None = None
 
     def layer_sizes(self) -> dict[str, int]:
         return {k: v.shape[0] for k, v in (self.maps or {}).items()}
 
-    def latest(self, key: str) -> Any:
+    def ratemaps(self) -> RateMaps | None:
         self.calls += 1
-        return self.maps if key == "ratemaps" else None
-
-    def samples(self, seconds: float) -> dict[str, np.ndarray]:
-        return {}
-
-    def spikes(self, layer: str, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
-        return np.zeros(0), np.zeros(0, np.int32)
+        if self.maps is None:
+            return None
+        if self._published is None or self._published.maps is not self.maps:
+            self._published = RateMaps(self.maps, (-0.5, 0.5, -0.5, 0.5))
+        return self._published
 
 
 @pytest.fixture

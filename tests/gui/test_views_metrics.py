@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from hippoviz.gui import palette
-from hippoviz.gui.qt_metrics_view import METRIC_LAYERS, QtMetricsView
+from hippoviz.gui.views.metrics_view import METRIC_LAYERS, QtMetricsView
+from hippoviz.runtime import MetricsPoint, StaticSource
 
 from .helpers import StandInSelection, pixels
 from .helpers import count_near as _count_near
@@ -18,35 +19,27 @@ def count_near(a: np.ndarray, color: str, tol: int = 14) -> int:
     return _count_near(a, color, tol)
 
 
-def history(times: np.ndarray) -> list[dict[str, Any]]:
+def history(times: np.ndarray) -> list[MetricsPoint]:
     out = []
     for t in times:
-        entry: dict[str, Any] = {"t_s": float(t)}
+        layers: dict[str, Any] = {}
         for j, layer in enumerate(METRIC_LAYERS):
-            entry[layer] = {
+            layers[layer] = {
                 "place_cell_fraction": 0.2 + 0.2 * j + 0.1 * (1 - np.exp(-t / 60)),
                 "median_si_bits_per_spike": 0.5 + j + t / 200,
                 "method": "approx",
             }
-        out.append(entry)
+        out.append(MetricsPoint(float(t), layers))
     return out
 
 
-class FakeSource:
-    def __init__(self, hist: list[dict[str, Any]] | None) -> None:
+class FakeSource(StaticSource):
+    def __init__(self, hist: list[MetricsPoint] | None) -> None:
+        super().__init__()
         self.hist = hist
 
-    def layer_sizes(self) -> dict[str, int]:
-        return {}
-
-    def latest(self, key: str) -> Any:
-        return self.hist if key == "metrics_history" else None
-
-    def samples(self, seconds: float) -> dict[str, np.ndarray]:
-        return {}
-
-    def spikes(self, layer: str, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
-        return np.zeros(0), np.zeros(0, np.int32)
+    def metrics_history(self) -> list[MetricsPoint]:
+        return self.hist or []
 
 
 @pytest.fixture
@@ -92,9 +85,9 @@ def test_missing_values_and_none_do_not_crash(make_view: Any) -> None:
     view.refresh()
     assert view.waiting.isVisible()
     src.hist = [
-        {"t_s": 10.0, "dg": {"place_cell_fraction": None}},
-        {"t_s": 20.0, "ca3": {"median_si_bits_per_spike": float("nan")}},
-        {"t_s": None},
+        MetricsPoint(10.0, {"dg": {"place_cell_fraction": None}}),
+        MetricsPoint(20.0, {"ca3": {"median_si_bits_per_spike": float("nan")}}),
+        MetricsPoint(None, {}),
     ]
     view.refresh()
     assert not view.waiting.isVisible()

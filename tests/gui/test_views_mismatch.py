@@ -7,8 +7,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from hippoviz.gui import palette, qt_mismatch_view
-from hippoviz.gui.qt_mismatch_view import MISMATCH_COLUMNS, QtMismatchView
+from hippoviz.gui import palette
+from hippoviz.gui.views import mismatch_view as qt_mismatch_view
+from hippoviz.gui.views.mismatch_view import MISMATCH_COLUMNS, QtMismatchView
+from hippoviz.runtime import Samples, StaticSource
 
 from .helpers import StandInSelection, pixels
 from .helpers import count_near as _count_near
@@ -21,10 +23,11 @@ def count_near(a: np.ndarray, color: str, tol: int = 14) -> int:
 GROUPS = {"grid": (0, 64), "border": (64, 80), "lec_context": (80, 112), "lec_object": (112, 120)}
 
 
-class FakeSource:
+class FakeSource(StaticSource):
     """A 100 Hz sample ring of ``t_end`` seconds and one EC vector with its reconstruction."""
 
     def __init__(self, t_end: float = 50.0, groups: Any = GROUPS) -> None:
+        super().__init__()
         rng = np.random.default_rng(0)
         self.t = np.arange(0.0, t_end, 0.01)
         decay = np.exp(-self.t / 20.0)[:, None]
@@ -44,16 +47,21 @@ class FakeSource:
     def layer_sizes(self) -> dict[str, int]:
         return {"ec": 120, "out": 120}
 
-    def latest(self, key: str) -> Any:
-        return self.data.get(key)
+    def step(self) -> int:
+        return int(self.data.get("step", 0))
 
-    def samples(self, seconds: float) -> dict[str, np.ndarray]:
+    def input_groups(self) -> Any:
+        return self.data.get("input_groups") or {}
+
+    def last(self) -> Any:
+        return self.data.get("last")
+
+    def samples(self, seconds: float) -> Samples:
         self.sample_calls += 1
         k = self.t > self.t[-1] - seconds if self.t.size else np.zeros(0, bool)
-        return {"t_s": self.t[k], "mismatch": self.mm[k], "pos_m": np.zeros((int(k.sum()), 2))}
-
-    def spikes(self, layer: str, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
-        return np.zeros(0), np.zeros(0, np.int32)
+        n = int(k.sum())
+        z = np.zeros(n, np.float32)
+        return Samples(self.t[k], np.zeros((n, 2), np.float32), z, z, z, self.mm[k])
 
 
 class EmptySource(FakeSource):
@@ -61,8 +69,8 @@ class EmptySource(FakeSource):
         super().__init__(t_end=0.0)
         self.data = {}
 
-    def samples(self, seconds: float) -> dict[str, np.ndarray]:
-        return {}
+    def samples(self, seconds: float) -> Samples:
+        return Samples.empty()
 
 
 @pytest.fixture

@@ -9,11 +9,12 @@ import pytest
 from PyQt6 import QtCore
 
 from hippoviz import params as P
-from hippoviz.gui.qt_fields_view import QtFieldsView, spatial_information
-from hippoviz.gui.qt_metrics_view import QtMetricsView
-from hippoviz.gui.qt_mismatch_view import QtMismatchView
-from hippoviz.gui.qt_weights_view import PROJECTIONS, QtWeightsView
-from hippoviz.gui.vispy_circuit_view import QtCircuitView
+from hippoviz.gui.views.circuit_view import QtCircuitView
+from hippoviz.gui.views.fields_view import QtFieldsView, spatial_information
+from hippoviz.gui.views.metrics_view import QtMetricsView
+from hippoviz.gui.views.mismatch_view import QtMismatchView
+from hippoviz.gui.views.weights_view import PROJECTIONS, QtWeightsView
+from hippoviz.runtime import MetricsPoint, RateMaps, Samples, StaticSource
 
 from .helpers import StandInSelection, pixels
 
@@ -34,41 +35,22 @@ LAST_NAMES = (
 )
 
 
-class SimSnapshot:
+class SimSnapshot(StaticSource):
     """The view-facing source contract filled from a real simulator (no thread: a snapshot)."""
 
-    def __init__(self, sim: Any, chunks: list[Any], history: list[dict[str, Any]]) -> None:
-        self.sizes = dict(sim.layer_sizes)
-        self.data: dict[str, Any] = {
-            "params": sim.params,
-            "t_s": float(sim.t_s),
-            "step": int(sim.step),
-            "weights": {n: sim.weights(n) for n in sim_api.WEIGHT_NAMES},
-            "ratemaps": {layer: sim.ratemaps(layer) for layer in sim_api.LAYERS},
-            "ratemap_extent": tuple(sim.ratemap_extent),
-            "last": {k: np.array(sim.last(k)) for k in LAST_NAMES},
-            "input_groups": {k: (s.start, s.stop) for k, s in sim.input_groups.items()},
-            "metrics_history": history,
-        }
+    def __init__(self, sim: Any, chunks: list[Any], history: list[MetricsPoint]) -> None:
         cat = {
             k: np.concatenate([getattr(c, k) for c in chunks])
             for k in ("t_s", "pos_m", "heading_rad", "speed_m_s", "theta_phase_rad", "mismatch")
         }
-        self.samples_all = cat
-
-    def layer_sizes(self) -> dict[str, int]:
-        return dict(self.sizes)
-
-    def latest(self, key: str) -> Any:
-        return self.data.get(key)
-
-    def samples(self, seconds: float) -> dict[str, np.ndarray]:
-        t = self.samples_all["t_s"]
-        k = t > t[-1] - seconds
-        return {name: v[k] for name, v in self.samples_all.items()}
-
-    def spikes(self, layer: str, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
-        return np.zeros(0), np.zeros(0, np.int32)
+        super().__init__(
+            layer_sizes=dict(sim.layer_sizes), params=sim.params, t_s=float(sim.t_s),
+            step=int(sim.step), weights={n: sim.weights(n) for n in sim_api.WEIGHT_NAMES},
+            ratemaps=RateMaps({layer: sim.ratemaps(layer) for layer in sim_api.LAYERS},
+                              tuple(sim.ratemap_extent)),
+            last={k: np.array(sim.last(k)) for k in LAST_NAMES},
+            input_groups={k: (s.start, s.stop) for k, s in sim.input_groups.items()},
+            metrics_history=history, samples=Samples(**cat))
 
 
 @pytest.fixture(scope="module")
@@ -77,15 +59,15 @@ def snapshot() -> SimSnapshot:
     chunks, history = [], []
     for _ in range(6):  # 60 s of simulated time, metrics every 10 s
         chunks += [sim.run_chunk(250) for _ in range(4)]
-        entry: dict[str, Any] = {"t_s": float(sim.t_s)}
+        layers: dict[str, Any] = {}
         for layer in ("dg", "ca3", "ca1"):
             si, peak = spatial_information(sim.ratemaps(layer))
             place = np.isfinite(si) & (si > 0.5) & (peak >= 1.0)
-            entry[layer] = {
+            layers[layer] = {
                 "place_cell_fraction": float(place.mean()),
                 "median_si_bits_per_spike": float(np.nanmedian(si)),
             }
-        history.append(entry)
+        history.append(MetricsPoint(float(sim.t_s), layers))
     return SimSnapshot(sim, chunks, history)
 
 
@@ -122,13 +104,13 @@ def test_weights_of_every_projection_sort_by_real_fields(qtbot: Any, snapshot: S
     view.set_sorting(rows=True, cols=True)
     for name in PROJECTIONS:
         view.set_projection(name)
-        w = snapshot.data["weights"][name]
+        w = snapshot.weights()[name]
         np.testing.assert_array_equal(view.displayed, w[view.row_order][:, view.col_order])
         assert sorted(view.row_order.tolist()) == list(range(w.shape[0]))
 
 
 def test_gallery_click_selects_with_the_real_selection(qtbot: Any, snapshot: SimSnapshot) -> None:
-    selection_mod = pytest.importorskip("hippoviz.gui.selection")
+    selection_mod = pytest.importorskip("hippoviz.gui.views.selection")
     sel = selection_mod.QtSelection("ca1")
     view = QtFieldsView(snapshot, sel)
     qtbot.addWidget(view)

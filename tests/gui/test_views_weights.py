@@ -7,28 +7,30 @@ from typing import Any
 import numpy as np
 import pytest
 
-from hippoviz.gui.qt_weights_view import PROJECTIONS, QtWeightsView, field_order, hilbert_index
+from hippoviz.gui.views.weights_view import PROJECTIONS, QtWeightsView, field_order, hilbert_index
+from hippoviz.runtime import RateMaps, StaticSource
 
 from .helpers import StandInSelection, pixels
 
 
-class FakeSource:
+class FakeSource(StaticSource):
     def __init__(
         self, weights: dict[str, np.ndarray] | None, maps: dict[str, np.ndarray] | None = None
     ) -> None:
+        super().__init__()
         self.data: dict[str, Any] = {"weights": weights, "ratemaps": maps}
+        self._published: RateMaps | None = None
 
-    def layer_sizes(self) -> dict[str, int]:
-        return {}
+    def weights(self) -> Any:
+        return self.data.get("weights")
 
-    def latest(self, key: str) -> Any:
-        return self.data.get(key)
-
-    def samples(self, seconds: float) -> dict[str, np.ndarray]:
-        return {}
-
-    def spikes(self, layer: str, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
-        return np.zeros(0), np.zeros(0, np.int32)
+    def ratemaps(self) -> RateMaps | None:
+        maps = self.data.get("ratemaps")
+        if maps is None:
+            return None
+        if self._published is None or self._published.maps is not maps:
+            self._published = RateMaps(maps, (-0.5, 0.5, -0.5, 0.5))
+        return self._published
 
 
 def random_weights(rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -83,7 +85,7 @@ def test_heatmap_histogram_and_symmetric_levels(view: QtWeightsView) -> None:
     lo, hi = view.levels
     assert hi == -lo > 0  # diverging map centred at 0
     assert view.colorbar.levels() == pytest.approx((lo, hi))
-    w = view.source.latest("weights")["ec_dg"]
+    w = view.source.weights()["ec_dg"]
     assert view.displayed.shape == w.shape
     _x, counts = view.hist_curve.getData()
     assert counts.sum() == w.size
@@ -99,7 +101,7 @@ def test_fixed_levels(view: QtWeightsView) -> None:
 def test_every_projection_draws(view: QtWeightsView) -> None:
     for name in PROJECTIONS:
         view.set_projection(name)
-        n_post, n_pre = view.source.latest("weights")[name].shape
+        n_post, n_pre = view.source.weights()[name].shape
         assert view.displayed.shape == (n_post, n_pre)
         assert view.image.image.shape[:2] == (n_post, n_pre)
     with pytest.raises(ValueError, match="unknown projection"):

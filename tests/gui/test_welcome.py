@@ -7,7 +7,7 @@ from typing import Any
 from PyQt6.QtCore import QSettings, Qt
 from PyQt6.QtWidgets import QWidget
 
-from hippoviz.gui.qt_welcome import SETTINGS_KEY, QtWelcome
+from hippoviz.gui.panels.welcome import SETTINGS_KEY, QtWelcome
 
 
 def _host(qtbot: Any) -> QWidget:

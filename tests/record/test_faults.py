@@ -24,8 +24,8 @@ from hippoviz.record import (
     export_nwb,
     open_recording,
     part_path,
-    replay,
 )
+from hippoviz.runtime.replay import verify as replay
 from hippoviz.sim import build
 
 from .helpers import Session

@@ -15,7 +15,8 @@ from pathlib import Path
 import h5py
 import pytest
 
-from hippoviz.record import FORMAT, open_recording, part_path, replay
+from hippoviz.record import FORMAT, open_recording, part_path
+from hippoviz.runtime.replay import verify as replay
 
 DRIVER = textwrap.dedent("""
     import os, sys, time

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from hippoviz import params as P
-from hippoviz.record import Recorder, RecordError, open_recording, replay
+from hippoviz.record import Recorder, RecordError, open_recording
+from hippoviz.runtime.replay import verify as replay
 from hippoviz.sim import LAYERS, build
 
 from .helpers import MANIPULATIONS, Session, record_session

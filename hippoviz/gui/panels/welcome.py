@@ -2,7 +2,7 @@
 
 The main window shows it over itself at first start::
 
-    from hippoviz.gui.qt_welcome import QtWelcome
+    from hippoviz.gui.panels.welcome import QtWelcome
 
     if QtWelcome.should_show(self.settings):
         self.welcome = QtWelcome(self, settings=self.settings)

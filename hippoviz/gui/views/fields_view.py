@@ -8,7 +8,7 @@ with one small ``TextItem`` label per visible tile. Clicking a tile selects that
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -16,9 +16,8 @@ from numpy.typing import NDArray
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from hippoviz.gui import palette
-
-if TYPE_CHECKING:  # pragma: no cover
-    from hippoviz.gui.selection import QtSelection
+from hippoviz.gui.views.selection import QtSelection
+from hippoviz.runtime import DataSource, RateMaps
 
 #: Layers offered first (in this order); any other layer with rate maps is appended.
 DEFAULT_LAYERS: tuple[str, ...] = ("dg", "ca3", "ca1")
@@ -72,19 +71,20 @@ class QtFieldsView(QtWidgets.QWidget):
     """A paged gallery of rate maps (each scaled to its own peak; grey = unvisited) of one layer,
     sorted by spatial information, each labelled ``SI (bits/spike) · peak (Hz)`` and numbered.
 
-    Reads ``source.latest("ratemaps")`` (dict layer -> ``(n_units, ny, nx)`` float32 Hz, row 0 =
+    Reads ``source.ratemaps()`` (layer -> ``(n_units, ny, nx)`` float32 Hz, row 0 =
     ``ymin``). Redraws only when the maps, the page, the layout or the selection changed.
     """
 
     title = "Place fields"
 
     def __init__(
-        self, source: Any, selection: QtSelection | Any, parent: QtWidgets.QWidget | None = None
+        self, source: DataSource, selection: QtSelection,
+        parent: QtWidgets.QWidget | None = None
     ) -> None:
         super().__init__(parent)
         self.source = source
         self.selection = selection
-        self._maps_obj: Any = None  # last ratemaps dict seen (identity check)
+        self._maps_obj: RateMaps | None = None  # last rate maps seen (identity check)
         self._stats: dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
         self._order: NDArray[np.intp] = np.zeros(0, dtype=np.intp)
         self._page = 0
@@ -163,7 +163,7 @@ class QtFieldsView(QtWidgets.QWidget):
         layout.addWidget(self.view, 1)
 
         self.selection.changed.connect(self._on_selection_changed)
-        start = getattr(self.selection, "layer", None)  # the selection names the layer to show
+        start = self.selection.layer  # the selection names the layer to show
         if start is not None:
             self.set_layer(str(start))
         for key, step in (
@@ -216,7 +216,7 @@ class QtFieldsView(QtWidgets.QWidget):
 
     def refresh(self) -> None:
         """Pull the rate maps; recompute and redraw only if they changed."""
-        maps = self.source.latest("ratemaps")
+        maps = self.source.ratemaps()
         if maps is not self._maps_obj:
             self._maps_obj = maps
             self._stats.clear()
@@ -244,8 +244,7 @@ class QtFieldsView(QtWidgets.QWidget):
         self._invalidate()
 
     def _on_selection_changed(self, *_: Any) -> None:
-        layer = getattr(self.selection, "layer", None)
-        unit = getattr(self.selection, "unit", None)
+        layer, unit = self.selection.layer, self.selection.unit
         if layer is not None and layer != self.layer and self.layer_box.findData(layer) >= 0:
             self.set_layer(str(layer))  # also resets to page 0
         if unit is not None and layer == self.layer and unit not in self._page_units:
@@ -289,20 +288,20 @@ class QtFieldsView(QtWidgets.QWidget):
         )
 
     # -- drawing -----------------------------------------------------------------------------------
-    def _sync_layers(self, maps: Any) -> None:
-        if not isinstance(maps, dict):
+    def _sync_layers(self, rm: RateMaps | None) -> None:
+        if rm is None:
             return
         for layer in _ALL_LAYERS:
-            if layer in maps and self.layer_box.findData(layer) < 0:
+            if layer in rm.maps and self.layer_box.findData(layer) < 0:
                 self.layer_box.blockSignals(True)
                 self.layer_box.addItem(palette.LAYER_LABELS[layer], layer)
                 self.layer_box.blockSignals(False)
 
     def _layer_maps(self) -> NDArray[np.float32] | None:
-        maps = self._maps_obj
-        if not isinstance(maps, dict):
+        rm = self._maps_obj
+        if rm is None:
             return None
-        m = maps.get(self.layer)
+        m = rm.maps.get(self.layer)
         if m is None:
             return None
         m = np.asarray(m)
@@ -448,9 +447,9 @@ class QtFieldsView(QtWidgets.QWidget):
             tag.setVisible(True)
 
     def _selected_unit(self) -> int | None:
-        if getattr(self.selection, "layer", None) != self.layer:
+        if self.selection.layer != self.layer:
             return None
-        unit = getattr(self.selection, "unit", None)
+        unit = self.selection.unit
         return None if unit is None else int(unit)
 
 

@@ -1,16 +1,14 @@
-"""Record the running session to HDF5 from the app: :class:`QtSessionRecorder` and the red
-recording indicator :class:`QtRecIndicator`.
+"""Record the running session to HDF5 from the app: :class:`QtSessionRecorder`.
 
 A :class:`hippoviz.record.ThreadedRecorder` is created on the simulation thread (it reads the
-simulator's parameters, weights and rate maps) and every chunk the simulator returns is handed
-to ``recorder.write(chunk)`` on that thread, right after ``run_chunk``: nothing is dropped, and
+simulator's parameters, weights and rate maps) and connected to the session's
+:attr:`~hippoviz.runtime.Session.chunk_done` signal: every chunk is handed to
+``recorder.write(chunk)`` on that thread, right after it was simulated. Nothing is dropped, and
 when the writer thread falls behind, the bounded queue slows the simulation down
-(docs/architecture.md: recording is lossless). ``SimRunner`` has no hook for this yet, so the
-recorder taps the simulator's ``run_chunk`` (:class:`ChunkTap`); the small runner change that
-gives it a hook (``chunk_listeners``, used at once when present) is described in
-:class:`ChunkTap`.
+(docs/architecture.md: recording is lossless).
 
-A rebuild (reset, preset, new seed) ends the recording: the file holds the run up to the rebuild.
+A rebuild (reset, preset, new seed) makes a new session and ends the recording: the file holds
+the run up to the rebuild.
 """
 
 from __future__ import annotations
@@ -19,145 +17,34 @@ import contextlib
 import logging
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from PyQt6.QtCore import QObject, QRectF, Qt, QTimer, pyqtSignal
-from PyQt6.QtGui import QColor, QIcon, QMouseEvent, QPainter, QPixmap
-from PyQt6.QtWidgets import QLabel, QWidget
+from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from hippoviz import params as P
+from hippoviz.record import RecordError, ThreadedRecorder
+from hippoviz.runtime import Session, SimRunner
+from hippoviz.sim import Chunk
 
 log = logging.getLogger(__name__)
 
-#: Colour of every recording indicator (screen recordings and session recordings).
-REC_RED = "#e53935"
 
+class RecordingTap:
+    """A recorder listening to a session's chunks (created, used and detached on the simulation
+    thread). A failing write is kept in :attr:`error`; the tap then leaves and the simulation
+    goes on."""
 
-def record_icon(size: int = 32, color: str = REC_RED) -> QIcon:
-    """A red disc: the icon of the record actions."""
-    pm = QPixmap(size, size)
-    pm.fill(QColor(0, 0, 0, 0))
-    p = QPainter(pm)
-    p.setRenderHint(QPainter.RenderHint.Antialiasing)
-    p.setPen(QColor("#ffffff"))
-    p.setBrush(QColor(color))
-    m = size * 0.18
-    p.drawEllipse(QRectF(m, m, size - 2 * m, size - 2 * m))
-    p.end()
-    return QIcon(pm)
-
-
-class QtRecIndicator(QLabel):
-    """A red "● REC …" badge for the status bar; its dot blinks while shown.
-
-    Clicking it emits :attr:`clicked` (the owner stops the recording).
-    """
-
-    clicked = pyqtSignal()
-
-    def __init__(self, what: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.what = what
-        self._text = ""
-        self._on = True
-        self.setObjectName("recIndicator")
-        self.setTextFormat(Qt.TextFormat.RichText)
-        self.setStyleSheet(
-            f"QLabel#recIndicator {{ background: {REC_RED}; color: #ffffff; font-weight: bold;"
-            " border-radius: 4px; padding: 1px 8px; margin: 1px 2px; }")
-        self.setCursor(Qt.CursorShape.PointingHandCursor)
-        self._blink = QTimer(self)
-        self._blink.setInterval(600)
-        self._blink.timeout.connect(self._toggle)
-        self.hide()
-
-    def start(self, detail: str = "") -> None:
-        self._on = True
-        self.set_detail(detail)
-        self.show()
-        self._blink.start()
-
-    def stop(self) -> None:
-        self._blink.stop()
-        self.hide()
-
-    def set_detail(self, detail: str) -> None:
-        self._text = detail
-        self._render()
-
-    def _toggle(self) -> None:
-        self._on = not self._on
-        self._render()
-
-    def _render(self) -> None:
-        dot = "#ffffff" if self._on else REC_RED
-        detail = f" {self._text}" if self._text else ""
-        self.setText(f"<span style='color:{dot}'>●</span> REC {self.what}{detail}")
-
-    def mousePressEvent(self, ev: QMouseEvent | None) -> None:
-        if ev is not None and ev.button() == Qt.MouseButton.LeftButton:
-            self.clicked.emit()
-            ev.accept()
-            return
-        super().mousePressEvent(ev)
-
-
-def format_duration(seconds: float) -> str:
-    """``75.3`` -> ``"1:15"``, ``3725`` -> ``"1:02:05"``."""
-    s = max(0, int(seconds))
-    h, rem = divmod(s, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
-def format_bytes(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000.0
-    return f"{n:.1f} GB"
-
-
-# ----------------------------------------------------------------------------------------------
-class ChunkTap:
-    """Hands every chunk of ``sim`` to ``recorder.write`` on the simulation thread.
-
-    With a runner that has a ``chunk_listeners`` list (called with each chunk right after
-    ``run_chunk`` on the simulation thread) the tap is one of those listeners. ``SimRunner``
-    has no such hook yet; then the tap shadows ``run_chunk`` on the simulator instance (the
-    class is untouched). :meth:`detach` undoes either. The tap is created, used and detached
-    on the simulation thread only.
-
-    The runner change that makes the shadowing unnecessary: in ``SimRunner.__init__``
-    ``self.chunk_listeners: list[Callable[[Any], None]] = []``, and in ``SimRunner._run``,
-    right after ``chunk = sim.run_chunk(n)`` succeeded, ``for fn in self.chunk_listeners:
-    fn(chunk)``.
-    """
-
-    def __init__(self, sim: Any, recorder: Any, runner: Any = None) -> None:
-        self.sim = sim
+    def __init__(self, session: Session, recorder: ThreadedRecorder) -> None:
+        self.session = session
         self.recorder = recorder
         self.error: BaseException | None = None
         self.chunks = 0
-        self._fn: Any = None
-        listeners = getattr(runner, "chunk_listeners", None)
-        self._listeners: list[Any] | None = listeners if isinstance(listeners, list) else None
-        if self._listeners is not None:
-            self._listeners.append(self.write)
-            return
-        original = sim.run_chunk
+        session.chunk_done.connect(self.write)
 
-        def run_chunk(n: int) -> Any:
-            chunk = original(n)
-            self.write(chunk)
-            return chunk
-
-        self._fn = run_chunk
-        sim.run_chunk = run_chunk
-
-    def write(self, chunk: Any) -> None:
+    def write(self, chunk: Chunk) -> None:
         """Record ``chunk``; a failure is kept in :attr:`error` (the simulation goes on)."""
         if self.error is not None:
             return
@@ -169,27 +56,7 @@ class ChunkTap:
             self.detach()
 
     def detach(self) -> None:
-        if self._listeners is not None:
-            if self.write in self._listeners:
-                self._listeners.remove(self.write)
-        elif getattr(self.sim, "__dict__", {}).get("run_chunk") is self._fn:
-            del self.sim.run_chunk
-
-
-def _ensure_build_params(sim: Any, runner: Any) -> None:
-    """Give ``sim`` the ``build_params`` the recorder needs to replay it.
-
-    The simulator only knows the parameters in force; after a live change those are not the
-    ones it was built with. The runner keeps the parameters of its last build.
-    """
-    if isinstance(getattr(sim, "build_params", None), P.Params):
-        return
-    built = getattr(runner, "build_params", None)
-    if not isinstance(built, P.Params):
-        built = getattr(runner, "_params", None)  # SimRunner: the params of the last build
-    if isinstance(built, P.Params) and getattr(runner, "sim", None) is sim:
-        with contextlib.suppress(AttributeError):
-            sim.build_params = built
+        self.session.chunk_done.disconnect(self.write, missing_ok=True)
 
 
 class QtSessionRecorder(QObject):
@@ -198,7 +65,7 @@ class QtSessionRecorder(QObject):
     Parameters
     ----------
     runner : hippoviz.runtime.SimRunner
-        The simulation thread (``call``, ``alive``, ``source``).
+        The simulation thread.
     snapshot_interval_s, ratemap_interval_s : float
         Simulated seconds between weight and rate-map snapshots (see
         :class:`hippoviz.record.Recorder`).
@@ -224,7 +91,7 @@ class QtSessionRecorder(QObject):
     failed = pyqtSignal(str)
     _finished = pyqtSignal(str, object)  # (what, result or exception), from the sim thread
 
-    def __init__(self, runner: Any, parent: QObject | None = None, *,
+    def __init__(self, runner: SimRunner, parent: QObject | None = None, *,
                  snapshot_interval_s: float = 10.0, ratemap_interval_s: float = 60.0) -> None:
         super().__init__(parent)
         self.runner = runner
@@ -235,9 +102,9 @@ class QtSessionRecorder(QObject):
         self.last_path: Path | None = None
         self.stop_reason = ""
         self.t_start_s = 0.0
-        self._tap: ChunkTap | None = None
+        self._tap: RecordingTap | None = None
         self._start_error: BaseException | None = None
-        self._build_id: Any = None
+        self._build_id: int | None = None
         self._finished.connect(self._on_finished)
         self._watch = QTimer(self)
         self._watch.setInterval(250)
@@ -252,10 +119,10 @@ class QtSessionRecorder(QObject):
     @property
     def bytes_written(self) -> int:
         """Size of the file being written so far."""
-        rec = self._tap.recorder if self._tap is not None else None
-        part = getattr(rec, "part_path", None)
+        if self._tap is None:
+            return 0
         try:
-            return os.stat(part).st_size if part is not None else 0
+            return os.stat(self._tap.recorder.part_path).st_size
         except OSError:
             return 0
 
@@ -263,8 +130,7 @@ class QtSessionRecorder(QObject):
         """Simulated seconds recorded so far."""
         if self.state != "recording":
             return 0.0
-        t = self.runner.source.latest("t_s") if hasattr(self.runner, "source") else None
-        return max(0.0, float(t or 0.0) - self.t_start_s)
+        return max(0.0, self.runner.source.t_s() - self.t_start_s)
 
     # -- start ---------------------------------------------------------------------------------
     def start(self, path: str | os.PathLike[str], force: bool = False) -> None:
@@ -272,33 +138,27 @@ class QtSessionRecorder(QObject):
         if self.state != "idle":
             self.failed.emit("a recording is already running")
             return
-        if not getattr(self.runner, "alive", False):
+        if not self.runner.alive:
             self.failed.emit("cannot record: the simulation is not running")
             return
         self.state = "starting"
         self.path = Path(path)
         self.stop_reason = ""
-        self._call(lambda sim: self._attach(sim, Path(path), force), "start")
+        self._call(lambda session: self._attach(session, Path(path), force), "start")
 
-    def _attach(self, sim: Any, path: Path, force: bool) -> tuple[str, Any, float]:
-        """On the simulation thread: create the recorder and tap the simulator."""
-        from hippoviz.record import ThreadedRecorder
-
+    def _attach(self, session: Session, path: Path, force: bool) -> tuple[str, int, float]:
+        """On the simulation thread: create the recorder and connect it to the session."""
         self._start_error = None
         try:
-            if sim is None:
-                raise RuntimeError("cannot record: there is no simulation (the build failed)")
-            _ensure_build_params(sim, self.runner)
-            rec = ThreadedRecorder(path, sim, force=force,
+            rec = ThreadedRecorder(path, session.sim, force=force,
+                                   build_params=session.build_params,
                                    snapshot_interval_s=self.snapshot_interval_s,
                                    ratemap_interval_s=self.ratemap_interval_s)
         except BaseException as exc:
             self._start_error = exc
             raise
-        self._tap = ChunkTap(sim, rec, self.runner)
-        build_id = self.runner.source.latest("build_id") if hasattr(self.runner, "source") \
-            else None
-        return str(path), build_id, float(sim.t_s)
+        self._tap = RecordingTap(session, rec)
+        return str(path), self.runner.source.build_id(), session.t_s
 
     # -- stop ----------------------------------------------------------------------------------
     def stop(self, reason: str = "") -> None:
@@ -309,8 +169,8 @@ class QtSessionRecorder(QObject):
         self.state = "stopping"
         self.stop_reason = reason
         self._watch.stop()
-        if getattr(self.runner, "alive", False):
-            self._call(lambda _sim: self._finish(), "stop")
+        if self.runner.alive:
+            self._call(lambda _session: self._finish(), "stop")
         else:  # no simulation thread any more: nobody else touches the simulator
             self._run_here(self._finish, "stop")
 
@@ -322,8 +182,8 @@ class QtSessionRecorder(QObject):
         self.state = "stopping"
         self._watch.stop()
         fut: Future[Any] | None = None
-        if getattr(self.runner, "alive", False):
-            fut = self.runner.call(lambda _sim: _safe(self._finish))
+        if self.runner.alive:
+            fut = self.runner.call(lambda _session: _safe(self._finish))
             try:
                 fut.result(timeout_s)
             except TimeoutError:
@@ -354,14 +214,14 @@ class QtSessionRecorder(QObject):
         return str(tap.recorder.path)
 
     # -- plumbing ------------------------------------------------------------------------------
-    def _call(self, fn: Any, what: str) -> None:
-        """Run ``fn(sim)`` on the simulation thread; its result or exception comes back as
+    def _call(self, fn: Callable[[Session], Any], what: str) -> None:
+        """Run ``fn(session)`` on the simulation thread; its result or exception comes back as
         ``_finished``. Exceptions are returned, not raised, so that the runner does not report
         them a second time as a simulation error."""
 
-        def safe(sim: Any) -> Any:
+        def safe(session: Session) -> Any:
             try:
-                return fn(sim)
+                return fn(session)
             except Exception as exc:
                 return _Failed(exc)
 
@@ -419,16 +279,13 @@ class QtSessionRecorder(QObject):
         if self.state != "recording":
             return
         tap = self._tap
-        if tap is not None and (tap.error is not None or getattr(tap.recorder, "closed", False)):
+        if tap is not None and (tap.error is not None or tap.recorder.closed):
             self.stop("the recording failed")
             return
-        src = getattr(self.runner, "source", None)
-        if src is not None and self._build_id is not None:
-            build_id = src.latest("build_id")
-            if build_id is not None and build_id != self._build_id:
-                self.stop("the simulation was rebuilt")
-                return
-        if not getattr(self.runner, "alive", True):
+        if self._build_id is not None and self.runner.source.build_id() != self._build_id:
+            self.stop("the simulation was rebuilt")
+            return
+        if not self.runner.alive:
             self.stop("the simulation thread ended")
 
 
@@ -447,8 +304,6 @@ def _safe(fn: Any) -> Any:
 
 
 def _message(exc: BaseException) -> str:
-    from hippoviz.record import RecordError
-
     if isinstance(exc, RecordError | P.ParamError):
         text = str(exc)
     else:
@@ -465,5 +320,4 @@ def default_recording_name(when: float | None = None) -> str:
     return time.strftime("hippoviz-%Y-%m-%dT%H-%M-%S.h5", t)
 
 
-__all__ = ["REC_RED", "ChunkTap", "QtRecIndicator", "QtSessionRecorder", "default_recording_name",
-           "format_bytes", "format_duration", "record_icon"]
+__all__ = ["QtSessionRecorder", "RecordingTap", "default_recording_name"]

@@ -9,17 +9,16 @@ from typing import Any
 
 from PyQt6 import QtCore, QtGui, QtWidgets
 
-from hippoviz.gui.qt_experiment_runner import (
-    QtExperimentRunner,
-    QtExperimentsMenu,
-    QtPhaseTimeline,
-)
+from hippoviz.gui.experiments.experiment_runner import QtExperimentRunner
+from hippoviz.gui.experiments.experiments_menu import QtExperimentsMenu
+from hippoviz.gui.experiments.phase_timeline import QtPhaseTimeline
+from hippoviz.gui.main_window import QtMainWindow
 
 
 class QtExperimentsController(QtCore.QObject):
     """Owns the menu, the timeline toolbar and the protocol run in progress."""
 
-    def __init__(self, window: QtWidgets.QMainWindow) -> None:
+    def __init__(self, window: QtMainWindow) -> None:
         super().__init__(window)
         self.window = window
         self.runner: QtExperimentRunner | None = None
@@ -27,12 +26,7 @@ class QtExperimentsController(QtCore.QObject):
         self.menu.setTitle("E&xperiments")
         bar = window.menuBar()
         assert bar is not None
-        help_menu = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"),
-                         None)
-        if help_menu is not None:
-            bar.insertMenu(help_menu, self.menu)
-        else:
-            bar.addMenu(self.menu)
+        bar.insertMenu(window.help_menu.menuAction(), self.menu)
         self.cancel_action = QtGui.QAction("Cancel experiment", window)
         self.cancel_action.setEnabled(False)
         self.cancel_action.triggered.connect(self.cancel)
@@ -64,8 +58,8 @@ class QtExperimentsController(QtCore.QObject):
         stem = Path(name).stem
         out = Path.home() / "hippoviz-experiments" / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
         try:
-            params = self.window.source.latest("params")
-            seed = int(getattr(self.window.runner, "_seed", 1))
+            params = self.window.source.params()
+            seed = self.window.runner.seed
             preset = "small" if params is not None and params.network.n_dg < 1024 else "default"
             runner = QtExperimentRunner(self.window.runner, name, out, preset=preset, seed=seed,
                                         parent=self)
@@ -116,22 +110,16 @@ class QtExperimentsController(QtCore.QObject):
         self._error("The experiment failed", message)
 
     def _error(self, title: str, message: str) -> None:
-        show = getattr(self.window, "show_error", None)
-        if show is not None:
-            show(title, message)
-        else:
-            QtWidgets.QMessageBox.warning(self.window, title, message)
+        self.window.show_error(title, message)
 
     def shutdown(self) -> None:
         if self.runner is not None:
             self.runner.shutdown(wait=True)
 
 
-def install(window: Any) -> QtExperimentsController:
+def install(window: QtMainWindow) -> QtExperimentsController:
     """Add the Experiments menu and its timeline to the app's main window (once)."""
-    existing = getattr(window, "experiments", None)
-    if isinstance(existing, QtExperimentsController):
-        return existing
-    ctl = QtExperimentsController(window)
-    window.experiments = ctl
-    return ctl
+    if window.experiments is None:
+        window.experiments = QtExperimentsController(window)
+    assert isinstance(window.experiments, QtExperimentsController)
+    return window.experiments

@@ -1,6 +1,6 @@
-"""Capture menu and recording entries for a main window: :func:`install` is the one entry point.
+"""The Capture menu and the recording entries of a window: :func:`install` is the entry point.
 
-``install(window)`` adds to an existing ``QMainWindow``:
+``install(window)`` adds to a ``QMainWindow``:
 
 - a **Capture** menu: *Screenshot window* (Ctrl+Shift+S: PNG at the last scale, a timestamped
   name in the last folder, no questions), *Screenshot view…* (Ctrl+Alt+S: the window or one
@@ -14,13 +14,11 @@
 - a close hook: closing the window finishes the movie and the recording first (both files end
   complete and playable) and waits for an NWB export.
 
-What it uses of ``window``, each optional (a missing piece is skipped with a log note):
-``source`` (a DataSource: time stamps and provenance), ``runner`` (a SimRunner: *Record
-session*), ``docks`` (``{title: QDockWidget}``) and ``views`` (``{title: widget}``: the views
-offered), ``controls`` (a QToolBar: the record button), ``settings`` (QSettings: last folder,
-scale, frame rate), ``show_error(title, message)`` (error dialogs), ``capture_provenance()``
-(provenance of what the window shows, e.g. a replay). The controller is kept as
-``window.capture`` (a :class:`QtCaptureController`; tests drive it directly).
+What it uses of the window is a :class:`CaptureHost`: :func:`host_of` describes the app's main
+window (its source, simulation thread, menus, toolbar, views and docks) and a replay window (its
+recording); any other window offers nothing but itself (a File menu is made for it). The
+controller is kept as ``window.capture`` (a :class:`QtCaptureController`; tests drive it
+directly).
 """
 
 from __future__ import annotations
@@ -28,7 +26,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,16 +54,20 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from hippoviz.gui import capture as C
-from hippoviz.gui.movie import DEFAULT_FPS, FPS_CHOICES, QtMovieRecorder
-from hippoviz.gui.qt_recording import (
+from hippoviz.gui.capture import screenshots as C
+from hippoviz.gui.capture.movie_recorder import DEFAULT_FPS, FPS_CHOICES, QtMovieRecorder
+from hippoviz.gui.capture.nwb_dialog import QtNwbMetadataDialog
+from hippoviz.gui.capture.rec_indicator import (
     QtRecIndicator,
-    QtSessionRecorder,
-    default_recording_name,
     format_bytes,
     format_duration,
     record_icon,
 )
+from hippoviz.gui.capture.session_recorder import QtSessionRecorder, default_recording_name
+from hippoviz.gui.main_window import QtMainWindow
+from hippoviz.gui.panels.dialogs import show_message
+from hippoviz.gui.replay.replay_window import QtReplayWindow, open_replay
+from hippoviz.runtime import DataSource, SimRunner
 
 log = logging.getLogger(__name__)
 
@@ -73,92 +77,93 @@ FPS_KEY = "capture/fps"
 RECORDING_FOLDER_KEY = "record/folder"
 
 
-def install(window: QMainWindow) -> None:
-    """Add the Capture menu, the recording entries of the File menu, the record button and the
-    REC indicators to ``window`` (see the module notes). Calling it twice does nothing."""
-    if isinstance(getattr(window, "capture", None), QtCaptureController):
-        return
-    window.capture = QtCaptureController(window)  # type: ignore[attr-defined]
+@dataclass
+class CaptureHost:
+    """What a window offers the Capture menu; every part is optional.
 
-
-def _menu(window: QMainWindow, title: str) -> QMenu | None:
-    for act in window.menuBar().actions():
-        menu = act.menu()
-        if menu is not None and menu.title().replace("&", "").strip().lower() == title.lower():
-            return menu
-    return None
-
-
-class QtNwbMetadataDialog(QDialog):
-    """Experimenter, institution, lab and session description of an NWB export.
-
-    Pre-filled with the last answers (QSettings ``nwb/*``), else with the ``[nwb]`` table of
-    the config file the app was started with; a bad answer is said under the fields and the
-    dialog stays open. :attr:`metadata` holds the accepted answers
-    (:class:`hippoviz.record.NwbMetadata`).
+    Attributes
+    ----------
+    source : DataSource or None
+        Simulated time and the provenance of pictures.
+    runner : SimRunner or None
+        The simulation thread (*Record session* needs it).
+    settings : QSettings or None
+        Last folder, scale and frame rate (default: the user's settings).
+    file_menu, file_anchor : QMenu, QAction or None
+        The File menu and the entry ours go above (without a menu, one is made).
+    help_menu : QMenu or None
+        The Capture menu goes before it (else at the end of the menu bar).
+    toolbar : QToolBar or None
+        The Record button goes on it.
+    views, docks : callable or None
+        ``{title: view}`` and ``{title: dock}`` now (the targets offered).
+    provenance : callable or None
+        What the window shows, for the sidecars (default: from ``source`` and ``runner``).
+    show_error : callable or None
+        ``show_error(title, message)`` (default: a message box).
+    recording_path : Path or None
+        The recording a replay window shows (*Export NWB…* offers it).
+    config_path : callable or None
+        The config file the app started with (its ``[nwb]`` table pre-fills NWB exports).
     """
 
-    KEYS = ("experimenter", "institution", "lab")
+    source: DataSource | None = None
+    runner: SimRunner | None = None
+    settings: QSettings | None = None
+    file_menu: QMenu | None = None
+    file_anchor: QAction | None = None
+    help_menu: QMenu | None = None
+    toolbar: QToolBar | None = None
+    views: Callable[[], Mapping[str, QWidget]] | None = None
+    docks: Callable[[], Mapping[str, QDockWidget]] | None = None
+    provenance: Callable[[], C.Provenance] | None = None
+    show_error: Callable[[str, str], object] | None = None
+    recording_path: Path | None = None
+    config_path: Callable[[], str | None] | None = None
 
-    def __init__(self, parent: QWidget | None, settings: QSettings,
-                 config: str | os.PathLike[str] | None = None) -> None:
-        super().__init__(parent)
-        from hippoviz.record import NwbMetadata, RecordError, load_nwb_metadata
 
-        self.settings = settings
-        self.metadata: Any = None
-        base = NwbMetadata()
-        if config:
-            try:
-                base = load_nwb_metadata(config)
-            except RecordError as exc:
-                log.info("no NWB metadata from %s: %s", config, exc)
-        self._base = base
-        form = QFormLayout(self)
-        self.experimenter = QLineEdit(str(settings.value("nwb/experimenter", "") or "")
-                                      or "; ".join(base.experimenter))
-        self.experimenter.setPlaceholderText("Last, First; Last, First")
-        self.experimenter.setToolTip("Who made the session, each as 'Last, First' (DANDI's "
-                                     "form); separate several with ';'")
-        self.institution = QLineEdit(str(settings.value("nwb/institution", "") or "")
-                                     or base.institution)
-        self.lab = QLineEdit(str(settings.value("nwb/lab", "") or "") or base.lab)
-        self.description = QLineEdit(base.session_description)
-        self.description.setPlaceholderText("hippoviz's own: seed and duration")
-        form.addRow("Experimenter", self.experimenter)
-        form.addRow("Institution", self.institution)
-        form.addRow("Lab", self.lab)
-        form.addRow("Session description", self.description)
-        self.problem = QLabel("")
-        self.problem.setWordWrap(True)
-        self.problem.setStyleSheet("color: #ff6b6b")
-        self.problem.hide()
-        form.addRow(self.problem)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
-        self.setMinimumWidth(460)
+def host_of(window: QMainWindow) -> CaptureHost:
+    """What ``window`` offers: the app's main window and a replay window are described; any
+    other window offers nothing."""
+    if isinstance(window, QtMainWindow):
+        w = window
+        return CaptureHost(
+            source=w.source, runner=w.runner, settings=w.settings, file_menu=w.file_menu,
+            file_anchor=w.quit_separator, help_menu=w.help_menu, toolbar=w.controls,
+            views=lambda: w.views, docks=lambda: w.docks, show_error=w.show_error,
+            config_path=lambda: w.config_path)
+    if isinstance(window, QtReplayWindow):
+        r = window
+        return CaptureHost(
+            source=r.source, settings=r.settings, file_menu=r.file_menu,
+            file_anchor=r.close_action, views=lambda: r.views, docks=lambda: r.docks,
+            provenance=lambda: replay_provenance(r), show_error=r.show_error,
+            recording_path=r.recording_path)
+    return CaptureHost()
 
-    def accept(self) -> None:
-        from hippoviz.record import RecordError
 
-        names = tuple(n.strip() for n in self.experimenter.text().split(";") if n.strip())
-        try:
-            self.metadata = self._base.replace(
-                experimenter=names, institution=self.institution.text().strip(),
-                lab=self.lab.text().strip(),
-                session_description=self.description.text().strip())
-        except RecordError as exc:
-            self.problem.setText(str(exc))
-            self.problem.show()
-            return
-        self.settings.setValue("nwb/experimenter", "; ".join(names))
-        self.settings.setValue("nwb/institution", self.metadata.institution)
-        self.settings.setValue("nwb/lab", self.metadata.lab)
-        super().accept()
+def replay_provenance(win: QtReplayWindow) -> C.Provenance:
+    """What a picture of a replay shows: the recording at the cursor."""
+    src = win.source
+    return C.Provenance(params=src.params_now(), seed=win.rec.seed, t_s=src.t_now,
+                        step=src.step_now, command_log=win.rec.command_log,
+                        recording=str(win.recording_path))
+
+
+_installed: weakref.WeakKeyDictionary[QMainWindow, QtCaptureController] = (
+    weakref.WeakKeyDictionary())
+
+
+def install(window: QMainWindow, host: CaptureHost | None = None) -> QtCaptureController:
+    """Add the Capture menu, the recording entries of the File menu, the record button and the
+    REC indicators to ``window`` (see the module notes); ``host`` defaults to
+    :func:`host_of`. Calling it twice does nothing more."""
+    ctl = _installed.get(window)
+    if ctl is None:
+        ctl = QtCaptureController(window, host if host is not None else host_of(window))
+        _installed[window] = ctl
+        window.capture = ctl  # type: ignore[attr-defined]
+    return ctl
 
 
 class QtCaptureController(QObject):
@@ -169,14 +174,13 @@ class QtCaptureController(QObject):
     screenshot_saved = pyqtSignal(str)
     _export_done = pyqtSignal(object)
 
-    def __init__(self, window: QMainWindow) -> None:
+    def __init__(self, window: QMainWindow, host: CaptureHost | None = None) -> None:
         super().__init__(window)
         self.window = window
-        s = getattr(window, "settings", None)
-        self.settings: QSettings = s if isinstance(s, QSettings) else QSettings()
-        self.source = getattr(window, "source", None)
-        runner = getattr(window, "runner", None)
-        self.runner = runner if runner is not None and hasattr(runner, "call") else None
+        self.host = host if host is not None else CaptureHost()
+        self.settings: QSettings = self.host.settings or QSettings()
+        self.source = self.host.source
+        self.runner = self.host.runner
         self.movie: QtMovieRecorder | None = None
         self.last_movie: Path | None = None
         self.replays: list[QWidget] = []
@@ -255,29 +259,23 @@ class QtCaptureController(QObject):
         menu.addAction(self.act_movie)
         menu.addAction(self.act_stop_movie)
         self.capture_menu = menu
-        help_menu = _menu(w, "help")
+        bar = w.menuBar()
+        assert bar is not None
+        help_menu = self.host.help_menu
         if help_menu is not None:
-            w.menuBar().insertMenu(help_menu.menuAction(), menu)
+            bar.insertMenu(help_menu.menuAction(), menu)
         else:
-            w.menuBar().addMenu(menu)
+            bar.addMenu(menu)
 
-        file_menu = _menu(w, "file")
+        file_menu = self.host.file_menu
+        before = self.host.file_anchor
         if file_menu is None:
             file_menu = QMenu("&File", w)
-            first = w.menuBar().actions()[0] if w.menuBar().actions() else None
+            first = bar.actions()[0] if bar.actions() else None
             if first is not None:
-                w.menuBar().insertMenu(first, file_menu)
+                bar.insertMenu(first, file_menu)
             else:
-                w.menuBar().addMenu(file_menu)
-        quit_act = next((a for a in file_menu.actions()
-                         if a.text().replace("&", "").lower().startswith(("quit", "close"))),
-                        None)
-        before = quit_act
-        if quit_act is not None:  # put our group above the separator that precedes Quit
-            acts = file_menu.actions()
-            i = acts.index(quit_act)
-            if i > 0 and acts[i - 1].isSeparator():
-                before = acts[i - 1]
+                bar.addMenu(file_menu)
         entries: list[QAction | None] = [None]
         self.act_open_recording = self._action(
             "Open &recording…", self.open_recording_dialog, "Ctrl+Shift+O",
@@ -305,9 +303,9 @@ class QtCaptureController(QObject):
             else:
                 file_menu.addAction(act)
         self.file_menu = file_menu
-        controls = getattr(w, "controls", None)
+        controls = self.host.toolbar
         if self.act_record is not None:
-            if isinstance(controls, QToolBar):
+            if controls is not None:
                 controls.addSeparator()
                 controls.addAction(self.act_record)
                 btn = controls.widgetForAction(self.act_record)
@@ -318,16 +316,18 @@ class QtCaptureController(QObject):
 
     # -- targets and provenance ----------------------------------------------------------------
     def _docks(self) -> dict[str, QDockWidget]:
-        docks = getattr(self.window, "docks", None)
-        if isinstance(docks, dict):
-            return {str(k): d for k, d in docks.items() if isinstance(d, QDockWidget)}
+        if self.host.docks is not None:
+            return dict(self.host.docks())
         return {d.windowTitle(): d for d in self.window.findChildren(QDockWidget)}
+
+    def _views(self) -> Mapping[str, QWidget]:
+        return self.host.views() if self.host.views is not None else {}
 
     def target_names(self) -> list[str]:
         """What can be captured: ``"Window"``, the central view, then every dock's view."""
         names = [WINDOW]
         central = self.window.centralWidget()
-        views = getattr(self.window, "views", None) or {}
+        views = self._views()
         if central is not None:
             title = next((str(k) for k, v in views.items() if v is central), "Central view")
             names.append(title)
@@ -341,14 +341,13 @@ class QtCaptureController(QObject):
         if name == WINDOW:
             return self.window
         central = self.window.centralWidget()
-        views = getattr(self.window, "views", None) or {}
+        views = self._views()
         if central is not None and (views.get(name) is central or name == "Central view"):
             return central
         dock = self._docks().get(name)
         if dock is not None:
             return dock.widget()
-        v = views.get(name)
-        return v if isinstance(v, QWidget) else None
+        return views.get(name)
 
     def _reveal(self, name: str) -> bool:
         """Show and raise the dock of ``name``; True when it was hidden (draw it first)."""
@@ -362,33 +361,19 @@ class QtCaptureController(QObject):
         return hidden
 
     def provenance(self) -> C.Provenance:
-        fn = getattr(self.window, "capture_provenance", None)
-        if callable(fn):
+        fn = self.host.provenance
+        if fn is not None:
             try:
-                prov = fn()
-                if isinstance(prov, C.Provenance):
-                    return prov
+                return fn()
             except Exception:
                 log.exception("capture: provenance of the window failed")
         return C.provenance_from_source(self.source, self.runner)
 
     def _sim_time(self) -> float | None:
-        if self.source is None:
-            return None
-        try:
-            t = self.source.latest("t_s")
-        except Exception:
-            return None
-        return None if t is None else float(t)
+        return None if self.source is None else self.source.t_s()
 
     def _playing(self) -> bool:
-        if self.source is None:
-            return False
-        try:
-            st = self.source.latest("stats") or {}
-        except Exception:
-            return False
-        return bool(st.get("playing", False))
+        return self.source is not None and self.source.stats().playing
 
     # -- errors --------------------------------------------------------------------------------
     def _error(self, title: str, message: str) -> None:
@@ -396,15 +381,13 @@ class QtCaptureController(QObject):
         log.warning("%s: %s", title, message)
         if self._closing:
             return
-        fn = getattr(self.window, "show_error", None)
-        if callable(fn):
+        fn = self.host.show_error
+        if fn is not None:
             try:
                 fn(title, message)
                 return
             except RuntimeError:  # its last dialog was closed and deleted: show our own
                 log.debug("show_error of the window failed", exc_info=True)
-        from hippoviz.gui.qt_dialogs import show_message
-
         show_message(self.window, title, message, QMessageBox.Icon.Warning)
 
     def _status(self, message: str, ms: int = 6000) -> None:
@@ -615,11 +598,11 @@ class QtCaptureController(QObject):
     # -- replay --------------------------------------------------------------------------------
     def open_recording(self, path: str | os.PathLike[str]) -> QWidget | None:
         """Open ``path`` in a replay window; a bad file becomes a dialog."""
-        from hippoviz.gui.qt_replay import open_replay
         from hippoviz.record import RecordError
 
         try:
             win = open_replay(path, parent=self.window, settings=self.settings)
+            install(win)  # the replay window captures too
         except RecordError as exc:
             self._error("Cannot open recording", str(exc))
             return None
@@ -690,7 +673,7 @@ class QtCaptureController(QObject):
 
     def export_nwb_dialog(self) -> None:
         """Ask for the recording (this replay's, or the last one recorded) and the output."""
-        rec = getattr(self.window, "recording_path", None)
+        rec = self.host.recording_path
         if rec is None and self.session is not None and self.session.last_path is not None:
             rec = self.session.last_path
         if rec is not None:
@@ -719,7 +702,7 @@ class QtCaptureController(QObject):
         """Ask who made the session (experimenter, institution, lab) and what it was, then
         export; the answers are remembered for the next export."""
         dlg = QtNwbMetadataDialog(self.window, self.settings,
-                                  getattr(self.window, "config_path", None))
+                                  self.host.config_path() if self.host.config_path else None)
         dlg.setWindowTitle(f"Export {rec.name} to NWB")
         dlg.accepted.connect(lambda: self.export_nwb(rec, out, force=True,
                                                      metadata=dlg.metadata))

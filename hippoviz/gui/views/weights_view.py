@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -10,9 +11,8 @@ from numpy.typing import NDArray
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from hippoviz.gui import palette
-
-if TYPE_CHECKING:  # pragma: no cover
-    from hippoviz.gui.selection import QtSelection
+from hippoviz.gui.views.selection import QtSelection
+from hippoviz.runtime import DataSource, RateMaps
 
 #: name -> (menu label, presynaptic layer, postsynaptic layer). Matrices are (n_post, n_pre).
 PROJECTIONS: dict[str, tuple[str, str, str]] = {
@@ -79,26 +79,27 @@ class QtWeightsView(QtWidgets.QWidget):
     bar; levels auto (symmetric, 99.5th percentile of ``|w|``) or fixed; rows and columns sortable
     by field position; a histogram of all the weights below.
 
-    Reads ``source.latest("weights")`` and, for sorting, ``source.latest("ratemaps")``.
+    Reads ``source.weights()`` and, for sorting, ``source.ratemaps()``.
     """
 
     title = "Weights"
 
     def __init__(
-        self, source: Any, selection: QtSelection | Any, parent: QtWidgets.QWidget | None = None
+        self, source: DataSource, selection: QtSelection,
+        parent: QtWidgets.QWidget | None = None
     ) -> None:
         super().__init__(parent)
         self.source = source
         self.selection = selection
-        self._weights_obj: Any = None
-        self._maps_obj: Any = None
+        self._weights_obj: Mapping[str, NDArray[np.float32]] | None = None
+        self._maps_obj: RateMaps | None = None
         self._dirty = True
         self._w: NDArray[np.float32] | None = None  # displayed (sorted) matrix
         self.row_order: NDArray[np.intp] = np.zeros(0, dtype=np.intp)
         self.col_order: NDArray[np.intp] = np.zeros(0, dtype=np.intp)
         self.levels = (-1.0, 1.0)
         self._info = ""
-        self._orders: dict[tuple[str, int], tuple[Any, NDArray[np.intp]]] = {}
+        self._orders: dict[tuple[str, int], tuple[RateMaps, NDArray[np.intp]]] = {}
 
         # -- toolbar -------------------------------------------------------------------------------
         self.proj_box = QtWidgets.QComboBox()
@@ -247,12 +248,12 @@ class QtWeightsView(QtWidgets.QWidget):
 
     def refresh(self) -> None:
         """Pull the weights (and the rate maps when sorting); redraw only if they changed."""
-        weights = self.source.latest("weights")
+        weights = self.source.weights()
         if weights is not self._weights_obj:
             self._weights_obj = weights
             self._dirty = True
         if self.sort_rows_action.isChecked() or self.sort_cols_action.isChecked():
-            maps = self.source.latest("ratemaps")
+            maps = self.source.ratemaps()
             if maps is not self._maps_obj:
                 self._maps_obj = maps
                 self._dirty = True
@@ -272,7 +273,8 @@ class QtWeightsView(QtWidgets.QWidget):
     def _order_for(self, layer: str, n: int, enabled: bool) -> tuple[NDArray[np.intp], bool]:
         if not enabled:
             return np.arange(n), False
-        maps = self._maps_obj if isinstance(self._maps_obj, dict) else {}
+        rm = self._maps_obj
+        maps: Mapping[str, NDArray[np.float32]] = rm.maps if rm is not None else {}
         candidates = [layer, "ec"] if layer == "out" else [layer]  # out unit i rebuilds EC unit i
         for name in candidates:
             m = maps.get(name)
@@ -281,17 +283,18 @@ class QtWeightsView(QtWidgets.QWidget):
                 if m.ndim == 3 and m.shape[0] == n and m.shape[1] > 0 and m.shape[2] > 0:
                     key = (name, n)
                     cached = self._orders.get(key)
-                    if cached is None or cached[0] is not self._maps_obj:
-                        cached = (self._maps_obj, field_order(m))  # once per publication
+                    if rm is not None and (cached is None or cached[0] is not rm):
+                        cached = (rm, field_order(m))  # once per publication
                         self._orders[key] = cached
-                    return cached[1], True
+                    if cached is not None:
+                        return cached[1], True
         return np.arange(n), False
 
     def _redraw(self) -> None:
         self._dirty = False
         name = self.projection
         label, pre, post = PROJECTIONS.get(name, (name, "pre", "post"))
-        weights = self._weights_obj if isinstance(self._weights_obj, dict) else {}
+        weights = self._weights_obj if self._weights_obj is not None else {}
         w = weights.get(name)
         if w is None or np.ndim(w) != 2 or 0 in np.shape(w):
             self._w = None

@@ -23,6 +23,7 @@ from PyQt6.QtWidgets import (
 from pyqtgraph.parametertree import Parameter, ParameterTree
 
 from hippoviz import params as P
+from hippoviz.runtime import DataSource, Reset, SetParams
 
 #: Groups of the gating tab: title -> key prefixes (in order); other gating keys go to "Other".
 GATING_GROUPS: dict[str, tuple[str, ...]] = {
@@ -121,14 +122,14 @@ class QtParamPanel(QWidget):
     title = "Parameters"
     error = pyqtSignal(str)
 
-    def __init__(self, source: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, source: DataSource, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.source = source
         self._applied: P.Params | None = None
         self._pending: dict[str, Any] = {}
         self._syncing = False
         self._params: dict[str, list[Parameter]] = {}
-        params = source.latest("params") or P.Params()
+        params = source.params() or P.Params()
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -210,7 +211,7 @@ class QtParamPanel(QWidget):
             self._restore(key)
             return
         if spec.meta.live:
-            self.source.command({"op": "set", "patch": {key: v}})
+            self.source.command(SetParams({key: v}))
         else:
             applied = P.get(self._applied, key) if self._applied is not None else spec.default
             if v == applied:
@@ -268,7 +269,7 @@ class QtParamPanel(QWidget):
                 "t = 0 with the same seed; learned weights are lost.")
             if answer != QMessageBox.StandardButton.Yes:
                 return False
-        self.source.command({"op": "reset", "patch": dict(self._pending)})
+        self.source.command(Reset(patch=dict(self._pending)))
         self._pending.clear()
         self._update_pending()
         return True
@@ -276,7 +277,7 @@ class QtParamPanel(QWidget):
     # -- sync from the simulation --------------------------------------------------------------
     def refresh(self) -> None:
         """Show parameters changed elsewhere (toolbar, environment, presets, rebuilds)."""
-        params = self.source.latest("params")
+        params = self.source.params()
         if params is None or params is self._applied:
             return
         old = self._applied
@@ -291,7 +292,7 @@ class QtParamPanel(QWidget):
 
     def resync(self) -> None:
         """Show the applied value of every live parameter again (after a refused edit)."""
-        params = self.source.latest("params")
+        params = self.source.params()
         if params is None:
             return
         self._applied = params

@@ -21,6 +21,7 @@ from PyQt6.QtWidgets import (
 )
 
 from hippoviz import params as P
+from hippoviz.runtime import AddObject, DataSource, RemoveObject, ResetRatemaps, SetParams
 
 
 class QtEnvironmentPanel(QWidget):
@@ -34,7 +35,7 @@ class QtEnvironmentPanel(QWidget):
 
     title = "Environment"
 
-    def __init__(self, source: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, source: DataSource, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.source = source
         self._params: P.Params | None = None
@@ -143,7 +144,7 @@ class QtEnvironmentPanel(QWidget):
         self.btn_maps = QPushButton("Reset rate maps")
         self.btn_maps.setToolTip("Forget the online rate maps and occupancy (after a "
                                  "manipulation, to see the new fields sooner)")
-        self.btn_maps.clicked.connect(lambda: self.source.command({"op": "reset_ratemaps"}))
+        self.btn_maps.clicked.connect(lambda: self.source.command(ResetRatemaps()))
         h3.addWidget(self.btn_maps)
         h3.addStretch(1)
         lay.addWidget(maps)
@@ -158,7 +159,7 @@ class QtEnvironmentPanel(QWidget):
             self._set({key: v})
 
     def _set(self, patch: dict[str, Any]) -> None:
-        self.source.command({"op": "set", "patch": patch})
+        self.source.command(SetParams(patch))
 
     def set_morph(self, m: float) -> None:
         """Set the LEC context morph (0 = A, 1 = B)."""
@@ -166,28 +167,28 @@ class QtEnvironmentPanel(QWidget):
 
     def new_room(self) -> None:
         """Go to the next room (``inputs.room + 1``, wrapping at the maximum)."""
-        params = self.source.latest("params")
+        params = self.source.params()
         room = P.get(params, "inputs.room") if params is not None else 0
         hi = int(P.spec("inputs.room").meta.hi or 99)
         self._set({"inputs.room": (room + 1) % (hi + 1)})
 
     def add_object(self) -> None:
         """Add an object at a random point inside the arena."""
-        arena = self.source.latest("arena")
-        xmin, xmax, ymin, ymax = arena["bounds"] if arena else (-0.5, 0.5, -0.5, 0.5)
+        arena = self.source.arena()
+        xmin, xmax, ymin, ymax = arena.bounds if arena is not None else (-0.5, 0.5, -0.5, 0.5)
         rng = random.Random()
         x = rng.uniform(0.6 * xmin, 0.6 * xmax)
         y = rng.uniform(0.6 * ymin, 0.6 * ymax)
-        self.source.command({"op": "add_object", "x": x, "y": y})
+        self.source.command(AddObject(x, y))
 
     def clear_objects(self) -> None:
         """Remove every object."""
-        for oid, _x, _y in self.source.latest("objects") or []:
-            self.source.command({"op": "remove_object", "id": oid})
+        for oid, _x, _y in self.source.objects():
+            self.source.command(RemoveObject(oid))
 
     def refresh(self) -> None:
         """Show the applied parameters and objects."""
-        params = self.source.latest("params")
+        params = self.source.params()
         if params is not None and params is not self._params:
             self._params = params
             widgets = (self.morph, self.shape, self.width, self.height, self.mode)
@@ -212,7 +213,7 @@ class QtEnvironmentPanel(QWidget):
             cap = P.get(params, "inputs.max_objects")
             self.btn_add.setToolTip(f"Add an object at a random place (up to {cap}; or "
                                     "double-click the arena)")
-        objs = self.source.latest("objects") or []
+        objs = self.source.objects()
         if objs != self._objects:
             self._objects = list(objs)
             self.obj_label.setText(

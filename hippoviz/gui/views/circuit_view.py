@@ -13,7 +13,8 @@ uploads the sheet colours and sets the widths of three lines.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import vispy.app
@@ -23,10 +24,10 @@ from vispy import scene
 from vispy.visuals.text.text import FontManager
 from vispy.visuals.transforms import STTransform
 
+from hippoviz import params as P
 from hippoviz.gui import palette
-
-if TYPE_CHECKING:  # pragma: no cover
-    from hippoviz.gui.selection import QtSelection
+from hippoviz.gui.views.selection import QtSelection
+from hippoviz.runtime import DataSource
 
 # -- scene geometry (scene units) -----------------------------------------------------------------
 _RECT = (0.0, 0.25, 12.4, 7.65)  # x, y, width, height shown by the camera
@@ -541,13 +542,16 @@ class QtCircuitView(QtWidgets.QWidget):
     min_interval_s = 1.0 / 15.0
 
     def __init__(
-        self, source: Any, selection: QtSelection | Any, parent: QtWidgets.QWidget | None = None
+        self, source: DataSource, selection: QtSelection,
+        parent: QtWidgets.QWidget | None = None
     ) -> None:
         super().__init__(parent)
         self.source = source
         self.selection = selection
-        self._seen: tuple[Any, Any, dict[str, int]] | None = None  # objects kept, not ids
-        self._build_id: Any = object()
+        # objects kept, not ids
+        self._seen: tuple[Mapping[str, NDArray[np.float32]] | None, P.Params | None,
+                          dict[str, int]] | None = None
+        self._build_id = -1
         self._t_drawn = -np.inf
         self._sizes: dict[str, int] = {}
         self._silent: list[str] = []
@@ -559,15 +563,15 @@ class QtCircuitView(QtWidgets.QWidget):
 
     def refresh(self) -> None:
         """Pull the last activities and the gains; recolour only if they changed."""
-        last = self.source.latest("last")
-        params = self.source.latest("params")
-        build_id = self.source.latest("build_id")
+        last = self.source.last()
+        params = self.source.params()
+        build_id = self.source.build_id()
         if build_id != self._build_id or not self._sizes:
             # layer_sizes() may wait for the first build: ask only after a (re)build
             self._build_id = build_id
-            self._sizes = dict(self.source.layer_sizes() or {})
+            self._sizes = dict(self.source.layer_sizes())
         sizes = self._sizes
-        if isinstance(last, dict):  # sizes as the data says, should a rebuild be unannounced
+        if last is not None:  # sizes as the data says, should a rebuild be unannounced
             for layer, k in (
                 ("ec", "x"),
                 ("dg", "dg"),
@@ -578,8 +582,8 @@ class QtCircuitView(QtWidgets.QWidget):
                 v = last.get(k)
                 if v is not None and np.size(v) != sizes.get(layer):
                     sizes = self._sizes = {**sizes, layer: int(np.size(v))}
-        health = self.source.latest("health")
-        silent = list(health.get("silent") or []) if isinstance(health, dict) else []
+        health = self.source.health()
+        silent = list(health.silent) if health is not None else []
         seen = self._seen
         if (seen is not None and seen[0] is last and seen[1] is params and seen[2] == sizes
                 and silent == self._silent):
@@ -595,7 +599,7 @@ class QtCircuitView(QtWidgets.QWidget):
         c.set_silent(silent)
         gains = [_param(params, k) for _a, _b, k, _i in FEEDBACK]
         c.set_shortcut(_param(params, "inputs.gamma_ta"))
-        if not isinstance(last, dict):
+        if last is None:
             c.set_waiting(True)
             for layer in SHEET_CENTERS:
                 c.set_activity(layer, None)
@@ -631,14 +635,12 @@ def _font_face() -> tuple[str, bool]:
     return "OpenSans", False
 
 
-def _param(params: Any, key: str) -> float | None:
+def _param(params: P.Params | None, key: str) -> float | None:
     if params is None:
         return None
     try:
-        from hippoviz import params as P
-
         return float(P.get(params, key))
-    except (ImportError, KeyError, ValueError, TypeError, AttributeError):
+    except (KeyError, ValueError, TypeError):
         return None
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import random
-from typing import Any
 
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import QComboBox, QLabel, QSpinBox, QStyle, QToolBar, QWidget
+
+from hippoviz.runtime import DataSource, Pause, Play, Reset, SetSpeed, Step
 
 #: Speed choices: label -> simulated seconds per wall second (None = as fast as possible).
 SPEEDS: dict[str, float | None] = {
@@ -35,7 +36,7 @@ class QtControlBar(QToolBar):
 
     reset_requested = pyqtSignal(int)
 
-    def __init__(self, source: Any, speed: str = DEFAULT_SPEED,
+    def __init__(self, source: DataSource, speed: str = DEFAULT_SPEED,
                  parent: QWidget | None = None) -> None:
         super().__init__("Simulation", parent)
         self.setObjectName("toolbar_simulation")
@@ -101,7 +102,7 @@ class QtControlBar(QToolBar):
 
     # -- actions ---------------------------------------------------------------------------
     def _on_play(self, checked: bool) -> None:
-        self.source.command({"op": "play" if checked else "pause"})
+        self.source.command(Play() if checked else Pause())
         self.show_playing(checked)
 
     def toggle(self) -> None:
@@ -119,7 +120,7 @@ class QtControlBar(QToolBar):
     def step(self) -> None:
         """Pause and run one chunk."""
         self.show_playing(False)
-        self.source.command({"op": "step"})
+        self.source.command(Step())
 
     def reset(self, new_seed: bool = False) -> int:
         """Rebuild the simulation with the seed field's seed (or a new random one)."""
@@ -127,12 +128,12 @@ class QtControlBar(QToolBar):
             self.seed_box.setValue(random.randrange(0, 2**31 - 1))
         seed = int(self.seed_box.value())
         self.show_playing(False)
-        self.source.command({"op": "reset", "seed": seed})
+        self.source.command(Reset(seed=seed))
         self.reset_requested.emit(seed)
         return seed
 
     def _on_speed(self, label: str) -> None:
-        self.source.command({"op": "speed", "factor": SPEEDS.get(label)})
+        self.source.command(SetSpeed(SPEEDS.get(label)))
 
     def _bump(self, d: int) -> None:
         i = min(max(0, self.speed_box.currentIndex() + d), self.speed_box.count() - 1)

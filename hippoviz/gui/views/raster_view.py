@@ -28,10 +28,11 @@ from PyQt6.QtWidgets import (
 )
 
 from hippoviz.gui import palette
-from hippoviz.gui.selection import QtSelection
 from hippoviz.gui.style import LAYER_COLORS, LAYER_LABELS, current_theme, plot_colors
+from hippoviz.gui.views.selection import QtSelection
+from hippoviz.runtime import DataSource
+from hippoviz.sim import LAYERS
 
-LAYERS = ("ec", "dg", "ca3", "ca1", "out")
 #: Palette indices: 0 background, then ``LEVELS`` shades per layer, last = selected unit.
 LEVELS = 3
 SELECTED_INDEX = 255
@@ -123,7 +124,8 @@ class QtRasterView(QWidget):
 
     title = "Raster"
 
-    def __init__(self, source: Any, selection: QtSelection, parent: QWidget | None = None) -> None:
+    def __init__(self, source: DataSource, selection: QtSelection,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.source = source
         self.selection = selection
@@ -302,9 +304,10 @@ class QtRasterView(QWidget):
         now = time.monotonic()
         if now - self._order_t < ORDER_EVERY_S:
             return
-        maps = self.source.latest("ratemaps")
-        if not maps:
+        rm = self.source.ratemaps()
+        if rm is None:
             return
+        maps = rm.maps
         self._order_t = now
         for layer, n in self._sizes.items():
             m = maps.get(layer)
@@ -421,7 +424,7 @@ class QtRasterView(QWidget):
         if not self._n_rows:
             return
         self._update_order()
-        t_now = float(self.source.latest("t_s") or 0.0)
+        t_now = self.source.t_s()
         # only the visible rows, pooled to the pixel rows available
         lo, hi = self.vb.viewRange()[1]
         r0 = int(max(0, math.floor(lo)))
@@ -442,7 +445,7 @@ class QtRasterView(QWidget):
             self.vb.setXRange(-window, 0.0, padding=0)
 
         s = self.source.samples(float(self.window_spin.value()))
-        t, ph = s["t_s"], s["theta_phase_rad"]
+        t, ph = s.t_s, s.theta_phase_rad
         if len(t):
             self.theta_curve.setData(t - t_now, np.cos(ph))
         else:

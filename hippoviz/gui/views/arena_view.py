@@ -12,8 +12,9 @@ from PyQt6.QtCore import QPointF, QRectF, Qt, pyqtSignal
 from PyQt6.QtGui import QAction, QActionGroup, QColor
 from PyQt6.QtWidgets import QComboBox, QLabel, QToolBar, QVBoxLayout, QWidget
 
-from hippoviz.gui.selection import QtSelection
 from hippoviz.gui.style import LAYER_LABELS, colormap_lut, current_theme, rgba_map
+from hippoviz.gui.views.selection import QtSelection
+from hippoviz.runtime import AddObject, ArenaShape, DataSource, MoveObject, RemoveObject, SetParams
 
 #: Stretch presets of the toolbar: label -> (width_m, height_m).
 STRETCHES: dict[str, tuple[float, float]] = {
@@ -72,11 +73,13 @@ class QtArenaView(QWidget):
 
     title = "Arena"
 
-    def __init__(self, source: Any, selection: QtSelection, parent: QWidget | None = None) -> None:
+    def __init__(self, source: DataSource, selection: QtSelection,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.source = source
         self.selection = selection
-        self._arena: dict[str, Any] | None = None
+        self._arena: ArenaShape | None = None
+        self._theme = ""
         self._objects: dict[int, QtObjectItem] = {}
         self._placing = False
         self._lut = colormap_lut("inferno", alpha=210)
@@ -162,7 +165,7 @@ class QtArenaView(QWidget):
 
     # -- commands --------------------------------------------------------------------------
     def _set(self, patch: dict[str, Any]) -> None:
-        self.source.command({"op": "set", "patch": patch})
+        self.source.command(SetParams(patch))
 
     def _on_stretch(self, index: int) -> None:
         w, h = STRETCHES[self.stretch_box.itemText(index)]
@@ -174,11 +177,11 @@ class QtArenaView(QWidget):
 
     def add_object(self, x: float, y: float) -> None:
         """Ask the simulation to add an object at ``(x, y)`` metres."""
-        self.source.command({"op": "add_object", "x": float(x), "y": float(y)})
+        self.source.command(AddObject(float(x), float(y)))
 
     def remove_object(self, obj_id: int) -> None:
         """Ask the simulation to remove object ``obj_id``."""
-        self.source.command({"op": "remove_object", "id": int(obj_id)})
+        self.source.command(RemoveObject(int(obj_id)))
 
     def clear_objects(self) -> None:
         """Ask the simulation to remove every object."""
@@ -189,7 +192,7 @@ class QtArenaView(QWidget):
         """Clamp a point into the arena's bounding box (a little inside the walls)."""
         if self._arena is None:
             return x, y
-        xmin, xmax, ymin, ymax = self._arena["bounds"]
+        xmin, xmax, ymin, ymax = self._arena.bounds
         m = 0.01
         return (min(max(x, xmin + m), xmax - m), min(max(y, ymin + m), ymax - m))
 
@@ -208,7 +211,7 @@ class QtArenaView(QWidget):
     def _on_moved(self, item: QtObjectItem) -> None:
         p = item.pos()
         x, y = self._inside(p.x(), p.y())
-        self.source.command({"op": "move_object", "id": item.obj_id, "x": x, "y": y})
+        self.source.command(MoveObject(item.obj_id, x, y))
 
     # -- drawing ---------------------------------------------------------------------------
     def _invalidate_map(self) -> None:
@@ -216,17 +219,17 @@ class QtArenaView(QWidget):
         self.map_item.setVisible(False)
 
     def _sync_arena(self) -> None:
-        arena = self.source.latest("arena")
+        arena = self.source.arena()
         if arena is None or arena is self._arena:
             return
         self._arena = arena
-        out = np.asarray(arena["outline"])
+        out = np.asarray(arena.outline)
         self.walls.setData(out[:, 0], out[:, 1])
-        xmin, xmax, ymin, ymax = arena["bounds"]
+        xmin, xmax, ymin, ymax = arena.bounds
         pad = 0.06 * max(xmax - xmin, ymax - ymin)
         self.vb.setRange(xRange=(xmin - pad, xmax + pad), yRange=(ymin - pad, ymax + pad),
                          padding=0)
-        size = (round(arena["width_m"], 3), round(arena["height_m"], 3))
+        size = (round(arena.width_m, 3), round(arena.height_m, 3))
         label = next((k for k, v in STRETCHES.items() if v == size), None)
         self.stretch_box.blockSignals(True)
         if label is None:
@@ -236,7 +239,7 @@ class QtArenaView(QWidget):
             label = text
         self.stretch_box.setCurrentText(label)
         self.stretch_box.blockSignals(False)
-        m = arena["shape_morph"]
+        m = arena.shape_morph
         if m <= 0.0:
             self.act_square.setChecked(True)
         elif m >= 1.0:
@@ -246,7 +249,7 @@ class QtArenaView(QWidget):
             self.act_circle.setChecked(False)
 
     def _sync_objects(self) -> None:
-        objs = self.source.latest("objects") or []
+        objs = self.source.objects()
         seen = set()
         for oid, x, y in objs:
             seen.add(oid)
@@ -266,24 +269,24 @@ class QtArenaView(QWidget):
 
     def _sync_rat(self) -> None:
         s = self.source.samples(TRAIL_S)
-        pos = s["pos_m"]
+        pos = s.pos_m
         if len(pos) == 0:
             for c in self.trail:
                 c.setData([], [])
-            pose = self.source.latest("pose")  # before the first step: the rat at its start
+            pose = self.source.pose()  # before the first step: the rat at its start
             self.rat.setVisible(pose is not None)
             if pose is not None:
                 x, y, heading = pose
                 self.rat.setPos(x, y)
                 self.rat.setStyle(angle=180.0 - math.degrees(heading))
-                t = float(self.source.latest("t_s") or 0.0)
+                t = self.source.t_s()
                 self.caption.setText(f"t = {t:.1f} s   rat ({x:+.2f}, {y:+.2f}) m   "
                                      "press Play or Step to start")
             return
         self.rat.setVisible(True)
         x, y = float(pos[-1, 0]), float(pos[-1, 1])
         self.rat.setPos(x, y)
-        self.rat.setStyle(angle=180.0 - math.degrees(float(s["heading_rad"][-1])))
+        self.rat.setStyle(angle=180.0 - math.degrees(float(s.heading_rad[-1])))
         if self.act_trail.isChecked():
             edges = np.linspace(0, len(pos), TRAIL_SEGMENTS + 1).astype(int)
             for i, c in enumerate(self.trail):
@@ -293,7 +296,7 @@ class QtArenaView(QWidget):
         else:
             for c in self.trail:
                 c.setData([], [])
-        t = float(s["t_s"][-1])
+        t = float(s.t_s[-1])
         sel = self.selection
         cell = "no cell selected"
         if sel.unit is not None:
@@ -305,15 +308,15 @@ class QtArenaView(QWidget):
         if not self.act_map.isChecked() or sel.unit is None:
             self.map_item.setVisible(False)
             return
-        maps = self.source.latest("ratemaps")
-        extent = self.source.latest("ratemap_extent")
-        if not maps or extent is None or sel.layer not in maps:
+        rm = self.source.ratemaps()
+        if rm is None or sel.layer not in rm.maps:
             return
+        maps, extent = rm.maps, rm.extent
         layer_maps = maps[sel.layer]
         if not 0 <= sel.unit < layer_maps.shape[0]:
             self.map_item.setVisible(False)
             return
-        key = (id(maps), sel.layer, sel.unit, current_theme())
+        key = (id(rm), sel.layer, sel.unit, current_theme())
         if key == self._map_key:
             return
         self._map_key = key
@@ -324,7 +327,7 @@ class QtArenaView(QWidget):
 
     def _apply_theme(self) -> None:
         theme = current_theme()
-        if theme == getattr(self, "_theme", None):
+        if theme == self._theme:
             return
         self._theme = theme
         rgb = (110, 190, 255) if theme == "dark" else (20, 90, 200)

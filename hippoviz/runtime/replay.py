@@ -1,4 +1,9 @@
-"""Re-run a recording from its parameters, seed and command log and compare the spikes."""
+"""Re-run a recording from its parameters, seed and command log and compare the spikes.
+
+The recording's log becomes the schedule of a :class:`~hippoviz.runtime.Session` (the one
+implementation of "apply this log at these steps"); :func:`verify` runs the recorded chunks
+and compares them with the file, bit for bit.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -17,6 +22,11 @@ from hippoviz import params as P
 from hippoviz.record.errors import RecordError
 from hippoviz.record.reader import Recording, open_recording
 from hippoviz.record.schema import SAMPLE_FIELDS
+from hippoviz.runtime.commands import log_from_wire
+from hippoviz.runtime.session import ScheduleError, ScheduleProblem, Session
+
+if TYPE_CHECKING:
+    from hippoviz.sim.chunk import Chunk
 
 #: Longest single ``run_chunk`` call for steps the recording did not store.
 _GAP_CHUNK = 1000
@@ -175,64 +185,71 @@ def _first_diff(rt: NDArray[np.float64], ru: NDArray[np.int32], nt: NDArray[np.f
     return int(diff[0]) if diff.size else m
 
 
-class _Replayer:
-    def __init__(self, rec: Recording, progress: Callable[[int, int], None] | None) -> None:
-        from hippoviz.sim import build
+def _session(rec: Recording) -> Session:
+    """A session rebuilt from the recording's parameters and seed, its log scheduled."""
+    try:
+        session = Session(rec.params, rec.seed)
+    except P.ParamError as exc:
+        raise RecordError(f"cannot replay {rec.path}: {exc}") from None
+    sizes = session.layer_sizes
+    if any(sizes.get(layer) != n for layer, n in rec.layer_sizes.items()):
+        raise RecordError(
+            f"cannot replay {rec.path}: its layer sizes {rec.layer_sizes} differ from the "
+            f"rebuilt simulator's {sizes} (recorded with hippoviz {rec.version})"
+        )
+    try:
+        log = log_from_wire(rec.command_log)
+    except P.ParamError as exc:
+        raise RecordError(f"cannot replay {rec.path}: {exc}") from None
+    _check(rec, session.set_schedule(log))
+    return session
 
-        self.rec = rec
-        self.progress = progress
+
+def _check(rec: Recording, problems: list[ScheduleProblem]) -> None:
+    if problems:
+        raise RecordError(f"cannot replay {rec.path}: {problems[0].message}")
+
+
+def _run(rec: Recording, session: Session, n: int) -> Chunk:
+    """One chunk of ``n`` steps; a scheduled command inside it is an error (commands apply
+    between chunks, so a recorded chunk never holds one)."""
+    step0 = session.step
+    try:
+        chunk = session.run_chunk(n)
+    except ScheduleError as exc:
+        raise RecordError(f"cannot replay {rec.path}: {exc}") from None
+    if chunk.n != n:
+        i = session.schedule_done
+        at = session.schedule[i][0] if i < len(session.schedule) else session.step
+        raise RecordError(f"cannot replay {rec.path}: command {i} at step {at} lies inside a "
+                          f"chunk (steps {step0}-{step0 + n})")
+    return chunk
+
+
+def _advance(rec: Recording, session: Session, target: int,
+             progress: Callable[[int, int], None] | None) -> None:
+    """Run without comparing until the session is at ``target`` (commands at their steps)."""
+    while session.step < target:
         try:
-            self.sim = build(rec.params, rec.seed)
-        except P.ParamError as exc:
+            session.run_chunk(min(target - session.step, _GAP_CHUNK))
+        except ScheduleError as exc:
             raise RecordError(f"cannot replay {rec.path}: {exc}") from None
-        sizes = {k: int(v) for k, v in dict(self.sim.layer_sizes).items()}
-        if any(sizes.get(layer) != n for layer, n in rec.layer_sizes.items()):
-            raise RecordError(
-                f"cannot replay {rec.path}: its layer sizes {rec.layer_sizes} differ from the "
-                f"rebuilt simulator's {sizes} (recorded with hippoviz {rec.version})"
-            )
-        self.commands = rec.command_log
-        self.i_cmd = 0
-
-    def apply_due(self) -> None:
-        step = int(self.sim.step)
-        while self.i_cmd < len(self.commands) and self.commands[self.i_cmd][0] <= step:
-            s, cmd = self.commands[self.i_cmd]
-            if s < step:
-                raise RecordError(f"cannot replay {self.rec.path}: command {self.i_cmd} at step "
-                                  f"{s} lies inside a chunk (replay is at step {step})")
-            try:
-                self.sim.command(cmd)
-            except (P.ParamError, ValueError, KeyError) as exc:
-                raise RecordError(f"cannot replay {self.rec.path}: command {self.i_cmd} at step "
-                                  f"{s} was refused: {exc}") from None
-            self.i_cmd += 1
-
-    def advance(self, target: int) -> None:
-        """Run without comparing until ``sim.step == target`` (commands at their steps)."""
-        while int(self.sim.step) < target:
-            self.apply_due()
-            nxt = self.commands[self.i_cmd][0] if self.i_cmd < len(self.commands) else target
-            n = min(target, max(nxt, int(self.sim.step) + 1)) - int(self.sim.step)
-            self.sim.run_chunk(min(n, _GAP_CHUNK))
-            self.report_progress()
-        if int(self.sim.step) != target:
-            raise RecordError(f"cannot replay {self.rec.path}: simulator at step "
-                              f"{self.sim.step}, expected {target}")
-        self.apply_due()
-
-    def report_progress(self) -> None:
-        if self.progress is not None:
-            self.progress(int(self.sim.step), self.rec.end_step)
+        if progress is not None:
+            progress(session.step, rec.end_step)
+    if session.step != target:
+        raise RecordError(f"cannot replay {rec.path}: simulator at step {session.step}, "
+                          f"expected {target}")
+    _check(rec, session.apply_due())
 
 
-def replay(path: str | os.PathLike[str],
+def verify(path: str | os.PathLike[str],
            progress: Callable[[int, int], None] | None = None) -> ReplayReport:
     """Re-run a recording and compare its spikes (and samples) bit for bit.
 
-    Rebuilds the simulator with ``build(params, seed)``, re-applies every command of the
-    command log at its recorded step (commands apply between chunks), runs the recorded chunks
-    with their recorded lengths and compares each chunk's spikes per layer with the file.
+    Builds a :class:`~hippoviz.runtime.Session` from the recording's parameters and seed,
+    schedules its command log (every command at its recorded step, between chunks), runs the
+    recorded chunks with their recorded lengths and compares each chunk's spikes per layer with
+    the file. ``hippoviz run --replay REC.h5`` prints the report.
 
     Parameters
     ----------
@@ -253,7 +270,7 @@ def replay(path: str | os.PathLike[str],
     """
     t_wall = time.perf_counter()
     with open_recording(path) as rec:
-        r = _Replayer(rec, progress)
+        session = _session(rec)
         report = ReplayReport(
             path=rec.path, seed=rec.seed, recorded_version=rec.version,
             replay_version=__version__, complete=rec.complete, start_step=rec.start_step,
@@ -265,8 +282,8 @@ def replay(path: str | os.PathLike[str],
         fields = [name for name in SAMPLE_FIELDS if name != "step"]
         for k in range(rec.n_chunks):
             step0, n = int(rec.chunk_step0[k]), int(rec.chunk_n_steps[k])
-            r.advance(step0)
-            chunk = r.sim.run_chunk(n)
+            _advance(rec, session, step0, progress)
+            chunk = _run(rec, session, n)
             for layer, lr in report.layers.items():
                 got = chunk.spikes[layer]
                 nt = np.asarray(got.times_s, np.float64)
@@ -295,9 +312,11 @@ def replay(path: str | os.PathLike[str],
                         report.first_sample_mismatch = (step0 + int(rows[0] if rows.size
                                                                     else 0), name)
                         break
-            r.report_progress()
-        r.apply_due()  # commands logged after the last chunk (they change no recorded spike)
-        report.n_commands = r.i_cmd
+            if progress is not None:
+                progress(session.step, rec.end_step)
+        # commands logged after the last chunk (they change no recorded spike)
+        _check(rec, session.apply_due())
+        report.n_commands = session.schedule_done
     report.wall_s = time.perf_counter() - t_wall
     return report
 
@@ -313,4 +332,4 @@ _CHUNK_ATTR = {
     "active_fraction": "active_fraction",
 }
 
-__all__ = ["LayerReport", "ReplayReport", "SpikeMismatch", "replay"]
+__all__ = ["LayerReport", "ReplayReport", "SpikeMismatch", "verify"]

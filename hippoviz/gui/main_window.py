@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
 from PyQt6 import sip
-from PyQt6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PyQt6.QtCore import QByteArray, QObject, QSettings, Qt, QTimer
 from PyQt6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PyQt6.QtWidgets import (
     QApplication,
@@ -27,27 +26,50 @@ from PyQt6.QtWidgets import (
 )
 
 from hippoviz import params as P
-from hippoviz.gui.qt_arena_view import QtArenaView
-from hippoviz.gui.qt_controls import DEFAULT_SPEED, SPEEDS, QtControlBar
-from hippoviz.gui.qt_dialogs import about_text, shortcuts_html, show_message
-from hippoviz.gui.qt_environment_panel import QtEnvironmentPanel
-from hippoviz.gui.qt_param_panel import QtParamPanel
-from hippoviz.gui.qt_raster_view import QtRasterView
-from hippoviz.gui.selection import QtSelection
+from hippoviz.gui.panels.control_bar import DEFAULT_SPEED, SPEEDS, QtControlBar
+from hippoviz.gui.panels.dialogs import about_text, shortcuts_html, show_message
+from hippoviz.gui.panels.environment_panel import QtEnvironmentPanel
+from hippoviz.gui.panels.param_panel import QtParamPanel
+from hippoviz.gui.panels.welcome import QtWelcome
 from hippoviz.gui.style import THEMES, apply_theme, restyle_plots
-from hippoviz.runtime import SimRunner
+from hippoviz.gui.views.arena_view import QtArenaView
+from hippoviz.gui.views.circuit_view import QtCircuitView
+from hippoviz.gui.views.fields_view import QtFieldsView
+from hippoviz.gui.views.metrics_view import QtMetricsView
+from hippoviz.gui.views.mismatch_view import QtMismatchView
+from hippoviz.gui.views.raster_view import QtRasterView
+from hippoviz.gui.views.selection import QtSelection
+from hippoviz.gui.views.weights_view import QtWeightsView
+from hippoviz.runtime import (
+    Built,
+    Compiled,
+    Compiling,
+    Diverged,
+    Error,
+    Event,
+    Paused,
+    Replay,
+    ReplayEnded,
+    Reset,
+    ResetRatemaps,
+    Result,
+    SetParams,
+    SetTrajectory,
+    SimRunner,
+    log_from_wire,
+)
 from hippoviz.runtime.compile import COMPILING_TEXT
+from hippoviz.runtime.session import Builder
 
 log = logging.getLogger(__name__)
 
-#: Views written against the DataSource contract, hosted if importable:
-#: (module, class, dock object name).
-EXTERNAL_VIEWS: tuple[tuple[str, str, str], ...] = (
-    ("hippoviz.gui.qt_fields_view", "QtFieldsView", "dock_fields"),
-    ("hippoviz.gui.qt_mismatch_view", "QtMismatchView", "dock_mismatch"),
-    ("hippoviz.gui.qt_weights_view", "QtWeightsView", "dock_weights"),
-    ("hippoviz.gui.vispy_circuit_view", "QtCircuitView", "dock_circuit"),
-    ("hippoviz.gui.qt_metrics_view", "QtMetricsView", "dock_metrics"),
+#: Views hosted in docks (each created the first time its dock is shown): (class, dock name).
+HOSTED_VIEWS: tuple[tuple[type[QWidget], str], ...] = (
+    (QtFieldsView, "dock_fields"),
+    (QtMismatchView, "dock_mismatch"),
+    (QtWeightsView, "dock_weights"),
+    (QtCircuitView, "dock_circuit"),
+    (QtMetricsView, "dock_metrics"),
 )
 SETTINGS_VERSION = 1
 MAX_RECENT = 8
@@ -94,13 +116,23 @@ class QtMainWindow(QMainWindow):
     """
 
     def __init__(self, params: P.Params, seed: int = 1, *,
-                 builder: Callable[[P.Params, int], Any] | None = None,
+                 builder: Builder | None = None,
                  settings: QSettings | None = None, display_hz: float = 30.0,
                  restore: bool = True, title_hint: str = "") -> None:
         super().__init__()
         self.settings = settings if settings is not None else QSettings()
         self._title_hint = title_hint
         self._closed = False
+        self._recreating = False
+        self._shown_once = False
+        #: The config file the app started with (its ``[nwb]`` table pre-fills NWB exports).
+        self.config_path: str | None = None
+        #: The first-run panel over the arena, while it is shown.
+        self.welcome: QtWelcome | None = None
+        #: The Capture menu's and the Experiments menu's controllers, once installed
+        #: (:mod:`hippoviz.gui.capture`, :mod:`hippoviz.gui.experiments`).
+        self.capture: QObject | None = None
+        self.experiments: QObject | None = None
         self.view_errors: list[str] = []
         #: Smoothed refresh time of each view (ms), for the benchmark and the log.
         self.refresh_ms: dict[str, float] = {}
@@ -135,7 +167,7 @@ class QtMainWindow(QMainWindow):
         #: Views created so far, by title (hosted views appear when first shown).
         self.views: dict[str, QWidget] = {}
         #: Classes of the hosted views, by title.
-        self.view_classes: dict[str, type] = {}
+        self.view_classes: dict[str, type[QWidget]] = {}
         self.arena = QtArenaView(self.source, self.selection, self)
         self.setCentralWidget(self.arena)
         self.views["Arena"] = self.arena
@@ -143,9 +175,9 @@ class QtMainWindow(QMainWindow):
         self.raster = QtRasterView(self.source, self.selection, self)
         self._dock(self.raster.title, "dock_raster", self.raster)
         self.views[self.raster.title] = self.raster
-        self._external: list[tuple[type, QDockWidget]] = []
-        for module, cls_name, obj_name in EXTERNAL_VIEWS:
-            self._host(module, cls_name, obj_name)
+        self._external: list[tuple[type[QWidget], QDockWidget]] = []
+        for cls, obj_name in HOSTED_VIEWS:
+            self._host(cls, obj_name)
         self._sizes = self.source.layer_sizes()
 
         self._build_menus()
@@ -177,15 +209,10 @@ class QtMainWindow(QMainWindow):
         self.docks[title] = dock
         return dock
 
-    def _host(self, module: str, cls_name: str, obj_name: str) -> None:
-        """Give view ``module.cls_name`` a dock; the view itself is created the first time
-        the dock is shown (a hidden tab costs nothing, not even start-up time)."""
-        try:
-            cls = getattr(importlib.import_module(module), cls_name)
-        except (ImportError, AttributeError) as exc:
-            log.info("view %s.%s not available: %s", module, cls_name, exc)
-            return
-        title = str(getattr(cls, "title", cls_name))
+    def _host(self, cls: type[QWidget], obj_name: str) -> None:
+        """Give view ``cls`` a dock; the view itself is created the first time the dock is
+        shown (a hidden tab costs nothing, not even start-up time)."""
+        title = str(cls.title)  # type: ignore[attr-defined]
         placeholder = QLabel(f"{title}: opens when shown")
         placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         dock = self._dock(title, obj_name, placeholder)
@@ -194,13 +221,13 @@ class QtMainWindow(QMainWindow):
         dock.visibilityChanged.connect(
             lambda visible, cls=cls, dock=dock: visible and self._create_view(cls, dock))
 
-    def _create_view(self, cls: type, dock: QDockWidget) -> QWidget | None:
+    def _create_view(self, cls: type[QWidget], dock: QDockWidget) -> QWidget | None:
         """Create (or re-create) the view of ``dock``; failures are logged, not raised."""
         title = dock.windowTitle()
-        if title in self.views and not getattr(self, "_recreating", False):
+        if title in self.views and not self._recreating:
             return self.views[title]
         try:
-            view = cls(self.source, self.selection, self)
+            view = cls(self.source, self.selection, self)  # type: ignore[call-arg]
         except Exception:
             msg = f"{cls.__name__} could not be created:\n{traceback.format_exc()}"
             log.error(msg)
@@ -280,8 +307,10 @@ class QtMainWindow(QMainWindow):
             tip="Stop following the recorded path: the simulated rat takes over")
         self.recent_menu = m.addMenu("Recent files")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
-        m.addSeparator()
-        self._action(m, "&Quit", self.close, "Ctrl+Q")
+        #: Entries added to the File menu go above this separator (and Quit).
+        self.file_menu = m
+        self.quit_separator = m.addSeparator()
+        self.act_quit = self._action(m, "&Quit", self.close, "Ctrl+Q")
 
         m = mb.addMenu("&Presets")
         for name in P.PRESETS:
@@ -314,7 +343,7 @@ class QtMainWindow(QMainWindow):
         m.addSeparator()
         self._action(m, "Add &object", env.add_object)
         self._action(m, "&Remove all objects", env.clear_objects)
-        self._action(m, "Reset rate &maps", lambda: self.source.command({"op": "reset_ratemaps"}))
+        self._action(m, "Reset rate &maps", lambda: self.source.command(ResetRatemaps()))
 
         m = mb.addMenu("&View")
         for dock in self.docks.values():
@@ -333,11 +362,13 @@ class QtMainWindow(QMainWindow):
         self._action(m, "Reset &layout", self.default_layout)
 
         m = mb.addMenu("&Help")
+        #: Menus added to the menu bar go before this one.
+        self.help_menu = m
         self._action(m, "&Keyboard shortcuts", self.show_shortcuts, "F1")
         self._action(m, "&About hippoviz", self.show_about)
 
     def _set(self, patch: dict[str, Any]) -> None:
-        self.source.command({"op": "set", "patch": patch})
+        self.source.command(SetParams(patch))
 
     def _build_status(self) -> None:
         sb = self.statusBar()
@@ -415,18 +446,18 @@ class QtMainWindow(QMainWindow):
         self.statusBar().showMessage(f"{name} view failed to draw (see the log)", 5000)
 
     def update_status(self) -> None:
-        st = self.source.latest("stats") or {}
-        playing = bool(st.get("playing", False))
+        st = self.source.stats()
+        playing = st.playing
         if self.controls.act_play.isChecked() != playing:
             self.controls.show_playing(playing)
-        welcome = getattr(self, "welcome", None)
+        welcome = self.welcome
         if playing and welcome is not None and not sip.isdeleted(welcome) and (
                 welcome.isVisible()):
             welcome.dismiss()  # however the simulation started, it no longer hides the arena
-        t = self.source.latest("t_s") or 0.0
-        step = self.source.latest("step") or 0
+        t = self.source.t_s()
+        step = self.source.step()
         state = "Running" if playing else "Paused"
-        compiling = bool(st.get("compiling", False))
+        compiling = st.compiling
         if compiling:
             state = "Compiling the model's kernels (once per install or update)…"
         if self.busy.isVisible() != compiling:
@@ -435,22 +466,21 @@ class QtMainWindow(QMainWindow):
                                       if compiling else "Simulation state")
         rp = self.runner.replay_progress
         if rp is not None:
-            dt = float(st.get("dt_s", 0.01))
+            dt = st.dt_s
             state = f"Replay {state.lower()} {rp[0] * dt:,.1f} / {rp[1] * dt:,.1f} s"
         self.lbl_state.setText(state)
         self.lbl_time.setText(f"t = {t:,.1f} s (step {step:,})")
-        self.lbl_sps.setText(f"{st.get('steps_per_s', 0.0):,.0f} steps/s")
-        self.lbl_rt.setText(f"{st.get('x_realtime', 0.0):,.1f}× real time")
+        self.lbl_sps.setText(f"{st.steps_per_s:,.0f} steps/s")
+        self.lbl_rt.setText(f"{st.x_realtime:,.1f}× real time")
         self.lbl_fps.setText(f"{self.display_fps:.0f} fps")
         self.lbl_drop.setText(f"{self.dropped_frames:,} dropped")
         self._update_health()
 
     def _update_health(self) -> None:
-        health = self.source.latest("health")
-        silent = list(health.get("silent") or []) if isinstance(health, dict) else []
-        if silent:
-            act = health.get("active") or {}
-            tg = health.get("targets") or {}
+        health = self.source.health()
+        silent = list(health.silent) if health is not None else []
+        if health is not None and silent:
+            act, tg = health.active, health.targets
             text = "⚠ " + ", ".join(
                 f"{L.upper()} silent ({100 * act.get(L, 0.0):.1f} % active, target "
                 f"{100 * tg.get(L, 0.0):.0f} %)" for L in silent)
@@ -458,33 +488,37 @@ class QtMainWindow(QMainWindow):
                 self.lbl_health.setText(text)
         self.lbl_health.setVisible(bool(silent))
 
-    def handle_event(self, ev: dict[str, Any]) -> None:
+    def handle_event(self, ev: Event) -> None:
         """React to an event of the simulation thread."""
-        kind = ev.get("kind")
-        if kind == "built":
-            self.controls.show_playing(False)
-            self.controls.show_seed(int(ev["seed"]))
-            sizes = dict(ev.get("layer_sizes") or {})
-            if sizes and sizes != self._sizes:
-                self._sizes = sizes
-                self._recreate_external_views()
-            self.statusBar().showMessage(f"Built with seed {ev['seed']}", 4000)
-            self._update_title()
-        elif kind == "error":
-            self.params_panel.resync()
-            self.show_error("hippoviz", str(ev.get("message")), str(ev.get("detail", "")))
-        elif kind == "diverged":
-            self.controls.show_playing(False)
-            self.show_divergence(str(ev.get("message")), str(ev.get("key", "")))
-        elif kind == "paused":
-            self.controls.show_playing(False)
-        elif kind == "compiling":
-            self.update_status()  # at once: the compile may hold the interpreter for a while
-            self.statusBar().repaint()
-        elif kind == "replay_end":
-            self.controls.show_playing(False)
-            self.statusBar().showMessage("End of the recording (Play continues live; Reset "
-                                         "replays it again)", 10000)
+        match ev:
+            case Built(seed=seed, layer_sizes=layer_sizes):
+                self.controls.show_playing(False)
+                self.controls.show_seed(seed)
+                sizes = dict(layer_sizes)
+                if sizes and sizes != self._sizes:
+                    self._sizes = sizes
+                    self._recreate_external_views()
+                self.statusBar().showMessage(f"Built with seed {seed}", 4000)
+                self._update_title()
+            case Error(message=message, detail=detail):
+                self.params_panel.resync()
+                self.show_error("hippoviz", message, detail)
+            case Diverged(message=message, key=key):
+                self.controls.show_playing(False)
+                self.show_divergence(message, key)
+            case Paused():
+                self.controls.show_playing(False)
+            case Compiling():
+                self.update_status()  # at once: the compile may hold the interpreter a while
+                self.statusBar().repaint()
+            case ReplayEnded():
+                self.controls.show_playing(False)
+                self.statusBar().showMessage("End of the recording (Play continues live; "
+                                             "Reset replays it again)", 10000)
+            case Result() | Compiled():
+                pass
+            case _:
+                assert_never(ev)
 
     # -- dialogs -----------------------------------------------------------------------------
     def show_error(self, title: str, message: str, detail: str = "") -> QMessageBox:
@@ -545,7 +579,7 @@ class QtMainWindow(QMainWindow):
                                      f"'{name}' preset? Learned weights are lost."):
             return False
         self._title_hint = f"preset {name}"
-        self.source.command({"op": "reset", "params": params})
+        self.source.command(Reset(params=params))
         return True
 
     def open_config(self, path: str | Path) -> bool:
@@ -557,12 +591,12 @@ class QtMainWindow(QMainWindow):
             return False
         self._add_recent(str(path))
         self._title_hint = Path(path).name
-        self.source.command({"op": "reset", "params": params})
+        self.source.command(Reset(params=params))
         return True
 
     def save_config(self, path: str | Path) -> bool:
         """Save the applied parameters as TOML."""
-        params = self.source.latest("params")
+        params = self.source.params()
         if params is None:
             return False
         try:
@@ -577,22 +611,18 @@ class QtMainWindow(QMainWindow):
     def load_replay(self, path: str | Path) -> bool:
         """Replay a recording: rebuild with its parameters and seed and re-apply its commands
         at their steps (bit-identical to the recorded session); pauses at its end."""
-        try:
-            from hippoviz.record import RecordError, open_recording
-        except ImportError as exc:
-            self.show_error("Replay", f"replay needs hippoviz.record: {exc}")
-            return False
+        from hippoviz.record import RecordError, open_recording
+
         try:
             with open_recording(path) as rec:
                 params, seed = rec.params, rec.seed
-                schedule, end = rec.command_log, rec.end_step
-        except (RecordError, OSError) as exc:
+                schedule, end = log_from_wire(rec.command_log), rec.end_step
+        except (RecordError, P.ParamError, OSError) as exc:
             self.show_error("Cannot open recording", str(exc))
             return False
         self._title_hint = f"replay of {Path(path).name}"
         self.controls.show_seed(seed)
-        self.source.command({"op": "reset", "params": params, "seed": seed,
-                             "schedule": schedule, "end_step": end})
+        self.source.command(Replay(params, seed, schedule, end_step=end))
         self.statusBar().showMessage(
             f"Replaying {Path(path).name}: {len(schedule)} commands, "
             f"{end * P.get(params, 'time.dt_ms') / 1000:.1f} s; press Play", 8000)
@@ -639,7 +669,7 @@ class QtMainWindow(QMainWindow):
         except RecordError as exc:
             self.show_error("Cannot drive with this trajectory", str(exc))
             return None
-        fut = self.runner.call(lambda sim: drive(sim, traj))
+        fut = self.runner.call(lambda session: drive(session, traj))
         self._pending_drive = (fut, traj)
         return fut
 
@@ -649,7 +679,7 @@ class QtMainWindow(QMainWindow):
             self.show_error("Cannot drive with this trajectory", str(exc))
             return
         fitted = fut.result()
-        dt = float((self.source.latest("stats") or {}).get("dt_s", 0.01))
+        dt = self.source.stats().dt_s
         what = (f"The rat follows {Path(traj.source.split(':')[0]).name} for "
                 f"{fitted.xy_m.shape[0] * dt:.1f} s of simulated time; then the simulated "
                 f"rat takes over.")
@@ -660,7 +690,7 @@ class QtMainWindow(QMainWindow):
 
     def release_trajectory(self) -> None:
         """Give the rat back to the motion model."""
-        self.runner.call(lambda sim: sim.set_trajectory(None))
+        self.source.command(SetTrajectory(None))
         self.statusBar().showMessage("The simulated rat moves on its own again", 5000)
 
     def open_recording_dialog(self) -> None:
@@ -712,7 +742,7 @@ class QtMainWindow(QMainWindow):
         self.recent_menu.addAction("Clear", lambda: self.settings.setValue("recent_files", []))
 
     def _update_title(self) -> None:
-        seed = self.source.latest("seed")
+        seed = self.source.seed()
         parts = ["hippoviz"]
         if self._title_hint:
             parts.append(self._title_hint)
@@ -749,7 +779,7 @@ class QtMainWindow(QMainWindow):
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
-        if not getattr(self, "_shown_once", False):
+        if not self._shown_once:
             self._shown_once = True
             # keyboard focus on the arena, not in an editor, so Space plays at once
             self.arena.plot.setFocus(Qt.FocusReason.OtherFocusReason)

@@ -7,8 +7,9 @@ timer tick comes late (a busy GUI thread) the last frame is repeated for the tic
 so a movie of ``d`` seconds has ``d × fps`` frames and plays at the speed it was recorded.
 
 The file is written under a temporary name in the target folder and renamed when ffmpeg has
-finished (with a provenance sidecar ``NAME.mp4.toml``, see :mod:`hippoviz.gui.capture`); a
-failure (unwritable folder, disk full) removes it and raises or reports :class:`CaptureError`.
+finished (with a provenance sidecar ``NAME.mp4.toml``, see
+:mod:`hippoviz.gui.capture.screenshots`); a failure (unwritable folder, disk full) removes it and
+raises or reports :class:`CaptureError`.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from PyQt6.QtCore import QObject, QPointF, QRectF, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter
 from PyQt6.QtWidgets import QWidget
 
-from hippoviz.gui.capture import (
+from hippoviz.gui.capture.screenshots import (
     CaptureError,
     Provenance,
     check_output,
@@ -304,7 +305,7 @@ class QtMovieRecorder(QObject):
     duration_s : float, optional
         Stop by itself after ``round(duration_s * fps)`` frames.
     provenance_fn : callable, optional
-        Returns the :class:`~hippoviz.gui.capture.Provenance` written to the sidecar.
+        Returns the :class:`~hippoviz.gui.capture.screenshots.Provenance` written to the sidecar.
     label : str
         Name of what is recorded (sidecar, stamp).
 

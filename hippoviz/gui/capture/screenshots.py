@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import json
 import os
 import re
 import sys
@@ -41,6 +40,8 @@ from PyQt6.QtWidgets import QWidget
 
 import hippoviz
 from hippoviz import params as P
+from hippoviz.record.writer import to_json
+from hippoviz.runtime import DataSource, SimRunner
 
 #: Scales offered for PNG screenshots (the PNG is the view's size times the scale).
 SCALES: tuple[int, ...] = (1, 2, 4)
@@ -85,48 +86,23 @@ class Provenance:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def provenance_from_source(source: Any, runner: Any = None, timeout_s: float = 1.0
-                           ) -> Provenance:
-    """The provenance of what ``source`` (a :class:`hippoviz.runtime.DataSource`) shows now.
+def provenance_from_source(source: DataSource | None, runner: SimRunner | None = None,
+                           timeout_s: float = 1.0) -> Provenance:
+    """The provenance of what ``source`` shows now.
 
     The command log is read on the simulation thread through ``runner.call`` (waiting at most
     ``timeout_s``); without a running ``runner`` it is left out.
     """
     if source is None:
         return Provenance()
-
-    def latest(key: str) -> Any:
-        try:
-            return source.latest(key)
-        except Exception:  # a source without the key: leave it out
-            return None
-
-    params = latest("params")
-    seed, t_s, step = latest("seed"), latest("t_s"), latest("step")
     log = None
-    call = getattr(runner, "call", None)
-    if call is not None and getattr(runner, "alive", False):
+    if runner is not None and runner.alive:
         try:
-            log = call(lambda sim: list(getattr(sim, "command_log", []))).result(timeout_s)
+            log = runner.call(lambda session: session.command_log).result(timeout_s)
         except Exception:  # timeout or no simulator: the rest of the provenance still helps
             log = None
-    return Provenance(params=params if isinstance(params, P.Params) else None,
-                      seed=None if seed is None else int(seed),
-                      t_s=None if t_s is None else float(t_s),
-                      step=None if step is None else int(step), command_log=log)
-
-
-def _json(value: Any) -> str:
-    def default(o: Any) -> Any:
-        if isinstance(o, np.generic):
-            return o.item()
-        if isinstance(o, np.ndarray):
-            return o.tolist()
-        if isinstance(o, tuple | set | frozenset):
-            return list(o)
-        return repr(o)
-
-    return json.dumps(value, default=default, separators=(",", ":"))
+    return Provenance(params=source.params(), seed=source.seed(), t_s=source.t_s(),
+                      step=source.step(), command_log=log)
 
 
 def sidecar_text(prov: Provenance, **fields: Any) -> str:
@@ -140,7 +116,7 @@ def sidecar_text(prov: Provenance, **fields: Any) -> str:
         if value is not None:
             meta[key] = value
     if prov.command_log is not None:
-        meta["command_log"] = _json(prov.command_log)
+        meta["command_log"] = to_json(prov.command_log)
     for k, v in prov.extra.items():
         if v is not None:
             meta[k] = v

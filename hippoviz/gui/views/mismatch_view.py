@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import math
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
+from numpy.typing import NDArray
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from hippoviz.gui import palette
+from hippoviz.gui.views.selection import QtSelection
+from hippoviz.runtime import DataSource
+from hippoviz.sim import MISMATCH_GROUPS
 
-if TYPE_CHECKING:  # pragma: no cover
-    from hippoviz.gui.selection import QtSelection
-
-#: Columns of ``samples()["mismatch"]`` (hippoviz.sim.MISMATCH_GROUPS).
-MISMATCH_COLUMNS: tuple[str, ...] = ("total", "grid", "border", "lec")
+#: Columns of ``samples().mismatch``.
+MISMATCH_COLUMNS: tuple[str, ...] = MISMATCH_GROUPS
 #: Time windows offered (seconds).
 WINDOWS_S: tuple[float, ...] = (10.0, 30.0, 60.0, 300.0)
 #: Short names of the EC input groups, written above each group in the x / x_hat plot.
@@ -34,8 +37,8 @@ class QtMismatchView(QtWidgets.QWidget):
     over a scrolling window, and the EC input ``x`` (filled, coloured by group) beside its
     reconstruction ``x_hat`` (white line) after the last simulated step.
 
-    Reads ``source.samples(window)["t_s", "mismatch"]``, ``source.latest("last")["x", "x_hat"]``
-    and ``source.latest("input_groups")``. Redraws only when ``latest("step")`` moved.
+    Reads ``source.samples(window)`` (time and mismatch), ``source.last()["x", "x_hat"]``
+    and ``source.input_groups()``. Redraws only when ``step()`` moved.
     """
 
     title = "Mismatch"
@@ -44,7 +47,8 @@ class QtMismatchView(QtWidgets.QWidget):
     min_interval_s = 1.0 / 15.0
 
     def __init__(
-        self, source: Any, selection: QtSelection | Any, parent: QtWidgets.QWidget | None = None
+        self, source: DataSource, selection: QtSelection,
+        parent: QtWidgets.QWidget | None = None
     ) -> None:
         super().__init__(parent)
         self.source = source
@@ -167,7 +171,7 @@ class QtMismatchView(QtWidgets.QWidget):
 
     def refresh(self) -> None:
         """Pull the recent samples and the last EC vectors; skip if no step was simulated."""
-        step = self.source.latest("step")
+        step = self.source.step()
         if step is not None and step == self._seen_step:
             return
         now = time.monotonic()
@@ -181,9 +185,8 @@ class QtMismatchView(QtWidgets.QWidget):
     # ------------------------------------------------------------------------------------------
     def _draw_error(self) -> None:
         s = self.source.samples(self.window_s)
-        t = _arr(s, "t_s")
-        mm = _arr(s, "mismatch")
-        if t is None or mm is None or t.size == 0 or mm.ndim != 2 or mm.shape[0] != t.size:
+        t, mm = s.t_s, s.mismatch
+        if t.size == 0 or mm.ndim != 2 or mm.shape[0] != t.size:
             self.err_waiting.setVisible(True)
             for c in self.err_curves.values():
                 c.setData([], [])
@@ -193,7 +196,7 @@ class QtMismatchView(QtWidgets.QWidget):
         t = t.astype(np.float64)
         mm = mm.astype(np.float64)
         if t.size > _MAX_POINTS:  # peak-preserving decimation: min and max of each bin
-            t, mm = _decimate_minmax(t, mm, _MAX_POINTS // 2)
+            t, mm = decimate_minmax(t, mm, _MAX_POINTS // 2)
         for j, name in enumerate(MISMATCH_COLUMNS):
             if j < mm.shape[1]:
                 self.err_curves[name].setData(t, mm[:, j], connect="finite")
@@ -216,7 +219,7 @@ class QtMismatchView(QtWidgets.QWidget):
             self.err_plot.setYRange(*yr, padding=0.0)
 
     def _draw_ec(self) -> None:
-        last = self.source.latest("last")
+        last = self.source.last()
         if last is not None and last is self._seen_last:
             return  # published less often than steps advance
         self._seen_last = last
@@ -250,7 +253,7 @@ class QtMismatchView(QtWidgets.QWidget):
 
     def _ordered_groups(self, n: int) -> list[tuple[str, int, int]]:
         """The EC input groups as ``(name, start, stop)``, sorted, gaps filled with "other"."""
-        raw = self.source.latest("input_groups") or {}
+        raw = self.source.input_groups()
         spans: list[tuple[str, int, int]] = []
         for name, span in raw.items():
             a, b = _span(span)
@@ -303,37 +306,35 @@ class QtMismatchView(QtWidgets.QWidget):
         self.ec_plot.setXRange(-0.5, n - 0.5, padding=0.0)
 
 
-def _arr(d: Any, key: str) -> np.ndarray | None:
-    if not d:
-        return None
-    try:
-        v = d.get(key) if isinstance(d, dict) else d[key]
-    except (KeyError, IndexError, TypeError):
-        return None
-    if v is None:
-        return None
-    return np.asarray(v)
+def _arr(d: Mapping[str, NDArray[Any]] | None, key: str) -> NDArray[Any] | None:
+    v = None if d is None else d.get(key)
+    return None if v is None else np.asarray(v)
 
 
-def _span(span: Any) -> tuple[int, int]:
+def _span(span: tuple[int, int] | slice) -> tuple[int, int]:
     if isinstance(span, slice):
         return int(span.start or 0), int(span.stop or 0)
     a, b = span
     return int(a), int(b)
 
 
-def _decimate_minmax(t: np.ndarray, y: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
-    """Keep the min and max of ``y`` (per column) in each of ``n_bins`` equal slices."""
+def decimate_minmax(t: NDArray[np.float64], y: NDArray[Any], n_bins: int
+                    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Keep the min and max of each column of ``y`` in each of ``n_bins`` slices of ``t``."""
     n = t.size
-    per = int(np.ceil(n / n_bins))
+    y = np.asarray(y, np.float64)
+    y = y.reshape(n, -1) if y.size else y.reshape(n, *(y.shape[1:] or (1,)))
+    if n <= 2 * n_bins:
+        return t, y
+    per = math.ceil(n / n_bins)
     m = (n // per) * per
     tt = t[:m].reshape(-1, per)
     yy = y[:m].reshape(-1, per, y.shape[1])
     t2 = tt[:, [0, -1]].reshape(-1)
-    lo = np.fmin.reduce(yy, axis=1)  # fmin/fmax skip NaN without all-NaN warnings
-    hi = np.fmax.reduce(yy, axis=1)
-    y2 = np.stack([lo, hi], axis=1).reshape(-1, y.shape[1])
+    y2 = np.stack([np.fmin.reduce(yy, axis=1), np.fmax.reduce(yy, axis=1)], axis=1)
+    y2 = y2.reshape(-1, y.shape[1])
     if m < n:
         t2 = np.concatenate([t2, t[m:]])
         y2 = np.concatenate([y2, y[m:]])
     return t2, y2
+

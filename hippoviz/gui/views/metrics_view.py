@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtWidgets
 
 from hippoviz.gui import palette
-
-if TYPE_CHECKING:  # pragma: no cover
-    from hippoviz.gui.selection import QtSelection
+from hippoviz.gui.views.selection import QtSelection
+from hippoviz.runtime import DataSource, MetricsPoint
+from hippoviz.sim import HIDDEN
 
 #: Hidden layers whose metrics are plotted, in loop order.
-METRIC_LAYERS: tuple[str, ...] = ("dg", "ca3", "ca1")
+METRIC_LAYERS: tuple[str, ...] = HIDDEN
 #: Switch the time axis from seconds to minutes beyond this span.
 _MINUTES_AFTER_S = 300.0
 
@@ -22,20 +23,21 @@ _MINUTES_AFTER_S = 300.0
 class QtMetricsView(QtWidgets.QWidget):
     """Place-cell fraction (%) and median Skaggs information (bits/spike) of DG, CA3 and CA1.
 
-    Reads ``source.latest("metrics_history")``: a list of
-    ``{"t_s": float, "dg"|"ca3"|"ca1": {"place_cell_fraction": f, "median_si_bits_per_spike": f}}``
-    in time order. Redraws only when the history grew or was replaced.
+    Reads ``source.metrics_history()`` (:class:`~hippoviz.runtime.MetricsPoint` s in time
+    order). Redraws only when the history grew or was replaced.
     """
 
     title = "Metrics"
 
     def __init__(
-        self, source: Any, selection: QtSelection | Any, parent: QtWidgets.QWidget | None = None
+        self, source: DataSource, selection: QtSelection,
+        parent: QtWidgets.QWidget | None = None
     ) -> None:
         super().__init__(parent)
         self.source = source
         self.selection = selection
-        self._seen_obj: Any = None  # the history list last drawn (kept: ids can be reused)
+        # the history last drawn (kept: ids can be reused)
+        self._seen_obj: Sequence[MetricsPoint] | None = None
         self._seen_len = -1
         self._minutes = False
 
@@ -96,7 +98,7 @@ class QtMetricsView(QtWidgets.QWidget):
     # ------------------------------------------------------------------------------------------
     def refresh(self) -> None:
         """Pull the metrics history; redraw only if it changed since the last call."""
-        hist = self.source.latest("metrics_history")
+        hist = self.source.metrics_history()
         if not hist:
             if self._seen_obj is not None:
                 self._seen_obj, self._seen_len = None, -1
@@ -110,18 +112,16 @@ class QtMetricsView(QtWidgets.QWidget):
         self.waiting.setVisible(False)
         self._draw(hist)
 
-    def _draw(self, hist: list[dict[str, Any]]) -> None:
+    def _draw(self, hist: Sequence[MetricsPoint]) -> None:
         n = len(hist)
         t = np.full(n, np.nan)
         frac = {layer: np.full(n, np.nan) for layer in METRIC_LAYERS}
         si = {layer: np.full(n, np.nan) for layer in METRIC_LAYERS}
-        for i, entry in enumerate(hist):
-            if not isinstance(entry, dict):
-                continue
-            t[i] = _num(entry.get("t_s"))
+        for i, point in enumerate(hist):
+            t[i] = _num(point.t_s)
             for layer in METRIC_LAYERS:
-                m = entry.get(layer)
-                if isinstance(m, dict):
+                m = point.layers.get(layer)
+                if m is not None:
                     frac[layer][i] = 100.0 * _num(m.get("place_cell_fraction"))
                     si[layer][i] = _num(m.get("median_si_bits_per_spike"))
         ok = np.isfinite(t)
