@@ -148,6 +148,35 @@ def get(params: Params, key: str) -> Any:
     return getattr(getattr(params, sec), name)
 
 
+#: ``(section, field, kernel slot, conversion, choices)`` of every parameter with a kernel slot.
+_KERNEL = tuple((s.section, s.name, s.meta.kernel, s.meta.to_kernel, s.meta.choices)
+                for s in SPECS.values() if s.meta.kernel is not None)
+
+
+def kernel_slots() -> dict[str, str]:
+    """``{kernel slot: parameter key}`` of every parameter declared with a kernel slot
+    (:class:`~hippoviz.params.schema.Meta`)."""
+    return {slot: f"{sec}.{name}" for sec, name, slot, _conv, _choices in _KERNEL
+            if slot is not None}
+
+
+def kernel_values(params: Params) -> dict[str, float]:
+    """What the simulation kernel's parameter vector holds for ``params``: ``{slot: value}``
+    for every parameter declared with a kernel slot, converted by its ``to_kernel`` (default:
+    a number or a flag as a float, a choice as its index in ``choices``)."""
+    out: dict[str, float] = {}
+    for sec, name, slot, conv, choices in _KERNEL:
+        assert slot is not None
+        value = getattr(getattr(params, sec), name)
+        if conv is not None:
+            out[slot] = float(conv(value))
+        elif choices is not None:
+            out[slot] = float(choices.index(value))
+        else:
+            out[slot] = float(value)
+    return out
+
+
 def replace(params: Params, patch: Mapping[str, Any]) -> Params:
     """A copy of ``params`` with the dotted keys of ``patch`` changed (validated)."""
     by_sec: dict[str, dict[str, Any]] = {}

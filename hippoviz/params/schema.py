@@ -12,13 +12,22 @@ defaults follow the calibration described in the documentation.
 from __future__ import annotations
 
 import dataclasses
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 
 @dataclass(frozen=True)
 class Meta:
-    """Metadata of one parameter."""
+    """Metadata of one parameter.
+
+    ``kernel`` names the parameter's slot in the simulation kernel's parameter vector (a name of
+    ``hippoviz.sim.kernel.PV_NAMES``); the simulator fills every such slot from the parameters
+    in force (:func:`hippoviz.params.kernel_values`), converted by ``to_kernel`` (default: a
+    number or a flag as a float, a choice as its index in ``choices``). A parameter without a
+    slot is used outside the kernel (array building, analysis, publication).
+    """
 
     doc: str
     unit: str = ""
@@ -28,6 +37,27 @@ class Meta:
     choices: tuple[str, ...] | None = None
     live: bool = True
     gating: bool = False  # shown in the gating panel up front
+    kernel: str | None = None
+    to_kernel: Callable[[Any], float] | None = None
+
+
+def radians(degrees: float) -> float:
+    """Degrees as radians (what the kernel computes with)."""
+    return math.radians(degrees)
+
+
+def seconds(milliseconds: float) -> float:
+    """Milliseconds as seconds."""
+    return milliseconds / 1000.0
+
+
+def is_(choice: str) -> Callable[[Any], float]:
+    """1.0 when the parameter is ``choice``, else 0.0 (a choice as a kernel flag)."""
+
+    def flag(value: Any) -> float:
+        return float(value == choice)
+
+    return flag
 
 
 def p(default: Any, doc: str, **kw: Any) -> Any:
@@ -38,47 +68,51 @@ def p(default: Any, doc: str, **kw: Any) -> Any:
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TimeParams:
-    dt_ms: float = p(10.0, "Simulation step.", unit="ms", lo=1.0, hi=20.0, step=1.0, live=False)
-    f_theta_hz: float = p(8.0, "Theta rhythm frequency.", unit="Hz", lo=4.0, hi=12.0, step=0.5)
+    dt_ms: float = p(10.0, "Simulation step.", unit="ms", lo=1.0, hi=20.0, step=1.0, live=False,
+                     kernel="dt", to_kernel=seconds)
+    f_theta_hz: float = p(8.0, "Theta rhythm frequency.", unit="Hz", lo=4.0, hi=12.0, step=0.5,
+                          kernel="f_theta")
 
 
 @dataclass(frozen=True)
 class ArenaParams:
     width_m: float = p(1.0, "Arena extent along x (stretch it live).", unit="m", lo=0.3, hi=3.0,
-                       step=0.05)
+                       step=0.05, kernel="width")
     height_m: float = p(1.0, "Arena extent along y (stretch it live).", unit="m", lo=0.3, hi=3.0,
-                        step=0.05)
+                        step=0.05, kernel="height")
     shape_morph: float = p(
         0.0,
         "Outline: 0 = rectangle, 1 = circle (ellipse when stretched); in between, a blend of the "
         "two outlines (square-to-circle morph).",
-        lo=0.0, hi=1.0, step=0.05)
+        lo=0.0, hi=1.0, step=0.05, kernel="shape_morph")
 
 
 @dataclass(frozen=True)
 class AgentParams:
     speed_mean_m_s: float = p(0.08, "Mean running speed (Rayleigh-distributed, OU process).",
-                              unit="m/s", lo=0.01, hi=0.5, step=0.01)
+                              unit="m/s", lo=0.01, hi=0.5, step=0.01, kernel="speed_mean")
     speed_tau_s: float = p(0.7, "Coherence time of the speed OU process.", unit="s", lo=0.05,
-                           hi=5.0, step=0.05)
+                           hi=5.0, step=0.05, kernel="speed_tau")
     rot_std_deg_s: float = p(120.0, "Standard deviation of the rotational velocity.",
-                             unit="deg/s", lo=0.0, hi=720.0, step=10.0)
+                             unit="deg/s", lo=0.0, hi=720.0, step=10.0,
+                             kernel="rot_std", to_kernel=radians)
     rot_tau_s: float = p(0.08, "Coherence time of the rotational-velocity OU process "
                          "(RatInABox fit to Sargolini et al. 2006).", unit="s", lo=0.01, hi=5.0,
-                         step=0.01)
+                         step=0.01, kernel="rot_tau")
     thigmotaxis: float = p(0.5, "Wall following (RatInABox): near a wall, how much of the "
                            "repulsion shifts the rat's position along the wall (high: it "
                            "lingers by walls) rather than turning its velocity away (low).",
-                           lo=0.0, hi=1.0, step=0.05)
+                           lo=0.0, hi=1.0, step=0.05, kernel="thigmotaxis")
     wall_range_m: float = p(0.1, "Distance at which walls start to repel.", unit="m", lo=0.01,
-                            hi=0.5, step=0.01)
+                            hi=0.5, step=0.01, kernel="wall_range")
     wall_repel_strength: float = p(1.0, "Strength of the wall repulsion (RatInABox's "
                                    "wall_repel_strength; 0 = none, the rat then only bounces "
-                                   "off walls).", lo=0.0, hi=3.0, step=0.1)
+                                   "off walls).", lo=0.0, hi=3.0, step=0.1, kernel="wall_strength")
     wall_model: str = p("ratinabox", "How walls act on the rat: ratinabox (RatInABox 1.15's "
                         "spring and conveyor-belt repulsion with bounces; George et al. 2024) "
                         "or tangent (hippoviz 0.1's wall following, which can trap the rat in "
-                        "corners; kept to reproduce old runs).", choices=("ratinabox", "tangent"))
+                        "corners; kept to reproduce old runs).", choices=("ratinabox", "tangent"),
+                        kernel="wall_model")
 
 
 @dataclass(frozen=True)
@@ -107,29 +141,30 @@ class InputParams:
                             "fixed vectors from it (landmark-vector cells).", lo=1, hi=32,
                             step=1, live=False)
     object_sigma_m: float = p(0.08, "Width of object-cell fields.", unit="m", lo=0.02, hi=0.3,
-                              step=0.01)
+                              step=0.01, kernel="obj_sigma")
     object_vector_max_m: float = p(0.30, "Longest landmark vector.", unit="m", lo=0.0, hi=0.6,
                                    step=0.05, live=False)
     context_a: int = p(0, "LEC context shown at morph 0 (each index is an independent draw).",
                        lo=0, hi=99, step=1)
     context_b: int = p(1, "LEC context shown at morph 1.", lo=0, hi=99, step=1)
     context_morph: float = p(0.0, "LEC context morph m: 0 = context A, 1 = context B.", lo=0.0,
-                             hi=1.0, step=0.05)
+                             hi=1.0, step=0.05, kernel="ctx_morph")
     morph_mode: str = p("switch", "switch: a fraction m of cells take their B field (per cell, "
                         "Renno-Costa style); blend: every cell shows (1-m)A + mB.",
-                        choices=("switch", "blend"))
+                        choices=("switch", "blend"), kernel="blend")
     room: int = p(0, "Room index: each room realigns the grid modules (phase shift and "
                   "rotation); 0 is the home room.", lo=0, hi=99, step=1)
     gamma_mec: float = p(1.0, "Input gain of the MEC grid cells (path integration).", lo=0.0,
-                         hi=2.0, step=0.05, gating=True)
+                         hi=2.0, step=0.05, gating=True, kernel="gamma_mec")
     gamma_border: float = p(1.0, "Input gain of the MEC border cells.", lo=0.0, hi=2.0, step=0.05,
-                            gating=True)
+                            gating=True, kernel="gamma_border")
     gamma_lec: float = p(1.0, "Input gain of LEC (context and objects): the knob between rate "
-                         "and global remapping.", lo=0.0, hi=2.0, step=0.05, gating=True)
+                         "and global remapping.", lo=0.0, hi=2.0, step=0.05, gating=True,
+                         kernel="gamma_lec")
     gamma_ta: float = p(0.0, "Gain of the EC III -> CA1 temporoammonic shortcut.", lo=0.0,
-                        hi=2.0, step=0.05, gating=True)
+                        hi=2.0, step=0.05, gating=True, kernel="gamma_ta")
     sigma_input: float = p(0.0, "Gaussian noise added to the EC input rates.", lo=0.0, hi=1.0,
-                           step=0.01)
+                           step=0.01, kernel="sigma_in")
 
 
 @dataclass(frozen=True)
@@ -144,129 +179,135 @@ class NetworkParams:
                             "fraction k of the starting arena (a settled homeostasis).",
                             choices=("zero", "calibrated"), live=False)
     sparsity_dg: str = p("kwta", "Local inhibition of DG: k-WTA, E%-max or none (L1).",
-                         choices=("kwta", "emax", "none"), gating=True)
+                         choices=("kwta", "emax", "none"), gating=True, kernel="sp_dg")
     sparsity_ca3: str = p("kwta", "Local inhibition of CA3.", choices=("kwta", "emax", "none"),
-                          gating=True)
+                          gating=True, kernel="sp_ca3")
     sparsity_ca1: str = p("kwta", "Local inhibition of CA1.", choices=("kwta", "emax", "none"),
-                          gating=True)
+                          gating=True, kernel="sp_ca1")
     k_dg: float = p(0.05, "k-WTA: active fraction of DG.", lo=0.005, hi=0.5, step=0.005,
-                    gating=True)
+                    gating=True, kernel="k_dg")
     k_ca3: float = p(0.10, "k-WTA: active fraction of CA3.", lo=0.005, hi=0.5, step=0.005,
-                     gating=True)
+                     gating=True, kernel="k_ca3")
     k_ca1: float = p(0.10, "k-WTA: active fraction of CA1.", lo=0.005, hi=0.5, step=0.005,
-                     gating=True)
+                     gating=True, kernel="k_ca1")
     e_dg: float = p(0.10, "E%-max: units within E of the layer's maximum fire (DG).", lo=0.01,
-                    hi=0.5, step=0.01)
-    e_ca3: float = p(0.10, "E%-max for CA3.", lo=0.01, hi=0.5, step=0.01)
-    e_ca1: float = p(0.10, "E%-max for CA1.", lo=0.01, hi=0.5, step=0.01)
+                    hi=0.5, step=0.01, kernel="e_dg")
+    e_ca3: float = p(0.10, "E%-max for CA3.", lo=0.01, hi=0.5, step=0.01, kernel="e_ca3")
+    e_ca1: float = p(0.10, "E%-max for CA1.", lo=0.01, hi=0.5, step=0.01, kernel="e_ca1")
     l1: float = p(1e-3, "L1 activity penalty of layers without sparsity.", lo=0.0, hi=0.1,
-                  step=1e-4)
+                  step=1e-4, kernel="l1")
     inhibition_gradient: str = p(
         "exact", "Error pathway through the local inhibition. exact: the unit whose activity "
         "sets the inhibition level (the (k+1)-th for k-WTA, the maximum for E%-max) receives "
         "minus the winners' summed error, the true gradient, so an error shared by all winners "
         "cannot silently lower all their drives. constant: the level is treated as a constant "
         "(the model of hippoviz 0.1, whose hidden layers fall silent after a few simulated "
-        "hours).", choices=("exact", "constant"))
+        "hours).", choices=("exact", "constant"), kernel="wta_exact", to_kernel=is_("exact"))
     homeostasis_target: str = p(
         "kept", "What homeostasis aims at. kept: the fraction of units k-WTA actually keeps "
         "(k rounded to whole units), so the mean threshold stays put while the competition "
         "binds. nominal: k itself (hippoviz 0.1; the thresholds then drift slowly).",
-        choices=("kept", "nominal"))
+        choices=("kept", "nominal"), kernel="h_kept", to_kernel=is_("kept"))
     homeostasis_rate: float = p(0.02, "Adaptive threshold: theta_i += rate * (active_i - "
-                                "target) each batch; 0 disables it.", lo=0.0, hi=0.5, step=0.01)
+                                "target) each batch; 0 disables it.", lo=0.0, hi=0.5, step=0.01,
+                                kernel="homeo")
     divisive_normalisation: bool = p(
         True, "Divisive normalisation (Carandini & Heeger 2012): each hidden layer's active "
         "units pass on their activity divided by the layer's mean active activity, so the "
         "signal neither fades nor grows from layer to layer whatever scale the weights take; "
-        "the error pathway takes the exact gradient through it.")
+        "the error pathway takes the exact gradient through it.", kernel="divnorm")
     intrinsic_plasticity_s: float = p(
         0.0, "Intrinsic plasticity (Desai, Rutherford & Turrigiano 1999; Triesch 2005): each "
         "hidden unit expresses its pre-activation in units of its own running mean and "
         "standard deviation, which adapt with this time constant while learning is on (frozen "
         "in probes), so no unit wins the local competition for being driven harder in every "
-        "place (0 = off).", unit="s", lo=0.0, hi=3600.0, step=10.0)
+        "place (0 = off).", unit="s", lo=0.0, hi=3600.0, step=10.0, kernel="ip_tau")
     sigma_hidden: float = p(0.0, "Gaussian noise on hidden pre-activations.", lo=0.0, hi=1.0,
-                            step=0.01)
+                            step=0.01, kernel="sigma_h")
     dropout: float = p(0.0, "Probability that a hidden unit is silenced on a step.", lo=0.0,
-                       hi=0.9, step=0.05)
+                       hi=0.9, step=0.05, kernel="dropout")
 
 
 @dataclass(frozen=True)
 class LearningParams:
     enabled: bool = p(True, "Plasticity on (off = frozen weights, a probe session).",
-                      gating=True)
+                      gating=True, kernel="learn")
     feedback: str = p("backprop", "Error pathway: exact transpose (backprop) or fixed random "
                       "feedback (feedback alignment, Lillicrap et al. 2016).",
-                      choices=("backprop", "alignment"), gating=True)
-    optimizer: str = p("sgd", "SGD with momentum or Adam.", choices=("sgd", "adam"))
-    momentum: float = p(0.9, "SGD momentum.", lo=0.0, hi=0.99, step=0.01)
+                      choices=("backprop", "alignment"), gating=True, kernel="align")
+    optimizer: str = p("sgd", "SGD with momentum or Adam.", choices=("sgd", "adam"), kernel="adam")
+    momentum: float = p(0.9, "SGD momentum.", lo=0.0, hi=0.99, step=0.01, kernel="momentum")
     weight_decay: float = p(0.0, "L2 weight decay of every projection (not the biases): each "
                             "update descends the mismatch gradient plus decay * w. It bounds "
                             "the scale of the hidden activity, which otherwise grows for hours "
                             "until the reconstruction degrades (0 = none, hippoviz 0.1).",
-                            lo=0.0, hi=0.1, step=1e-4)
+                            lo=0.0, hi=0.1, step=1e-4, kernel="decay")
     hidden_biases_learn: bool = p(
         True, "The hidden layers' biases learn from the error (off: they stay at 0, and a "
-        "unit's excitability is set by its homeostatic threshold alone).")
+        "unit's excitability is set by its homeostatic threshold alone).", kernel="hbias")
     synaptic_scaling: float = p(
         1.0, "Synaptic scaling (Turrigiano 2008): after each update every hidden unit's "
         "incoming weights (EC -> DG, DG -> CA3, CA3 -> CA1) are scaled back to this Euclidean "
         "norm, so learning changes their pattern, not their total strength (0 = off).",
-        lo=0.0, hi=5.0, step=0.1)
+        lo=0.0, hi=5.0, step=0.1, kernel="wnorm")
     batch_steps: int = p(12, "Steps whose updates are accumulated and applied together "
-                         "(about one theta cycle).", lo=1, hi=100, step=1)
+                         "(about one theta cycle).", lo=1, hi=100, step=1, kernel="batch")
     lr_dg: float = p(0.0002, "Learning rate of EC -> DG.", lo=0.0, hi=0.05, step=0.0001,
-                     gating=True)
+                     gating=True, kernel="lr_dg")
     lr_ca3: float = p(0.0002, "Learning rate of DG -> CA3.", lo=0.0, hi=0.05, step=0.0001,
-                      gating=True)
+                      gating=True, kernel="lr_ca3")
     lr_ca1: float = p(0.0002, "Learning rate of CA3 -> CA1 (and the EC -> CA1 shortcut).",
-                      lo=0.0, hi=0.05, step=0.0001, gating=True)
+                      lo=0.0, hi=0.05, step=0.0001, gating=True, kernel="lr_ca1")
     lr_out: float = p(0.002, "Learning rate of CA1 -> EC.", lo=0.0, hi=0.05, step=0.0001,
-                      gating=True)
+                      gating=True, kernel="lr_out")
     g_ec_ca1: float = p(1.0, "Countercurrent gain EC -> CA1: error delivered to CA1 "
-                        "(0 = lesion).", lo=0.0, hi=2.0, step=0.05, gating=True)
+                        "(0 = lesion).", lo=0.0, hi=2.0, step=0.05, gating=True, kernel="g_ec_ca1")
     g_ca1_ca3: float = p(1.0, "Countercurrent gain CA1 -> CA3/hilus back-projection "
-                         "(0 = lesion).", lo=0.0, hi=2.0, step=0.05, gating=True)
+                         "(0 = lesion).", lo=0.0, hi=2.0, step=0.05, gating=True,
+                         kernel="g_ca1_ca3")
     g_ca3_dg: float = p(1.0, "Countercurrent gain CA3/CA1 -> DG back-projection (0 = lesion).",
-                        lo=0.0, hi=2.0, step=0.05, gating=True)
+                        lo=0.0, hi=2.0, step=0.05, gating=True, kernel="g_ca3_dg")
 
 
 @dataclass(frozen=True)
 class ThetaParams:
     gating: bool = p(False, "SPEAR theta gating (Hasselmo et al. 2002): EC input strong and "
                      "plasticity on in the encoding half-cycle, EC input weak and plasticity off "
-                     "in the retrieval half.", gating=True)
+                     "in the retrieval half.", gating=True, kernel="theta_gating")
     depth: float = p(0.5, "How much the EC input drops in the retrieval half.", lo=0.0, hi=1.0,
-                     step=0.05, gating=True)
+                     step=0.05, gating=True, kernel="theta_depth")
     encoding_phase_deg: float = p(0.0, "Start of the encoding window in the theta cycle.",
-                                  unit="deg", lo=0.0, hi=360.0, step=15.0, gating=True)
+                                  unit="deg", lo=0.0, hi=360.0, step=15.0, gating=True,
+                                  kernel="enc_phase", to_kernel=radians)
     encoding_window_deg: float = p(180.0, "Length of the encoding window.", unit="deg", lo=0.0,
-                                   hi=360.0, step=15.0, gating=True)
+                                   hi=360.0, step=15.0, gating=True,
+                                   kernel="enc_window", to_kernel=radians)
 
 
 @dataclass(frozen=True)
 class SpikeParams:
-    kappa: float = p(0.5, "Theta modulation depth of firing rates.", lo=0.0, hi=1.0, step=0.05)
+    kappa: float = p(0.5, "Theta modulation depth of firing rates.", lo=0.0, hi=1.0, step=0.05,
+                     kernel="kappa")
     rmax_grid_hz: float = p(15.0, "Peak rate of grid and border inputs.", unit="Hz", lo=0.0,
-                            hi=100.0, step=1.0)
+                            hi=100.0, step=1.0, kernel="rmax_grid")
     rmax_lec_hz: float = p(10.0, "Peak rate of LEC inputs.", unit="Hz", lo=0.0, hi=100.0,
-                           step=1.0)
-    rmax_dg_hz: float = p(5.0, "Peak rate of DG units.", unit="Hz", lo=0.0, hi=100.0, step=1.0)
+                           step=1.0, kernel="rmax_lec")
+    rmax_dg_hz: float = p(5.0, "Peak rate of DG units.", unit="Hz", lo=0.0, hi=100.0, step=1.0,
+                          kernel="rmax_dg")
     rmax_ca3_hz: float = p(20.0, "Peak rate of CA3 units.", unit="Hz", lo=0.0, hi=100.0,
-                           step=1.0)
+                           step=1.0, kernel="rmax_ca3")
     rmax_ca1_hz: float = p(20.0, "Peak rate of CA1 units.", unit="Hz", lo=0.0, hi=100.0,
-                           step=1.0)
+                           step=1.0, kernel="rmax_ca1")
     rmax_out_hz: float = p(10.0, "Peak rate of the EC deep-layer output units.", unit="Hz",
-                           lo=0.0, hi=100.0, step=1.0)
+                           lo=0.0, hi=100.0, step=1.0, kernel="rmax_out")
     phase_ec_deg: float = p(0.0, "Preferred theta phase of EC units.", unit="deg", lo=0.0,
-                            hi=360.0, step=15.0)
+                            hi=360.0, step=15.0, kernel="ph_ec", to_kernel=radians)
     phase_dg_deg: float = p(90.0, "Preferred theta phase of DG.", unit="deg", lo=0.0, hi=360.0,
-                            step=15.0)
+                            step=15.0, kernel="ph_dg", to_kernel=radians)
     phase_ca3_deg: float = p(180.0, "Preferred theta phase of CA3.", unit="deg", lo=0.0,
-                             hi=360.0, step=15.0)
+                             hi=360.0, step=15.0, kernel="ph_ca3", to_kernel=radians)
     phase_ca1_deg: float = p(270.0, "Preferred theta phase of CA1.", unit="deg", lo=0.0,
-                             hi=360.0, step=15.0)
+                             hi=360.0, step=15.0, kernel="ph_ca1", to_kernel=radians)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,13 @@
 in one ``nogil`` numba call.
 
 Live scalar parameters travel in one float64 vector ``pv`` indexed by the constants below, so a
-parameter change between chunks never recompiles anything.
+parameter change between chunks never recompiles anything. :data:`PV_NAMES` is the vector's
+layout, the kernel's own (its indices are compiled into the cached machine code, so it changes
+only with this file). The simulator fills each slot from the parameter whose schema declaration
+names it (``Meta.kernel`` in hippoviz/params/schema.py, converted by ``Meta.to_kernel``), or, for
+:data:`DERIVED_SLOTS`, from what it derives itself; a slot that neither fills is an error when
+the simulator is imported. Adding a parameter the kernel reads: declare it in the schema with
+``kernel="name"``, add ``"name"`` and its index constant here, and read ``pv[NAME]``.
 """
 
 from __future__ import annotations
@@ -37,6 +43,8 @@ PV_NAMES: tuple[str, ...] = (
     "rm_bin", "rm_xmin", "rm_ymin", "rm_nx", "rm_ny", "rm_decay",
 )
 PV = {name: i for i, name in enumerate(PV_NAMES)}
+#: Slots the simulator derives itself (the rate-map grid and its forgetting), not parameters.
+DERIVED_SLOTS: tuple[str, ...] = ("rm_bin", "rm_xmin", "rm_ymin", "rm_nx", "rm_ny", "rm_decay")
 (DT, F_THETA, WIDTH, HEIGHT, SHAPE, SPEED_MEAN, SPEED_TAU, ROT_STD, ROT_TAU, THIG, WALL_RANGE,
  WALL_STRENGTH, WALL_MODEL,
  G_MEC, G_BORDER, G_LEC, G_TA, SIGMA_IN, CTX_MORPH, BLEND, OBJ_SIGMA,

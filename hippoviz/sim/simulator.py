@@ -14,7 +14,7 @@ from scipy.ndimage import gaussian_filter
 
 from hippoviz import params as P
 from hippoviz.params import ParamError, Params
-from hippoviz.sim.agent import STATE_SIZE, WALL_MODELS
+from hippoviz.sim.agent import STATE_SIZE
 from hippoviz.sim.arena import Arena
 from hippoviz.sim.calibrate import calibrate_thresholds, ec_inputs, lattice
 from hippoviz.sim.chunk import HIDDEN, LAYERS, Chunk, Spikes
@@ -27,6 +27,7 @@ from hippoviz.sim.inputs import (
     make_switch_order,
 )
 from hippoviz.sim.kernel import (
+    DERIVED_SLOTS,
     PV,
     PV_NAMES,
     RM_DECAY_EVERY,
@@ -35,7 +36,7 @@ from hippoviz.sim.kernel import (
     normalise_rows,
     run_steps,
 )
-from hippoviz.sim.network import SPARSITY_CODES, NetworkState, init_network
+from hippoviz.sim.network import NetworkState, init_network
 from hippoviz.sim.rng import seed_state
 
 #: Projections available from :meth:`Simulator.weights`, each as ``(n_post, n_pre)``.
@@ -44,6 +45,22 @@ WEIGHT_NAMES: tuple[str, ...] = ("ec_dg", "dg_ca3", "ca3_ca1", "ca1_out", "ec_ca
 
 _OPT_NAMES = ("w_ec_dg", "wt_dg_ca3", "wt_ca3_ca1", "w_ec_ca1", "wt_ca1_out",
               "b_dg", "b_ca3", "b_ca1", "b_out")
+
+
+def _check_kernel_layout() -> None:
+    """Every slot of the kernel's parameter vector is filled: by the parameter declared with it
+    in the schema, or by the simulator (:data:`DERIVED_SLOTS`)."""
+    declared = P.kernel_slots()
+    unknown = sorted(f"{key} (kernel='{slot}')" for slot, key in declared.items()
+                     if slot not in PV)
+    unfilled = [n for n in PV_NAMES if n not in declared and n not in DERIVED_SLOTS]
+    if unknown or unfilled:
+        raise ImportError("the kernel's parameter vector and the schema disagree: "
+                          f"slots no parameter fills {unfilled}, parameters naming a slot the "
+                          f"kernel does not have {unknown}")
+
+
+_check_kernel_layout()
 
 
 class SimulationDiverged(RuntimeError):
@@ -179,51 +196,19 @@ class Simulator:
         self.arena = Arena(ap.width_m, ap.height_m, ap.shape_morph)
 
     def _sync_pv(self) -> None:
-        p = self._params
+        """Fill the kernel's parameter vector: every parameter declared with a kernel slot
+        (``Meta.kernel`` in hippoviz/params/schema.py) and the slots the simulator derives."""
         v = self._pv
-        npar, lp, tp, sp, ip, ag = p.network, p.learning, p.theta, p.spikes, p.inputs, p.agent
-        vals: dict[str, float] = {
-            "dt": self.dt_s, "f_theta": p.time.f_theta_hz, "width": p.arena.width_m,
-            "height": p.arena.height_m, "shape_morph": p.arena.shape_morph,
-            "speed_mean": ag.speed_mean_m_s, "speed_tau": ag.speed_tau_s,
-            "rot_std": math.radians(ag.rot_std_deg_s), "rot_tau": ag.rot_tau_s,
-            "thigmotaxis": ag.thigmotaxis, "wall_range": ag.wall_range_m,
-            "wall_strength": ag.wall_repel_strength,
-            "wall_model": WALL_MODELS[ag.wall_model],
-            "gamma_mec": ip.gamma_mec, "gamma_border": ip.gamma_border,
-            "gamma_lec": ip.gamma_lec, "gamma_ta": ip.gamma_ta, "sigma_in": ip.sigma_input,
-            "ctx_morph": ip.context_morph, "blend": float(ip.morph_mode == "blend"),
-            "obj_sigma": ip.object_sigma_m,
-            "sp_dg": SPARSITY_CODES[npar.sparsity_dg], "sp_ca3": SPARSITY_CODES[npar.sparsity_ca3],
-            "sp_ca1": SPARSITY_CODES[npar.sparsity_ca1], "k_dg": npar.k_dg, "k_ca3": npar.k_ca3,
-            "k_ca1": npar.k_ca1, "e_dg": npar.e_dg, "e_ca3": npar.e_ca3, "e_ca1": npar.e_ca1,
-            "l1": npar.l1, "wta_exact": float(npar.inhibition_gradient == "exact"),
-            "homeo": npar.homeostasis_rate,
-            "h_kept": float(npar.homeostasis_target == "kept"),
-            "ip_tau": npar.intrinsic_plasticity_s,
-            "divnorm": float(npar.divisive_normalisation), "sigma_h": npar.sigma_hidden,
-            "dropout": npar.dropout,
-            "learn": float(lp.enabled), "align": float(lp.feedback == "alignment"),
-            "adam": float(lp.optimizer == "adam"), "momentum": lp.momentum,
-            "batch": lp.batch_steps, "decay": lp.weight_decay, "wnorm": lp.synaptic_scaling,
-            "hbias": float(lp.hidden_biases_learn), "lr_dg": lp.lr_dg,
-            "lr_ca3": lp.lr_ca3,
-            "lr_ca1": lp.lr_ca1, "lr_out": lp.lr_out, "g_ec_ca1": lp.g_ec_ca1,
-            "g_ca1_ca3": lp.g_ca1_ca3, "g_ca3_dg": lp.g_ca3_dg,
-            "theta_gating": float(tp.gating), "theta_depth": tp.depth,
-            "enc_phase": math.radians(tp.encoding_phase_deg),
-            "enc_window": math.radians(tp.encoding_window_deg),
-            "kappa": sp.kappa, "rmax_grid": sp.rmax_grid_hz, "rmax_lec": sp.rmax_lec_hz,
-            "rmax_dg": sp.rmax_dg_hz, "rmax_ca3": sp.rmax_ca3_hz, "rmax_ca1": sp.rmax_ca1_hz,
-            "rmax_out": sp.rmax_out_hz, "ph_ec": math.radians(sp.phase_ec_deg),
-            "ph_dg": math.radians(sp.phase_dg_deg), "ph_ca3": math.radians(sp.phase_ca3_deg),
-            "ph_ca1": math.radians(sp.phase_ca1_deg),
+        for slot, val in P.kernel_values(self._params).items():
+            v[PV[slot]] = val
+        derived: dict[str, float] = {  # DERIVED_SLOTS
             "rm_bin": self._rm_bin, "rm_xmin": self._rm_extent[0],
             "rm_ymin": self._rm_extent[2], "rm_nx": self._rm_shape[1],
             "rm_ny": self._rm_shape[0], "rm_decay": self._rm_decay(),
         }
-        for k, val in vals.items():
+        for k, val in derived.items():
             v[PV[k]] = float(val)
+        ip = self._params.inputs
         self._maps_a = self._lec_maps(ip.context_a)
         self._maps_b = self._lec_maps(ip.context_b)
 
