@@ -76,6 +76,14 @@ def _seeds_text(seeds: list[int]) -> str:
     return ", ".join(map(str, seeds))
 
 
+def _short(v: Verdict) -> str:
+    """The claim without its parenthesis, with the mean (and p), pipes escaped."""
+    claim = v.claim.split(" (")[0].replace("|", "\\|")
+    mean = "n/a" if v.mean is None else f"{v.mean:.2f}"
+    p = "" if v.p is None else (f", p {v.p:.2g}" if v.p >= 0.001 else ", p < 0.001")
+    return f"{claim} ({mean}{p})"
+
+
 def report() -> None:
     blocks: list[str] = []
     rows: list[str] = []
@@ -93,8 +101,8 @@ def report() -> None:
                    + (f", `{' '.join(prov['set'])}`" if prov.get("set") else "") + ". "
                    f"Rodent result: {runs[0].get('rodent', '')} ({runs[0].get('citation', '')}).",
                    "", statistics_table([v.to_json() for v in verdicts]), ""]
-        met = [v.claim for v in verdicts if v.met]
-        missed = [v.claim for v in verdicts if not v.met]
+        missed = [_short(v) for v in verdicts if not v.met]
+        met = [_short(v) for v in verdicts if v.met]
         rows.append(f"| {name} | {n_met} of {len(verdicts)} | "
                     + ("; ".join(met) if met else "–") + " | "
                     + ("; ".join(missed) if missed else "–") + " |")
@@ -106,7 +114,8 @@ def report() -> None:
             "p < 0.05 (hippoviz/experiments/verdicts.py). What the model does not reproduce, "
             "the diagnostics and what was tried are in [science.md](science.md).", ""]
     (ROOT / "docs" / "results.md").write_text("\n".join(head + blocks), encoding="utf-8")
-    table = ["| protocol | targets met | met | not met |", "|---|---|---|---|", *rows]
+    table = ["| protocol | targets met | met (mean over seeds, p) | not met |", "|---|---|---|---|",
+             *rows]
     readme = ROOT / "README.md"
     text = readme.read_text(encoding="utf-8")
     if BEGIN in text and END in text:

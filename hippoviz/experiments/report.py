@@ -433,8 +433,9 @@ def statistics_table(stats: list[dict[str, Any]], protocol_column: bool = False)
                                                             else ""))
         p = v.get("p")
         ptxt = "–" if p is None else (f"{p:.2g}" if p >= 0.001 else "< 0.001")
+        claim = str(v["claim"]).replace("|", "\\|")  # a pipe would split the cell
         lines.append("| " + (f"{v['protocol']} | " if protocol_column else "") +
-                     f"{v['claim']} | {ms} ({v.get('n', '?')}) | {v['test']} | {ptxt} | "
+                     f"{claim} | {ms} ({v.get('n', '?')}) | {v['test']} | {ptxt} | "
                      f"{'**yes**' if v['met'] else 'no'} |")
     return "\n".join(lines)
 
