@@ -43,15 +43,12 @@ from hippoviz.record.schema import (
     SAMPLE_FIELDS,
     SCHEMA_VERSION,
 )
+from hippoviz.sim import WEIGHT_NAMES
 from hippoviz.sim.chunk import LAYERS, MISMATCH_GROUPS, Chunk
 
 #: HDF5 format bounds: SWMR needs the 1.10 file format; pinning the upper bound keeps recordings
 #: readable by any HDF5 >= 1.10 (h5py, MATLAB, HDFView, ...).
 LIBVER = ("v110", "v110")
-#: Weight matrices stored in every snapshot (``Simulator.weights`` names).
-DEFAULT_WEIGHT_NAMES: tuple[str, ...] = (
-    "ec_dg", "dg_ca3", "ca3_ca1", "ca1_out", "ec_ca1", "fb_out_ca1", "fb_ca1_ca3", "fb_ca3_dg",
-)
 
 _STR = h5py.string_dtype(encoding="utf-8")
 _ROWS = 8192  # chunk length (rows) of the appended per-step and per-spike datasets
@@ -783,12 +780,8 @@ class Recorder:
         self._w_sched.start(self._t_start)
         self._rm_sched.start(self._t_start)
 
-        try:
-            from hippoviz.sim import WEIGHT_NAMES as names
-        except ImportError:
-            names = DEFAULT_WEIGHT_NAMES
         weights = {}
-        for name in names:
+        for name in WEIGHT_NAMES:
             try:
                 weights[name] = np.asarray(sim.weights(name))
             except (AttributeError, KeyError, ValueError):

@@ -833,8 +833,6 @@ class QtScreenshotDialog(QDialog):
             path = path.with_suffix(f".{ext}")
         force = self.file.confirmed
         if (path.exists() or C.sidecar_path(path).exists()) and not force:
-            from hippoviz.gui.qt_dialogs import show_message
-
             def done(button: int) -> None:
                 if button == QMessageBox.StandardButton.Yes.value:
                     self._save(name, path, True)

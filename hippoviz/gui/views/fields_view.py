@@ -18,10 +18,11 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 from hippoviz.gui import palette
 from hippoviz.gui.views.selection import QtSelection
 from hippoviz.runtime import DataSource, RateMaps
+from hippoviz.sim import HIDDEN, LAYERS
 
 #: Layers offered first (in this order); any other layer with rate maps is appended.
-DEFAULT_LAYERS: tuple[str, ...] = ("dg", "ca3", "ca1")
-_ALL_LAYERS: tuple[str, ...] = ("ec", "dg", "ca3", "ca1", "out")
+DEFAULT_LAYERS: tuple[str, ...] = HIDDEN
+_ALL_LAYERS: tuple[str, ...] = LAYERS
 #: Tile edge lengths offered (pixels).
 TILE_SIZES: dict[str, int] = {"small": 52, "medium": 68, "large": 100}
 _GAP = 5  # pixels between tiles (room for the selection frame)
