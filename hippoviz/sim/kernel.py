@@ -120,8 +120,12 @@ def _apply_update(w: NDArray[np.float32], g: NDArray[np.float32], v: NDArray[np.
             gf[i] = 0.0
     else:
         mom32 = np.float32(mom)
+        step = lr32 * scale
         for i in range(wf.shape[0]):
-            vi = mom32 * vf[i] - lr32 * (scale * gf[i] + lam * wf[i])
+            if decay > 0.0:
+                vi = mom32 * vf[i] - lr32 * (scale * gf[i] + lam * wf[i])
+            else:  # without decay, the arithmetic of hippoviz 0.1 (bit for bit)
+                vi = mom32 * vf[i] - step * gf[i]
             vf[i] = vi
             wf[i] += vi
             gf[i] = 0.0
@@ -149,7 +153,10 @@ def _apply_update_rows(w: NDArray[np.float32], g: NDArray[np.float32], v: NDArra
         wr = w[j]
         gr = g[j]
         for i in range(wr.shape[0]):
-            vi = mom32 * vr[i] - lr32 * (scale * gr[i] + lam * wr[i])
+            if decay > 0.0:
+                vi = mom32 * vr[i] - lr32 * (scale * gr[i] + lam * wr[i])
+            else:  # without decay, the arithmetic of hippoviz 0.1 (bit for bit)
+                vi = mom32 * vr[i] - lr32 * scale * gr[i]
             vr[i] = vi
             wr[i] += vi
             gr[i] = 0.0
