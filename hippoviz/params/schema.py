@@ -134,7 +134,8 @@ class InputParams:
     lec_rate_spread: float = p(
         1.0, "LEC context cells fire at a peak rate drawn per cell and context from "
         "U(1 - spread, 1): a cell fires more in some contexts than others, as LEC cells signal "
-        "which environment the rat is in (0 = every cell peaks at 1 in every context).",
+        "which environment the rat is in (Knierim, Neunuebel & Deshmukh 2014, Phil Trans R Soc "
+        "B 369:20130369; 0 = every cell peaks at 1 in every context).",
         lo=0.0, hi=1.0, step=0.05, live=False)
     max_objects: int = p(4, "Object slots in the LEC input.", lo=0, hi=16, step=1, live=False)
     n_object_cells: int = p(8, "LEC object cells per object: one at the object, the others at "
