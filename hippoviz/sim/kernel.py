@@ -273,6 +273,21 @@ def _target(mode: int, k_frac: float, n: int) -> float:
 
 
 @njit(cache=True, nogil=True)
+def _layer_error(d: NDArray[np.float32], h: NDArray[np.float32], act: NDArray[np.int32], m: int,
+                 dn: bool, mean: float, exact: bool, tau: int, coef: float, ip_on: bool,
+                 inv_sd: NDArray[np.float32]) -> int:
+    # from the error on a layer's output to the error on its pre-activations: through the
+    # divisive normalisation, the local inhibition (its threshold unit joins the units with
+    # error) and the intrinsic plasticity's standardisation; returns how many units carry error
+    if dn:
+        _normalise_error(d, h, act, m, mean)
+    mb = _inhibition_grad(d, h, act, m, tau, coef) if exact else m
+    if ip_on:
+        _scale_error(d, act, mb, inv_sd)
+    return mb
+
+
+@njit(cache=True, nogil=True)
 def _abs_sum(d: NDArray[np.float32], act: NDArray[np.int32], m: int) -> float:
     c = 0.0
     for q in range(m):
@@ -628,25 +643,13 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                 d3[l] = pv[GAIN_EC_CA1] * acc
                 if sp_ca1 == 2:
                     d3[l] += pv[L1]
-            if dn:
-                _normalise_error(d3, h3, act3, m3, mean3)
-            mb3 = _inhibition_grad(d3, h3, act3, m3, tau[2], coef3) if exact else m3
-            if ip_on:
-                _scale_error(d3, act3, mb3, isd3)
+            mb3 = _layer_error(d3, h3, act3, m3, dn, mean3, exact, tau[2], coef3, ip_on, isd3)
             _back_project(b3t, act2, m2, act3, mb3, d3, pv[GAIN_CA1_CA3],
                           pv[L1] if sp_ca3 == 2 else 0.0, d2)
-            if dn:
-                _normalise_error(d2, h2, act2, m2, mean2)
-            mb2 = _inhibition_grad(d2, h2, act2, m2, tau[1], coef2) if exact else m2
-            if ip_on:
-                _scale_error(d2, act2, mb2, isd2)
+            mb2 = _layer_error(d2, h2, act2, m2, dn, mean2, exact, tau[1], coef2, ip_on, isd2)
             _back_project(b2t, act1, m1, act2, mb2, d2, pv[GAIN_CA3_DG],
                           pv[L1] if sp_dg == 2 else 0.0, d1)
-            if dn:
-                _normalise_error(d1, h1, act1, m1, mean1)
-            mb1 = _inhibition_grad(d1, h1, act1, m1, tau[0], coef1) if exact else m1
-            if ip_on:
-                _scale_error(d1, act1, mb1, isd1)
+            mb1 = _layer_error(d1, h1, act1, m1, dn, mean1, exact, tau[0], coef1, ip_on, isd1)
             carried[0] = _abs_sum(d3, act3, mb3) / max(m3, 1)
             carried[1] = _abs_sum(d2, act2, mb2) / max(m2, 1)
             carried[2] = _abs_sum(d1, act1, mb1) / max(m1, 1)
