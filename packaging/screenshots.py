@@ -233,7 +233,9 @@ class Driver:
         self.pump(0.8)
 
     def set(self, patch: dict[str, Any]) -> None:
-        self.win.source.command({"op": "set", "patch": patch})
+        from hippoviz.runtime import SetParams
+
+        self.win.source.command(SetParams(patch))
         self.pump(0.5)
         panel = getattr(self.win, "params_panel", None)
         if panel is not None and hasattr(panel, "resync"):

@@ -1,16 +1,18 @@
-"""L2: experiment protocols, headless sessions and their analyses.
+"""L4: experiment protocols run on sessions, their analyses, reports and figures.
 
 - :mod:`~hippoviz.experiments.protocol`: protocol TOML files (phases, manipulations, analyses),
   validated with errors that name the file, line and key;
-- :mod:`~hippoviz.experiments.engine`: :class:`ProtocolRun`, the phase state machine (headless
-  and live in the app);
+- :mod:`~hippoviz.experiments.engine`: :class:`ProtocolRun`, the phases of a protocol plugged
+  into a :class:`hippoviz.runtime.Session` (headless, and live in the app);
 - :mod:`~hippoviz.experiments.analyses`, :mod:`~hippoviz.experiments.measures`: what a phase
-  computes at its end;
+  computes at its end (:mod:`~hippoviz.experiments.data`: what it keeps for them);
 - :mod:`~hippoviz.experiments.report`: the rodent results, fixed criteria and ``report.md``;
+- :mod:`~hippoviz.experiments.figures`, :mod:`~hippoviz.experiments.output`: the figures
+  (matplotlib, PNG and SVG) and the files of a run;
 - :mod:`~hippoviz.experiments.sweep`: many seeds with Dask;
 - :mod:`~hippoviz.experiments.cli`: ``hippoviz experiment``;
-- :mod:`~hippoviz.experiments.session`, :mod:`~hippoviz.experiments.bench`: ``hippoviz run`` and
-  ``hippoviz bench``.
+- :mod:`~hippoviz.experiments.session`, :mod:`~hippoviz.experiments.bench`: collectors and
+  summaries of headless runs (``hippoviz run``), ``hippoviz bench``.
 
-Nothing here imports a GUI toolkit; figures are drawn by ``hippoviz.gui.figures``.
+Nothing here imports a GUI toolkit.
 """

@@ -1,4 +1,4 @@
-"""Headless sessions: run a simulator for a while, keep what analysis needs, summarise.
+"""Headless runs: keep what analysis needs of a run's chunks, and summarise it.
 
 Used by ``hippoviz run`` and by the experiment protocols.
 """

@@ -1,4 +1,4 @@
-"""L2: sessions and what drives them (no Qt).
+"""L3: sessions and what drives them (no Qt).
 
 - :class:`Session` owns one simulator and offers typed hooks: a schedule of commands at steps,
   stops at step boundaries, chunk listeners (:mod:`hippoviz.runtime.session`);
@@ -7,8 +7,11 @@
 - :class:`SimRunner`: the app's simulation thread, a thin thread around a session, with the
   rings and slots of its :class:`LiveSource`;
 - :class:`DataSource`: what views read, implemented by :class:`LiveSource`,
-  :class:`RecordingSource` (a recording at a cursor time) and :class:`StaticSource`;
+  :class:`~hippoviz.runtime.recording_source.RecordingSource` (a recording at a cursor time)
+  and :class:`StaticSource`;
 - :func:`~hippoviz.runtime.replay.verify`: re-run a recording and compare its spikes.
+
+The last two read recordings (h5py): import them from their modules.
 
 >>> from hippoviz import params as P
 >>> from hippoviz.runtime import Play, SimRunner

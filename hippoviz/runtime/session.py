@@ -34,9 +34,7 @@ from psygnal import EmitLoopError, Signal, SignalInstance
 
 from hippoviz import params as P
 from hippoviz.runtime.commands import (
-    AddObject,
     CommandLog,
-    SetParams,
     SetTrajectory,
     SimCommand,
 )
@@ -256,15 +254,6 @@ class Session:
         result = self.sim.command(cmd.to_wire())
         _emit(self.applied, Applied(step, cmd, result, scheduled))
         return result
-
-    def set(self, patch: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
-        """Apply live parameters (a :class:`SetParams`); returns ``{key: (old, new)}``."""
-        changes: dict[str, tuple[Any, Any]] = self.apply(SetParams(dict(patch))) or {}
-        return changes
-
-    def add_object(self, x: float, y: float) -> int:
-        """Put an object at ``(x, y)`` (an :class:`AddObject`); returns its id."""
-        return int(self.apply(AddObject(x, y)))
 
     def set_trajectory(self, xy: NDArray[Any] | None) -> int:
         """Let ``xy (n, 2)`` drive the rat from now on (a :class:`SetTrajectory`); returns
