@@ -36,7 +36,6 @@ DOCS_ONLY = ("screenshots",)
 EXCLUDES = (
     "tkinter",
     "_tkinter",
-    "matplotlib",  # reports draw their figures with Qt (hippoviz.gui.figures)
     "IPython",
     "jupyter_client",
     "ipykernel",
@@ -47,7 +46,8 @@ EXCLUDES = (
     "PyQt5",
     "PySide2",
     "PySide6",
-    "PIL",  # images are written by Qt; Pillow (20 MiB with its libraries) is never imported
+    "matplotlib.tests",
+    "matplotlib.testing",
     "aiohttp",  # an optional transport of fsspec; Dask's cluster talks over tornado
     "PyQt6.QtNetwork",
     "PyQt6.QtPdf",
@@ -69,6 +69,7 @@ PRUNE = (
     "PyQt6/Qt6/plugins/imageformats/libqtga.so",
     "distributed/http/static",  # Dask's web dashboard (not started by hippoviz)
     "pynwb/nwb-schema/docs",  # the schema's documentation figures (the YAML stays)
+    "matplotlib/mpl-data/sample_data",  # the gallery's example data
 )
 
 

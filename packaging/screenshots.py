@@ -228,8 +228,7 @@ class Driver:
         self.win.source.command(Publish())
         self.pump(0.8)
         runner = self.win.runner
-        if hasattr(runner, "maps_idle"):
-            self.wait(lambda: bool(runner.maps_idle), 60, "the rate maps")
+        self.wait(lambda: bool(runner.maps_idle), 60, "the rate maps")
         self.pump(0.8)
 
     def set(self, patch: dict[str, Any]) -> None:
@@ -237,9 +236,7 @@ class Driver:
 
         self.win.source.command(SetParams(patch))
         self.pump(0.5)
-        panel = getattr(self.win, "params_panel", None)
-        if panel is not None and hasattr(panel, "resync"):
-            panel.resync()
+        self.win.params_panel.resync()
 
     def raise_dock(self, title: str) -> Any:
         dock = self.win.docks.get(title)

@@ -21,14 +21,18 @@ Figures (each drawn when its data is present):
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 from numpy.typing import NDArray
 
 from hippoviz.experiments.report import NAMES as LAYER_LABELS
@@ -52,7 +56,9 @@ Series = tuple[str, Sequence[Any], Sequence[Any] | None, str]
 
 def _figure(title: str, height_in: float = 5.2, width_in: float = WIDTH_IN) -> Figure:
     fig = Figure(figsize=(width_in, height_in), facecolor=PAPER, layout="constrained")
-    fig.suptitle(title, color=INK, fontsize=12, fontweight="bold")
+    # about nine characters of 12-pt bold text per inch: a long title wraps instead of spilling
+    fig.suptitle(textwrap.fill(title, width=int(width_in * 9)), color=INK, fontsize=12,
+                 fontweight="bold")
     return fig
 
 
@@ -70,11 +76,13 @@ def _style(ax: Axes, title: str = "", x: str = "", y: str = "") -> Axes:
 
 
 def _save(fig: Figure, out: Path, stem: str) -> str:
-    """Write ``stem.png`` and ``stem.svg``; returns the PNG's name."""
+    """Write ``stem.png`` (Agg) and ``stem.svg``; returns the PNG's name. The canvases are
+    named here rather than looked up by format, so that a frozen app carries them."""
     png = out / f"{stem}.png"
-    fig.savefig(png, format="png", dpi=DPI, facecolor=PAPER)
-    fig.savefig(out / f"{stem}.svg", format="svg", facecolor=PAPER,
-                metadata={"Title": stem, "Description": "hippoviz experiment figure"})
+    FigureCanvasAgg(fig).print_figure(png, format="png", dpi=DPI, facecolor=PAPER)
+    FigureCanvasSVG(fig).print_figure(out / f"{stem}.svg", format="svg", facecolor=PAPER,
+                                      metadata={"Title": stem,
+                                                "Description": "hippoviz experiment figure"})
     return png.name
 
 
@@ -87,12 +95,14 @@ def _grouped_bars(ax: Axes, groups: list[str], series: list[Series],
     """Bars at x = group index, one bar per series, with optional error bars."""
     n = max(1, len(series))
     width = 0.8 / n
+    handles = []
     for k, (name, vals, errs, color) in enumerate(series):
         xs = np.arange(len(groups)) - 0.4 + width * (k + 0.5)
         h = np.asarray([_num(v) for v in vals], np.float64)
         ok = np.isfinite(h)
-        ax.bar(xs[ok], h[ok], width=width * 0.9, color=color, edgecolor=INK, linewidth=0.5,
-               label=name)
+        ax.bar(xs[ok], h[ok], width=width * 0.9, color=color, edgecolor=INK, linewidth=0.5)
+        # a patch per series: the legend shows its colour even when no bar has a value
+        handles.append(Patch(facecolor=color, edgecolor=INK, linewidth=0.5, label=name))
         if errs is not None:
             e = np.asarray([_num(v) for v in errs], np.float64)
             okb = ok & np.isfinite(e)
@@ -106,7 +116,7 @@ def _grouped_bars(ax: Axes, groups: list[str], series: list[Series],
         pad = 0.02 * (hi - lo)
         ax.set_ylim(lo - pad, hi + pad)
     ax.grid(axis="y", alpha=0.25)
-    ax.legend(fontsize=8, framealpha=0.85, edgecolor=MUTED_INK)
+    ax.legend(handles=handles, fontsize=8, framealpha=0.85, edgecolor=MUTED_INK)
 
 
 def _layer_groups() -> list[str]:
