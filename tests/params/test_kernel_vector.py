@@ -56,7 +56,7 @@ def other_value(spec: P.ParamSpec) -> Any:
     v = d + (m.step or (hi - lo) / 10.0)
     v = v if v <= hi else d - (m.step or (hi - lo) / 10.0)
     assert lo <= v <= hi and v != d, spec.key
-    return int(round(v)) if spec.type is int else v
+    return round(v) if spec.type is int else v
 
 
 def test_every_slot_is_filled_once() -> None:
