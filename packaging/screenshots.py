@@ -202,7 +202,7 @@ class Driver:
         return None if t is None else float(t)
 
     def playing(self) -> bool:
-        return bool((self.win.source.stats() or {}).get("playing", False))
+        return self.win.source.stats().playing
 
     def play_until(self, t_end_s: float) -> None:
         """Play at full speed until simulated time ``t_end_s``, then pause."""
