@@ -3,8 +3,9 @@ pathway still carry error, does the mismatch stay low?
 
 A :class:`HealthMonitor` takes the per-step samples of each chunk (active fractions, mismatch)
 and the error carried by each back-projection, and keeps one :class:`HealthWindow` per
-``window_s`` of simulated time (a window closes with the first chunk that completes it). :meth:`HealthMonitor.silent_layers` names the layers whose
-activity over the last ``recent_s`` has fallen below ``silent_fraction`` of their target: the
+``window_s`` of simulated time (a window closes with the first chunk that completes it).
+:meth:`HealthMonitor.silent_layers` names the layers whose activity over the last
+``recent_s`` has fallen below ``silent_fraction`` of their target: the
 app flags them, and long-run checks fail on them.
 """
 

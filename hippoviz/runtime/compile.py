@@ -133,16 +133,16 @@ def compile_kernels(preset: str = "small", say: Callable[[str], None] | None = N
     from hippoviz.sim import build
 
     def started() -> None:
-        if say is not None:
+        # several kernels compile one after the other (building the network, then stepping
+        # it): the user hears of the first one only, and of the total at the end
+        if say is not None and watch.compiles == 0:
             say(f"{COMPILING_TEXT}…")
 
-    def ended(took: float) -> None:
-        if say is not None:
-            say(f"compiled in {took:.0f} s")
-
-    with CompileWatch(started, ended) as watch:
+    with CompileWatch(started) as watch:
         sim = build(P.load_preset(preset), 1)
         sim.run_chunk(20)
+    if say is not None and watch.compiles:
+        say(f"compiled in {watch.compile_s:.0f} s")
     return watch.compile_s
 
 

@@ -8,7 +8,8 @@ commands of every kind applied between chunks: live parameter changes, objects a
 removed, a recorded path driving the rat for a while, the rate maps reset. It writes
 ``session_small.npz``: the parameters (TOML), the seed, the command schedule (JSON), the chunk
 lengths, every spike of every layer, the per-step samples and a digest of every array of the
-final state.
+final state, and the machine it ran on (CPU and library versions: ``fastmath`` kernels round
+differently on CPUs with other vector units, so the stored spikes hold for that machine's kind).
 
 Regenerate it only for a deliberate change of the model's arithmetic; the tests exist to
 show that everything else leaves the spikes untouched.
@@ -53,37 +54,62 @@ def state_digest(state: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def main() -> int:
+def machine() -> dict[str, str]:
+    """What decides the kernels' floating-point rounding besides the code: the CPU LLVM compiles
+    for (its vector units set how ``fastmath`` reductions are grouped) and the library versions.
+    Runs on machines that agree here agree bit for bit."""
+    import llvmlite
+    import llvmlite.binding as llvm
+    import numba
+
+    return {"cpu_name": str(llvm.get_host_cpu_name()),
+            "cpu_features": str(llvm.get_host_cpu_features().flatten()),
+            "numba": numba.__version__, "llvmlite": llvmlite.__version__,
+            "numpy": np.__version__}
+
+
+def run_golden(params_toml: str, seed: int, schedule: list[tuple[int, dict[str, Any]]],
+               chunks: tuple[int, ...] | list[int]) -> dict[str, Any]:
+    """The golden run on this machine: the simulator driven by hand, the schedule's commands
+    applied at chunk boundaries; returns what ``session_small.npz`` stores."""
     from hippoviz import params as P
     from hippoviz.sim import LAYERS, build
 
-    params = P.load_preset("small")
-    sim = build(params, SEED)
-    chunks = []
+    params = P.loads(params_toml)
+    sim = build(params, seed)
+    done = []
     i_cmd = 0
-    for n in CHUNKS:
-        while i_cmd < len(SCHEDULE) and SCHEDULE[i_cmd][0] == sim.step:
-            sim.command(SCHEDULE[i_cmd][1])
+    for n in chunks:
+        while i_cmd < len(schedule) and schedule[i_cmd][0] == sim.step:
+            sim.command(schedule[i_cmd][1])
             i_cmd += 1
-        chunk = sim.run_chunk(n)
-        chunks.append(chunk)
-    assert i_cmd == len(SCHEDULE), "a command of the schedule fell inside a chunk"
+        done.append(sim.run_chunk(int(n)))
+    assert i_cmd == len(schedule), "a command of the schedule fell inside a chunk"
     out: dict[str, Any] = {
-        "params_toml": np.array(P.dumps(params, comments=False)),
-        "seed": np.array(SEED),
-        "schedule": np.array(json.dumps(SCHEDULE)),
-        "chunks": np.array(CHUNKS, np.int64),
+        "params_toml": np.array(params_toml),
+        "seed": np.array(seed),
+        "schedule": np.array(json.dumps(schedule)),
+        "chunks": np.array(chunks, np.int64),
         "state_sha256": np.array(json.dumps(state_digest(sim.state_dict()))),
+        "machine": np.array(json.dumps(machine())),
     }
     for name in ("t_s", "pos_m", "heading_rad", "speed_m_s", "theta_phase_rad", "mismatch",
                  "active_fraction"):
-        out[f"sample.{name}"] = np.concatenate([getattr(c, name) for c in chunks])
+        out[f"sample.{name}"] = np.concatenate([getattr(c, name) for c in done])
     for L in LAYERS:
-        out[f"spikes.{L}.times_s"] = np.concatenate([c.spikes[L].times_s for c in chunks])
-        out[f"spikes.{L}.units"] = np.concatenate([c.spikes[L].units for c in chunks])
+        out[f"spikes.{L}.times_s"] = np.concatenate([c.spikes[L].times_s for c in done])
+        out[f"spikes.{L}.units"] = np.concatenate([c.spikes[L].units for c in done])
+    return out
+
+
+def main() -> int:
+    from hippoviz import params as P
+    from hippoviz.sim import LAYERS
+
+    out = run_golden(P.dumps(P.load_preset("small"), comments=False), SEED, SCHEDULE, CHUNKS)
     np.savez_compressed(HERE / "session_small.npz", **out)
     n_spikes = sum(out[f"spikes.{L}.units"].size for L in LAYERS)
-    print(f"{sim.step} steps, {n_spikes} spikes")
+    print(f"{int(np.sum(CHUNKS))} steps, {n_spikes} spikes")
     return 0
 
 
