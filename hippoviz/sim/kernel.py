@@ -41,10 +41,12 @@ PV_NAMES: tuple[str, ...] = (
     "kappa", "rmax_grid", "rmax_lec", "rmax_dg", "rmax_ca3", "rmax_ca1", "rmax_out",
     "ph_ec", "ph_dg", "ph_ca3", "ph_ca1",
     "rm_bin", "rm_xmin", "rm_ymin", "rm_nx", "rm_ny", "rm_decay",
+    "grid_sx", "grid_sy",
 )
 PV = {name: i for i, name in enumerate(PV_NAMES)}
 #: Slots the simulator derives itself (the rate-map grid and its forgetting), not parameters.
-DERIVED_SLOTS: tuple[str, ...] = ("rm_bin", "rm_xmin", "rm_ymin", "rm_nx", "rm_ny", "rm_decay")
+DERIVED_SLOTS: tuple[str, ...] = ("rm_bin", "rm_xmin", "rm_ymin", "rm_nx", "rm_ny", "rm_decay",
+                                  "grid_sx", "grid_sy")
 (DT, F_THETA, WIDTH, HEIGHT, SHAPE, SPEED_MEAN, SPEED_TAU, ROT_STD, ROT_TAU, THIG, WALL_RANGE,
  WALL_STRENGTH, WALL_MODEL,
  G_MEC, G_BORDER, G_LEC, G_TA, SIGMA_IN, CTX_MORPH, BLEND, OBJ_SIGMA,
@@ -55,11 +57,14 @@ DERIVED_SLOTS: tuple[str, ...] = ("rm_bin", "rm_xmin", "rm_ymin", "rm_nx", "rm_n
  THETA_GATING, THETA_DEPTH, ENC_PHASE, ENC_WINDOW,
  KAPPA, RMAX_GRID, RMAX_LEC, RMAX_DG, RMAX_CA3, RMAX_CA1, RMAX_OUT,
  PH_EC, PH_DG, PH_CA3, PH_CA1,
- RM_BIN, RM_XMIN, RM_YMIN, RM_NX, RM_NY, RM_DECAY) = range(len(PV_NAMES))
+ RM_BIN, RM_XMIN, RM_YMIN, RM_NX, RM_NY, RM_DECAY,
+ GRID_SX, GRID_SY) = range(len(PV_NAMES))
 
 #: Columns of the per-step sample output.
 SAMPLE_COLUMNS = ("t", "x", "y", "heading", "speed", "theta", "mm_total", "mm_grid",
                   "mm_border", "mm_lec", "active_dg", "active_ca3", "active_ca1")
+(S_T, S_X, S_Y, S_HEADING, S_SPEED, S_THETA, S_MM_TOTAL, S_MM_GRID, S_MM_BORDER, S_MM_LEC,
+ S_ACTIVE_DG, S_ACTIVE_CA3, S_ACTIVE_CA1) = range(len(SAMPLE_COLUMNS))
 #: Most steps processed together in one block.
 BLOCK = 32
 #: Steps between two applications of the rate-map forgetting factor.
@@ -529,13 +534,16 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                     plastic = 0.0
                     in_scale = 1.0 - pv[THETA_DEPTH]
             plastic_b[nb] = plastic
-            samples[s, 0] = t0
-            samples[s, 1] = px
-            samples[s, 2] = py
-            samples[s, 3] = agent[2]
-            samples[s, 4] = agent[3]
-            samples[s, 5] = theta
-            grid_rates(px, py, grid_kmod, grid_cos, grid_sin, grid_module, trig, grid_out)
+            samples[s, S_T] = t0
+            samples[s, S_X] = px
+            samples[s, S_Y] = py
+            samples[s, S_HEADING] = agent[2]
+            samples[s, S_SPEED] = agent[3]
+            samples[s, S_THETA] = theta
+            # grids rescale with the box by a part of its deformation (1.0 in a box of the
+            # familiar size: the product is then exact and changes nothing)
+            grid_rates(px * pv[GRID_SX], py * pv[GRID_SY], grid_kmod, grid_cos, grid_sin,
+                       grid_module, trig, grid_out)
             wall_distances(px, py, segments, seg_wall, dists)
             border_rates(dists, border_w, border_out)
             lec_context_rates(px, py, pv[WIDTH], pv[HEIGHT], maps_a, maps_b, switch_at,
@@ -571,9 +579,9 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
             s = s0 + sb
             g = step0 + s
             t0 = g * dt
-            theta = samples[s, 5]
-            px = samples[s, 1]
-            py = samples[s, 2]
+            theta = samples[s, S_THETA]
+            px = samples[s, S_X]
+            py = samples[s, S_Y]
             plastic = plastic_b[sb]
             x = xb[sb]
             xin = xinb[sb]
@@ -628,9 +636,10 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                 x_tot += x_grp[gi]
             if not math.isfinite(e_tot):
                 return s
-            samples[s, 6] = e_tot / max(x_tot, 1e-12)
+            samples[s, S_MM_TOTAL] = e_tot / max(x_tot, 1e-12)
             for gi in range(3):
-                samples[s, 7 + gi] = e_grp[gi] / max(x_grp[gi], 1e-12) if x_grp[gi] > 0 else 0.0
+                samples[s, S_MM_GRID + gi] = (e_grp[gi] / max(x_grp[gi], 1e-12)
+                                              if x_grp[gi] > 0 else 0.0)
             # --- countercurrent error pathway (computed always: the circuit view shows it)
             # (with the exact inhibition gradient, each layer's threshold unit carries error
             # too: it is appended after the winners, mb = winners + 1)
@@ -815,9 +824,9 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                     for i in range(accf.shape[0]):
                         accf[i] *= inv32
                     rm_w[0] = 1.0
-            samples[s, 10] = m1 / n_dg
-            samples[s, 11] = m2 / n_ca3
-            samples[s, 12] = m3 / n_ca1
+            samples[s, S_ACTIVE_DG] = m1 / n_dg
+            samples[s, S_ACTIVE_CA3] = m2 / n_ca3
+            samples[s, S_ACTIVE_CA1] = m3 / n_ca1
             # --- latest values
             if s == n - 1:
                 last_x[:] = x

@@ -6,7 +6,7 @@ import copy
 import json
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -14,6 +14,7 @@ from scipy.ndimage import gaussian_filter
 
 from hippoviz import params as P
 from hippoviz.params import ParamError, Params
+from hippoviz.sim import kernel as K
 from hippoviz.sim.agent import STATE_SIZE
 from hippoviz.sim.arena import Arena
 from hippoviz.sim.calibrate import calibrate_thresholds, ec_inputs, lattice
@@ -201,16 +202,28 @@ class Simulator:
         v = self._pv
         for slot, val in P.kernel_values(self._params).items():
             v[PV[slot]] = val
+        sx, sy = self._grid_scale()
         derived: dict[str, float] = {  # DERIVED_SLOTS
             "rm_bin": self._rm_bin, "rm_xmin": self._rm_extent[0],
             "rm_ymin": self._rm_extent[2], "rm_nx": self._rm_shape[1],
             "rm_ny": self._rm_shape[0], "rm_decay": self._rm_decay(),
+            "grid_sx": sx, "grid_sy": sy,
         }
         for k, val in derived.items():
             v[PV[k]] = float(val)
         ip = self._params.inputs
         self._maps_a = self._lec_maps(ip.context_a)
         self._maps_b = self._lec_maps(ip.context_b)
+
+    def _grid_scale(self) -> tuple[float, float]:
+        """How the grid cells' coordinates scale in the current box: a box stretched by ``s``
+        along an axis from its familiar size (the one the network was built in) stretches the
+        grids by ``1 + r (s - 1)`` there, ``r`` = ``inputs.grid_rescale`` (Barry et al. 2007)."""
+        r = self._params.inputs.grid_rescale
+        w0, h0 = self._lec_geometry
+        ap = self._params.arena
+        return (1.0 / (1.0 + r * (ap.width_m / w0 - 1.0)),
+                1.0 / (1.0 + r * (ap.height_m / h0 - 1.0)))
 
     def _rm_decay(self) -> float:
         tau_min = self._params.analysis.ratemap_memory_min
@@ -255,41 +268,57 @@ class Simulator:
         """Apply one command (see docs/api-sim.md) and log it; returns its result."""
         if not isinstance(cmd, dict) or "op" not in cmd:
             raise ParamError(f"a command needs an 'op': {cmd!r}")
-        op = cmd["op"]
-        result: Any = None
-        if op == "set":
-            patch = cmd.get("patch")
-            if not isinstance(patch, dict) or not patch:
-                raise ParamError("command 'set' needs a non-empty 'patch'")
-            result = self.apply(patch)
-        elif op == "add_object":
-            free = np.flatnonzero(~self._obj_on)
-            if free.size == 0:
-                raise ParamError(f"no free object slot (inputs.max_objects = "
-                                 f"{self._params.inputs.max_objects})")
-            x, y = self._checked_xy(cmd)
-            i = int(cmd["id"]) if "id" in cmd else int(free[0])
-            if i not in free:
-                raise ParamError(f"object slot {i} is not free")
-            self._obj_pos[i] = (x, y)
-            self._obj_on[i] = True
-            result = i
-            cmd = {**cmd, "id": i}
-        elif op == "move_object":
-            i = self._checked_id(cmd)
-            self._obj_pos[i] = self._checked_xy(cmd)
-        elif op == "remove_object":
-            i = self._checked_id(cmd)
-            self._obj_on[i] = False
-        elif op == "set_trajectory":
-            result = self._set_trajectory(cmd.get("xy"))
-        elif op == "reset_ratemaps":
-            self._reset_ratemaps()
-            self._sync_pv()
-        else:
-            raise ParamError(f"unknown command op '{op}'")
-        self.command_log.append((self.step, copy.deepcopy(cmd)))
+        handler = self._COMMANDS.get(cmd["op"])
+        if handler is None:
+            raise ParamError(f"unknown command op '{cmd['op']}'")
+        result, logged = handler(self, cmd)
+        self.command_log.append((self.step, copy.deepcopy(logged)))
         return result
+
+    # each handler returns (result, the command as logged)
+    def _cmd_set(self, cmd: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        patch = cmd.get("patch")
+        if not isinstance(patch, dict) or not patch:
+            raise ParamError("command 'set' needs a non-empty 'patch'")
+        return self.apply(patch), cmd
+
+    def _cmd_add_object(self, cmd: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        free = np.flatnonzero(~self._obj_on)
+        if free.size == 0:
+            raise ParamError(f"no free object slot (inputs.max_objects = "
+                             f"{self._params.inputs.max_objects})")
+        x, y = self._checked_xy(cmd)
+        i = int(cmd["id"]) if "id" in cmd else int(free[0])
+        if i not in free:
+            raise ParamError(f"object slot {i} is not free")
+        self._obj_pos[i] = (x, y)
+        self._obj_on[i] = True
+        return i, {**cmd, "id": i}  # the slot chosen is logged, so a replay picks the same
+
+    def _cmd_move_object(self, cmd: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        i = self._checked_id(cmd)
+        self._obj_pos[i] = self._checked_xy(cmd)
+        return None, cmd
+
+    def _cmd_remove_object(self, cmd: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        self._obj_on[self._checked_id(cmd)] = False
+        return None, cmd
+
+    def _cmd_set_trajectory(self, cmd: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        return self._set_trajectory(cmd.get("xy")), cmd
+
+    def _cmd_reset_ratemaps(self, cmd: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        self._reset_ratemaps()
+        self._sync_pv()
+        return None, cmd
+
+    #: The wire format's operations (docs/api-sim.md) and their handlers.
+    _COMMANDS: ClassVar[dict[str, Callable[[Simulator, dict[str, Any]],
+                                           tuple[Any, dict[str, Any]]]]] = {
+        "set": _cmd_set, "add_object": _cmd_add_object, "move_object": _cmd_move_object,
+        "remove_object": _cmd_remove_object, "set_trajectory": _cmd_set_trajectory,
+        "reset_ratemaps": _cmd_reset_ratemaps,
+    }
 
     def set_trajectory(self, xy: NDArray[np.float64] | None) -> int:
         """Let a recorded path drive the rat: ``xy (n, 2)`` metres, one row per step from the
@@ -410,14 +439,14 @@ class Simulator:
             spikes[L] = Spikes(t[order], u[order])
         return Chunk(
             step0=self.step,
-            t_s=s[:, 0].copy(),
-            pos_m=s[:, 1:3].astype(np.float32),
-            heading_rad=s[:, 3].astype(np.float32),
-            speed_m_s=s[:, 4].astype(np.float32),
-            theta_phase_rad=s[:, 5].astype(np.float32),
-            mismatch=s[:, 6:10].astype(np.float32),
+            t_s=s[:, K.S_T].copy(),
+            pos_m=s[:, K.S_X:K.S_Y + 1].astype(np.float32),
+            heading_rad=s[:, K.S_HEADING].astype(np.float32),
+            speed_m_s=s[:, K.S_SPEED].astype(np.float32),
+            theta_phase_rad=s[:, K.S_THETA].astype(np.float32),
+            mismatch=s[:, K.S_MM_TOTAL:K.S_MM_LEC + 1].astype(np.float32),
             spikes=spikes,
-            active_fraction=s[:, 10:13].astype(np.float32),
+            active_fraction=s[:, K.S_ACTIVE_DG:K.S_ACTIVE_CA1 + 1].astype(np.float32),
         )
 
     def _divergence_hint(self) -> str:

@@ -17,7 +17,8 @@ from hippoviz.sim.network import SPARSITY_CODES
 
 #: Live parameters the kernel does not read from its vector: they rebuild arrays (the grid
 #: modules of a room, the LEC maps of a context) or serve the analysis of the rate maps.
-NOT_IN_THE_VECTOR = {"inputs.context_a", "inputs.context_b", "inputs.room"}
+NOT_IN_THE_VECTOR = {"inputs.context_a", "inputs.context_b", "inputs.room",
+                     "inputs.grid_rescale"}  # through the derived slots grid_sx, grid_sy
 
 #: How a choice becomes a number in the kernel (written out here, independently of the schema).
 CHOICE_CODES: dict[str, dict[str, float]] = {
@@ -101,3 +102,16 @@ def test_a_rebuild_only_parameter_reaches_the_kernel_at_build() -> None:
     params = P.replace(P.load_preset("small"), {"time.dt_ms": 5.0})
     sim = build(params, 1)
     assert sim._pv[PV["dt"]] == 0.005
+
+
+@pytest.mark.parametrize("r", [0.0, 0.5, 1.0])
+def test_the_grid_rescale_reaches_the_kernel_as_coordinate_scales(r: float) -> None:
+    """Stretching the box 1 m -> 1.5 m along y with ``grid_rescale`` r stretches the grids by
+    1 + r/2 along y: the kernel multiplies y by the inverse; x keeps its scale."""
+    s = build(P.replace(P.load_preset("small"), {"inputs.grid_rescale": r}), 1)
+    assert s._pv[PV["grid_sx"]] == 1.0 and s._pv[PV["grid_sy"]] == 1.0
+    s.apply({"arena.height_m": 1.5})
+    assert s._pv[PV["grid_sx"]] == 1.0
+    assert s._pv[PV["grid_sy"]] == pytest.approx(1.0 / (1.0 + 0.5 * r))
+    s.apply({"arena.height_m": 1.0})
+    assert s._pv[PV["grid_sy"]] == 1.0
