@@ -124,10 +124,11 @@ class InputParams:
                                            "2012: ratio about 1.4); one entry per module.",
                                            unit="m", lo=0.1, hi=3.0, live=False)
     grid_rescale: float = p(
-        0.0, "Part of a box's deformation that the grids follow: stretched by s along an axis "
+        0.5, "Part of a box's deformation that the grids follow: stretched by s along an axis "
         "from the box the network was built in, grid fields stretch by 1 + r (s - 1) there. Grid "
         "scale follows a deformed familiar box partly, not fully (Barry et al. 2007, Nat "
-        "Neurosci 10:682-684); 0 = grids keep their spacing, 1 = they follow the walls.",
+        "Neurosci 10:682-684); 0 = grids keep their spacing, 1 = they follow the walls, 0.5 "
+        "(default) halfway.",
         lo=0.0, hi=1.0, step=0.05)
     border_widths_m: tuple[float, ...] = p((0.05, 0.10, 0.15, 0.20),
                                            "Widths sigma of the border fields: one border "

@@ -7,8 +7,9 @@ science/run_all.py); the model was tuned on other seeds (11-13). Here every chec
 inside what seeds 1-8 showed, so that neither the CPU nor a library version can flip it:
 floating-point differences between machines make a long run diverge like a new seed, and these
 margins hold for every seed measured. Results the model does not reproduce (a CA3 new-room PV
-below 0.2, CA1 overlapping more than CA3, a morph whose ends differ by 0.2, stretch, objects)
-are not tested here: docs/science.md gives their numbers and what was tried.
+below 0.2, CA1 overlapping more than CA3, a morph whose ends differ by 0.2, a stretch
+elongation of 1.2, objects) are not tested here: docs/science.md gives their numbers and what
+was tried.
 Each test prints its numbers (``-s`` shows them).
 """
 
@@ -119,6 +120,17 @@ def test_morph_moves_the_population_away_from_a(layer: str) -> None:
         assert c[0] - c[-1] >= 0.03
     mean = np.mean(np.asarray(curves, np.float64), axis=0)
     assert mean[0] - mean[-1] >= 0.08
+
+
+def test_fields_elongate_in_a_stretched_box() -> None:
+    """Stretching the box 1 m -> 1.5 m elongates CA1's fields along the stretched axis (grids
+    follow half the stretch). Seeds 1-8: median elongation ratio 1.07-1.30 (mean 1.20, so the
+    target of >= 1.2 is not met, docs/science.md); grids that keep their spacing gave 1.05 +- 0.10
+    on seeds 11-14, 0.91 on one."""
+    got = [m["field_elongation_ratio"]["ca1"] for m in runs("stretch")]
+    show("CA1 median field elongation per seed", got)
+    assert min(got) > 1.0
+    assert float(np.mean(got)) >= 1.1
 
 
 def test_dg_decorrelates_more_than_ca3() -> None:
