@@ -322,10 +322,15 @@ def objects(a: Analysis, ctx: Context) -> None:
         ok = cells & np.isfinite(ia) & np.isfinite(ib) & (ia > 0) & (ib > 0)
         change = ib[ok] / ia[ok]
         p, _n = M.sign_test_greater(np.log(change)) if change.size else (float("nan"), 0)
+        # the whole layer's rate near the place over elsewhere, after over before: k-WTA and
+        # divisive normalisation hand on the same summed activity at every place, so this
+        # stays near 1 however the single cells' rates move (docs/science.md §5)
+        pa, pb = M.near_index(ma.sum(axis=0)[None], mask), M.near_index(mb.sum(axis=0)[None], mask)
         out[L] = {"near_rate_ratio": M.nanmedian(change), "p_value": p,
                   "n_cells": int(change.size),
                   "fraction_increased": float(np.mean(change > 1)) if change.size else
-                  float("nan")}
+                  float("nan"),
+                  "population_near_ratio": float(pb[0] / pa[0]) if pa[0] > 0 else float("nan")}
     ctx.metrics.setdefault("objects", {})[a.options["label"]] = out
     ctx.figures["ratemaps"].append(_examples(
         ref_maps, cond_maps, _extent(w, h), _extent(w, h),
