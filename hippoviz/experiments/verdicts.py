@@ -187,16 +187,18 @@ def lesion(runs: Sequence[dict[str, Any]]) -> list[Verdict]:
 def global_remapping(runs: Sequence[dict[str, Any]], protocol: str = "global-remapping"
                      ) -> list[Verdict]:
     rodent = "distinct CA3 subsets per room (PV ~ 0); CA1 overlaps more"
+    # the second room is new to the network, or (global-remapping-familiar) learned as well
+    other = "other-room" if protocol.endswith("familiar") else "new-room"
     pv3 = [abs(v) if v is not None else None for v in _col(runs, "pv_correlation", "ca3")]
     return [
-        threshold(protocol, "CA3 new-room |PV correlation| < 0.2", pv3, 0.2, above=False,
+        threshold(protocol, f"CA3 {other} |PV correlation| < 0.2", pv3, 0.2, above=False,
                   rodent=rodent),
         threshold(protocol, "CA3 same-room PV correlation >= 0.7",
                   _col(runs, "pv_correlation_baseline", "ca3"), 0.7, above=True, rodent=rodent),
-        paired(protocol, "CA1 new-room PV below its same-room PV",
+        paired(protocol, f"CA1 {other} PV below its same-room PV",
                _col(runs, "pv_correlation", "ca1"), _col(runs, "pv_correlation_baseline", "ca1"),
                greater=False, rodent=rodent),
-        paired(protocol, "CA1 new-room PV above CA3's", _col(runs, "pv_correlation", "ca1"),
+        paired(protocol, f"CA1 {other} PV above CA3's", _col(runs, "pv_correlation", "ca1"),
                _col(runs, "pv_correlation", "ca3"), rodent=rodent),
     ]
 
@@ -289,6 +291,7 @@ TARGETS: dict[str, Callable[[Sequence[dict[str, Any]]], list[Verdict]]] = {
     "place-cells": place_cells, "lesion": lesion, "global-remapping": global_remapping,
     "rate-remapping": rate_remapping, "morph": morph, "stretch": stretch, "objects": objects,
     "pattern-separation": pattern_separation, "novelty": novelty,
+    "global-remapping-familiar": lambda runs: global_remapping(runs, "global-remapping-familiar"),
 }
 
 

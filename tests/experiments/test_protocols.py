@@ -11,8 +11,8 @@ from hippoviz import params as P
 from hippoviz.cli import main
 from hippoviz.experiments import protocol as PR
 
-NINE = ["place-cells", "rate-remapping", "global-remapping", "morph", "stretch", "objects",
-        "pattern-separation", "novelty", "lesion"]
+BUILTIN = ["place-cells", "rate-remapping", "global-remapping", "morph", "stretch", "objects",
+           "pattern-separation", "novelty", "lesion", "global-remapping-familiar"]
 
 GOOD = """\
 [protocol]
@@ -31,9 +31,9 @@ learning = false
 """
 
 
-def test_builtins_are_the_nine_in_model_order() -> None:
-    assert PR.builtin_names() == NINE
-    for i, name in enumerate(NINE, start=1):
+def test_builtins_are_the_ten_in_model_order() -> None:
+    assert PR.builtin_names() == BUILTIN
+    for i, name in enumerate(BUILTIN, start=1):
         p = PR.resolve(name)
         assert p.name == name and p.experiment == i
         assert p.rodent and p.citation and p.title
@@ -175,10 +175,10 @@ def test_a_command_the_simulator_refuses_names_the_phase(tmp_path: Path,
 def test_list(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["experiment", "--list"]) == 0
     out = capsys.readouterr().out
-    for name in NINE:
+    for name in BUILTIN:
         assert name in out
     assert main(["experiment", "--list", "--json"]) == 0
     import json
 
     data = json.loads(capsys.readouterr().out)
-    assert [p["name"] for p in data["protocols"]] == NINE
+    assert [p["name"] for p in data["protocols"]] == BUILTIN

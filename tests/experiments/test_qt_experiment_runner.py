@@ -93,7 +93,7 @@ def test_live_protocol_equals_headless(qtbot, sim_runner: SimRunner, tmp_path: P
     assert img.width() > 0 and len({img.pixel(x, 5) for x in range(0, img.width(), 7)}) > 1
 
 
-def test_experiments_menu_lists_the_nine(qtbot) -> None:
+def test_experiments_menu_lists_the_ten(qtbot) -> None:
     from PyQt6 import QtWidgets
 
     from hippoviz.gui.experiments.experiments_menu import QtExperimentsMenu
@@ -102,7 +102,7 @@ def test_experiments_menu_lists_the_nine(qtbot) -> None:
     qtbot.addWidget(parent)
     menu = QtExperimentsMenu(parent)
     names = [a.data() for a in menu.actions() if a.data()]
-    assert names == PR.builtin_names() and len(names) == 9
+    assert names == PR.builtin_names() and len(names) == 10
     with qtbot.waitSignal(menu.chosen) as blocker:
         menu.actions()[1].trigger()
     assert blocker.args == ["rate-remapping"]

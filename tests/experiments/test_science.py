@@ -110,6 +110,18 @@ def test_a_new_room_decorrelates_the_population(layer: str) -> None:
         assert abs(m["rate_map_correlation_median"][layer]) < 0.2
 
 
+def test_two_familiar_rooms_have_distinct_ca3_populations() -> None:
+    """Both rooms learned before the probes (as in Leutgeb et al. 2004): CA3's population
+    vectors of the two rooms are uncorrelated, |PV| < 0.2 (seeds 1-8: 0.00-0.13, same room
+    0.93-0.95)."""
+    got = [(m["pv_correlation"]["ca3"], m["pv_correlation_baseline"]["ca3"])
+           for m in runs("global-remapping-familiar")]
+    show("CA3 PV other room, same room", got)
+    assert float(np.mean([abs(pv) for pv, _ in got])) < 0.2
+    for pv, base in got:
+        assert abs(pv) < 0.3 and base >= 0.7
+
+
 @pytest.mark.parametrize("layer", ["ca3", "ca1"])
 def test_morph_moves_the_population_away_from_a(layer: str) -> None:
     """Along the LEC morph the PV correlation with A falls (seeds 1-8: by 0.05-0.31 from
