@@ -33,6 +33,7 @@ RODENT: dict[int, tuple[str, str]] = {
     8: ("mismatch jumps at the change and decays as fields restabilise",
         "docs/model.md, experiments table, row 8"),
     9: ("fewer place cells upstream of the cut", "docs/model.md, experiments table, row 9"),
+    10: ("population vectors uncorrelated between two familiar rooms", "Leutgeb et al. 2004"),
 }
 
 #: Thresholds of the criteria (stated in the report next to each verdict).
@@ -319,7 +320,7 @@ def _row9(m: dict[str, Any], sd: dict[str, Any], rodent: str, cite: str) -> list
 
 
 _ROWS = {1: _row1, 2: _row2, 3: _row3, 4: _row4, 5: _row5, 6: _row6, 7: _row7, 8: _row8,
-         9: _row9}
+         9: _row9, 10: _row3}  # 10: global remapping between two familiar rooms
 
 
 # ----------------------------------------------------------------------------------------------
