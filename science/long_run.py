@@ -58,6 +58,8 @@ def figure(runs: list[dict[str, Any]], targets: dict[str, float], path: Path,
     axes[1, 0].legend(loc="upper right")
     for ax in axes[1]:
         ax.set_xlabel("simulated hours")
+    axes[0, 1].tick_params(labelbottom=True)  # the panel below it is the caption
+    axes[0, 1].set_xlabel("simulated hours")
     axes[1, 1].axis("off")
     axes[1, 1].text(0, 0.9, title, va="top", fontsize=9, wrap=True)
     fig.tight_layout()
