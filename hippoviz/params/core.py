@@ -115,8 +115,9 @@ def coerce(key: str, value: Any) -> Any:
             raise bad(f"expected {_range_text(m)}")
         return value
     if s.type is tuple:
-        if not isinstance(value, list | tuple) or not value:
-            raise bad("expected a non-empty list of numbers")
+        if not isinstance(value, list | tuple) or not (value or m.may_be_empty):
+            raise bad("expected a list of numbers" if m.may_be_empty
+                      else "expected a non-empty list of numbers")
         out = []
         for v in value:
             if isinstance(v, bool) or not isinstance(v, int | float):

@@ -39,6 +39,7 @@ class Meta:
     gating: bool = False  # shown in the gating panel up front
     kernel: str | None = None
     to_kernel: Callable[[Any], float] | None = None
+    may_be_empty: bool = False  # a list parameter that may be empty
 
 
 def radians(degrees: float) -> float:
@@ -134,6 +135,14 @@ class InputParams:
                                            "Widths sigma of the border fields: one border "
                                            "cell per wall and width.", unit="m", lo=0.01,
                                            hi=0.5, live=False)
+    bvc_distances_m: tuple[float, ...] = p(
+        (), "Preferred wall distances of the boundary-vector cells: one cell per wall and "
+        "distance, firing when a wall lies at that distance in its direction, with a tuning "
+        "width that grows with the distance (Hartley et al. 2000, Hippocampus 10:369-379: "
+        "sigma = 0.122 m (d / 0.183 m + 1)); such cells are found in the subiculum (Lever et al. "
+        "2009, J Neurosci 29:9771-9777) and make place fields stretch with the box (O'Keefe & "
+        "Burgess 1996). Input gain: gamma_border. Empty: border cells only.",
+        unit="m", lo=0.0, hi=1.0, live=False, may_be_empty=True)
     n_lec_context: int = p(96, "LEC context cells (smooth random spatial fields).", lo=0,
                            hi=1024, step=8, live=False)
     lec_sigma_m: float = p(0.10, "Smoothing of the LEC context fields.", unit="m", lo=0.02,

@@ -44,18 +44,19 @@ def lattice(arena: Arena, spacing_m: float = CALIBRATION_SPACING_M) -> NDArray[n
 
 def ec_inputs(params: Params, arena: Arena, positions: NDArray[np.float64],
               grid_k: NDArray[np.float64], grid_phi: NDArray[np.float64],
+              border_prefs: NDArray[np.float64],
               border_widths: NDArray[np.float64], maps_a: NDArray[np.float32],
               maps_b: NDArray[np.float32], switch_at: NDArray[np.float64],
               obj_pos: NDArray[np.float64], obj_on: NDArray[np.bool_],
               obj_vec: NDArray[np.float64]) -> NDArray[np.float64]:
     """The noiseless entorhinal vector ``x`` at each position, ``(n, n_ec)``: the same inputs
-    and gains as the kernel (grid, border, LEC context, LEC objects), from the NumPy twins of
+    and gains as the kernel (grid, border and boundary-vector, LEC context, LEC objects), from the NumPy twins of
     the input kernels (tests compare it with the kernel's own ``x``)."""
     ip = params.inputs
     px, py = positions[:, 0], positions[:, 1]
     grid = grid_rates_np(px, py, grid_k, grid_phi)
     border = border_rates_np(wall_distances_np(px, py, arena.segments, arena.seg_wall),
-                             border_widths)
+                             border_prefs, border_widths)
     ctx = np.array([lec_context_rates_np(x, y, arena.width_m, arena.height_m, maps_a, maps_b,
                                          switch_at, ip.context_morph, ip.morph_mode == "blend")
                     for x, y in positions]).reshape(len(positions), -1)

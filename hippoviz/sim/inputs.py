@@ -1,4 +1,4 @@
-"""Entorhinal input: MEC grid and border cells, LEC context and object cells.
+"""Entorhinal input: MEC grid, border and boundary-vector cells, LEC context and object cells.
 
 Builders (NumPy, run once or on a manipulation) prepare arrays; kernels (numba, every step)
 evaluate the rates of one position. Every kernel has a NumPy twin named ``*_np``.
@@ -134,23 +134,41 @@ def grid_rates_np(x: Any, y: Any, k: NDArray[np.float64],
     return np.asarray((np.exp(0.3 * (s + 1.5)) - 1.0) / _G_NORM)
 
 
-# ---- border cells ----------------------------------------------------------------------------
+# ---- border and boundary-vector cells ----------------------------------------------------------
+#: Hartley et al. (2000, Hippocampus 10:369-379): a boundary-vector cell tuned to distance d has a
+#: radial tuning width sigma0 (d / beta + 1), with sigma0 = 0.122 m and beta = 0.183 m.
+BVC_SIGMA0_M = 0.122
+BVC_BETA_M = 0.183
+
+
+def border_cells(widths_m: tuple[float, ...], bvc_distances_m: tuple[float, ...]) -> tuple[
+        NDArray[np.float64], NDArray[np.float64]]:
+    """Preferred wall distance and tuning width of each border-group cell per wall: the border
+    cells (distance 0, one per width) then the boundary-vector cells (one per distance, width
+    from Hartley et al. 2000)."""
+    d = np.asarray([0.0] * len(widths_m) + list(bvc_distances_m), dtype=np.float64)
+    w = np.asarray(list(widths_m) + [BVC_SIGMA0_M * (x / BVC_BETA_M + 1.0)
+                                     for x in bvc_distances_m], dtype=np.float64)
+    return d, w
+
+
 @njit(cache=True, nogil=True)
-def border_rates(dists: NDArray[np.float64], widths: NDArray[np.float64],
-                 out: NDArray[np.float32]) -> None:
-    """Border-cell rates from the four wall distances: cell ``w * n_widths + j`` is
-    ``exp(-d_w^2 / 2 sigma_j^2)``."""
+def border_rates(dists: NDArray[np.float64], prefs: NDArray[np.float64],
+                 widths: NDArray[np.float64], out: NDArray[np.float32]) -> None:
+    """Border and boundary-vector rates from the four wall distances: cell ``w * n + j`` is
+    ``exp(-(d_w - p_j)^2 / 2 sigma_j^2)`` (``p_j = 0`` for a border cell)."""
     nw = widths.shape[0]
     for w in range(4):
         for j in range(nw):
-            out[w * nw + j] = math.exp(-dists[w] * dists[w] / (2.0 * widths[j] * widths[j]))
+            e = dists[w] - prefs[j]
+            out[w * nw + j] = math.exp(-e * e / (2.0 * widths[j] * widths[j]))
 
 
-def border_rates_np(dists: NDArray[np.float64], widths: NDArray[np.float64]) -> NDArray[
-        np.float64]:
-    """NumPy twin of :func:`border_rates`: ``dists (4,)`` gives ``(4 w,)``, ``(p, 4)`` gives
-    ``(p, 4 w)``."""
-    r = np.exp(-(dists[..., :, None] ** 2) / (2.0 * widths ** 2))
+def border_rates_np(dists: NDArray[np.float64], prefs: NDArray[np.float64],
+                    widths: NDArray[np.float64]) -> NDArray[np.float64]:
+    """NumPy twin of :func:`border_rates`: ``dists (4,)`` gives ``(4 n,)``, ``(p, 4)`` gives
+    ``(p, 4 n)``."""
+    r = np.exp(-((dists[..., :, None] - prefs) ** 2) / (2.0 * widths ** 2))
     return r.reshape(*dists.shape[:-1], -1)
 
 

@@ -390,7 +390,8 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
               rs: NDArray[np.uint64], agent: NDArray[np.float64], segments: NDArray[np.float64],
               seg_wall: NDArray[np.int64], grid_kmod: NDArray[np.float64],
               grid_cos: NDArray[np.float64], grid_sin: NDArray[np.float64],
-              grid_module: NDArray[np.int64], border_w: NDArray[np.float64],
+              grid_module: NDArray[np.int64], border_d: NDArray[np.float64],
+              border_w: NDArray[np.float64],
               maps_a: NDArray[np.float32], maps_b: NDArray[np.float32],
               switch_at: NDArray[np.float64], obj_pos: NDArray[np.float64],
               obj_on: NDArray[np.bool_], obj_vec: NDArray[np.float64],
@@ -545,7 +546,7 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
             grid_rates(px * pv[GRID_SX], py * pv[GRID_SY], grid_kmod, grid_cos, grid_sin,
                        grid_module, trig, grid_out)
             wall_distances(px, py, segments, seg_wall, dists)
-            border_rates(dists, border_w, border_out)
+            border_rates(dists, border_d, border_w, border_out)
             lec_context_rates(px, py, pv[WIDTH], pv[HEIGHT], maps_a, maps_b, switch_at,
                               pv[CTX_MORPH], pv[BLEND] > 0.5, ctx_out)
             object_rates(px, py, obj_pos, obj_on, obj_vec, pv[OBJ_SIGMA], obj_out)

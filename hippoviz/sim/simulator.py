@@ -20,6 +20,7 @@ from hippoviz.sim.arena import Arena
 from hippoviz.sim.calibrate import calibrate_thresholds, ec_inputs, lattice
 from hippoviz.sim.chunk import HIDDEN, LAYERS, Chunk, Spikes
 from hippoviz.sim.inputs import (
+    border_cells,
     grid_kernel_arrays,
     grid_room,
     make_grid_layout,
@@ -88,7 +89,7 @@ class Simulator:
         # -- entorhinal input
         self._grid_layout = make_grid_layout(ip.grid_spacings_m, ip.n_grid_per_module, rng)
         self._set_room(ip.room)
-        self._border_w = np.asarray(ip.border_widths_m, dtype=np.float64)
+        self._border_d, self._border_w = border_cells(ip.border_widths_m, ip.bvc_distances_m)
         self._lec_cache: dict[int, NDArray[np.float32]] = {}
         self._lec_geometry = (params.arena.width_m, params.arena.height_m)
         self._switch_at = make_switch_order(self.seed, ip.n_lec_context)
@@ -160,7 +161,8 @@ class Simulator:
         current arena, room, context and objects (see :mod:`hippoviz.sim.calibrate`)."""
         ip = self._params.inputs
         k, phi = grid_room(self._grid_layout, ip.room, self.seed)
-        x = ec_inputs(self._params, self.arena, lattice(self.arena), k, phi, self._border_w,
+        x = ec_inputs(self._params, self.arena, lattice(self.arena), k, phi, self._border_d,
+                      self._border_w,
                       self._lec_maps(ip.context_a), self._lec_maps(ip.context_b),
                       self._switch_at, self._obj_pos, self._obj_on, self._obj_vec)
         calibrate_thresholds(self.net, x, self._params)
@@ -411,7 +413,7 @@ class Simulator:
         bad = run_steps(
             n, self.step, self._pv, self._rs_env, self._rs, self._agent, self.arena.segments,
             self.arena.seg_wall, self._grid_kmod, self._grid_cos, self._grid_sin,
-            self._grid_module, self._border_w, self._maps_a,
+            self._grid_module, self._border_d, self._border_w, self._maps_a,
             self._maps_b, self._switch_at, self._obj_pos, self._obj_on, self._obj_vec,
             net.params_tuple(), (net.ft_dg_ca3, net.ft_ca3_ca1, net.ft_ca1_out),
             (net.th_dg, net.th_ca3, net.th_ca1), self._grads, self._vel, self._mom2,

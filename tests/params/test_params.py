@@ -46,7 +46,8 @@ def test_the_old_model_is_a_preset() -> None:
 
 def test_toml_round_trip(tmp_path: object) -> None:
     p = P.replace(P.Params(), {"learning.g_ca3_dg": 0.25, "network.sparsity_ca1": "emax",
-                               "inputs.border_widths_m": [0.1, 0.2], "theta.gating": True})
+                               "inputs.border_widths_m": [0.1, 0.2], "theta.gating": True,
+                               "inputs.bvc_distances_m": []})
     path = tmp_path / "c.toml"  # type: ignore[operator]
     P.save(p, path)
     assert P.load(path) == p

@@ -54,14 +54,16 @@ class FakeSim:
         self._rng = np.random.default_rng(seed)
         n_ec = (P.get(params, "inputs.n_grid_per_module")
                 * len(P.get(params, "inputs.grid_spacings_m"))
-                + 4 * len(P.get(params, "inputs.border_widths_m"))
+                + 4 * (len(P.get(params, "inputs.border_widths_m"))
+                     + len(P.get(params, "inputs.bvc_distances_m")))
                 + P.get(params, "inputs.n_lec_context")
                 + P.get(params, "inputs.max_objects") * P.get(params, "inputs.n_object_cells"))
         self.layer_sizes = {"ec": n_ec, "dg": P.get(params, "network.n_dg"),
                             "ca3": P.get(params, "network.n_ca3"),
                             "ca1": P.get(params, "network.n_ca1"), "out": n_ec}
         n_grid = P.get(params, "inputs.n_grid_per_module") * 4
-        n_border = 4 * len(P.get(params, "inputs.border_widths_m"))
+        n_border = 4 * (len(P.get(params, "inputs.border_widths_m"))
+                     + len(P.get(params, "inputs.bvc_distances_m")))
         n_ctx = P.get(params, "inputs.n_lec_context")
         self.input_groups = {"grid": slice(0, n_grid),
                              "border": slice(n_grid, n_grid + n_border),

@@ -16,7 +16,7 @@ from hippoviz.sim.network import SPARSITY_CODES, sparsify_np
 def _inputs_at(sim, positions):  # type: ignore[no-untyped-def]
     ip = sim.params.inputs
     k, phi = grid_room(sim._grid_layout, ip.room, sim.seed)
-    return ec_inputs(sim.params, sim.arena, positions, k, phi, sim._border_w,
+    return ec_inputs(sim.params, sim.arena, positions, k, phi, sim._border_d, sim._border_w,
                      sim._lec_maps(ip.context_a), sim._lec_maps(ip.context_b), sim._switch_at,
                      sim._obj_pos, sim._obj_on, sim._obj_vec)
 
@@ -26,6 +26,7 @@ def _inputs_at(sim, positions):  # type: ignore[no-untyped-def]
     {"arena.shape_morph": 1.0, "arena.width_m": 1.4, "inputs.context_morph": 0.5,
      "inputs.room": 3, "inputs.gamma_lec": 0.5, "inputs.gamma_border": 1.5},
     {"inputs.morph_mode": "blend", "inputs.context_morph": 0.3},
+    {"inputs.bvc_distances_m": [0.1, 0.3], "arena.height_m": 1.3},
 ])
 def test_batched_inputs_equal_the_kernel_input(small_params: P.Params,
                                                patch: dict[str, object]) -> None:

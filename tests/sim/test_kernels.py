@@ -13,6 +13,7 @@ from hippoviz.sim import rng as R
 from hippoviz.sim.agent import agent_step, agent_step_np
 from hippoviz.sim.arena import Arena, contains, contains_np, wall_distances, wall_distances_np
 from hippoviz.sim.inputs import (
+    border_cells,
     border_rates,
     border_rates_np,
     grid_kernel_arrays,
@@ -102,7 +103,7 @@ def test_input_kernels_match_twins() -> None:
     kmod, cphi, sphi, module = grid_kernel_arrays(k, phi, layout.module)
     out = np.zeros(32, np.float32)
     trig = np.zeros((2, 2, 3))
-    widths = np.array([0.05, 0.1, 0.2])
+    prefs, widths = border_cells((0.05, 0.1), (0.2,))  # two border cells and a BVC per wall
     bout = np.zeros(12, np.float32)
     ma = make_lec_context(1, 0, 10, 0.1, 1.0, 1.0)
     mb = make_lec_context(1, 1, 10, 0.1, 1.0, 1.0)
@@ -117,8 +118,9 @@ def test_input_kernels_match_twins() -> None:
         grid_rates(x, y, kmod, cphi, sphi, module, trig, out)
         np.testing.assert_allclose(out, grid_rates_np(x, y, k, phi), atol=1e-5)
         d = RNG.uniform(0, 1, 4)
-        border_rates(d, widths, bout)
-        np.testing.assert_allclose(bout, border_rates_np(d, widths), rtol=1e-6, atol=1e-30)
+        border_rates(d, prefs, widths, bout)
+        np.testing.assert_allclose(bout, border_rates_np(d, prefs, widths), rtol=1e-6,
+                                   atol=1e-30)
         m = RNG.uniform()
         for blend in (False, True):
             lec_context_rates(x, y, 1.0, 1.0, ma, mb, sw, m, blend, cout)
@@ -298,3 +300,16 @@ def test_reference_gradient_is_the_true_gradient(modes: tuple[str, ...]) -> None
             assert num == pytest.approx(g[i], rel=0.05, abs=2e-4), (layer, i)
             checked += int(g[i] != 0)
     assert checked > 10
+
+
+def test_boundary_vector_cells_fire_at_their_distance_from_a_wall() -> None:
+    """Per wall: the border cells, then one boundary-vector cell per distance, tuned as in
+    Hartley et al. (2000): peak 1 at the preferred distance, width 0.122 (d / 0.183 + 1) m."""
+    prefs, widths = border_cells((0.05,), (0.3,))
+    np.testing.assert_allclose(prefs, [0.0, 0.3])
+    np.testing.assert_allclose(widths, [0.05, 0.122 * (0.3 / 0.183 + 1.0)])
+    r = border_rates_np(np.array([0.3, 0.0, 0.6, 0.1]), prefs, widths)
+    assert r[1] == 1.0 and r[2] == 1.0  # wall 0's BVC at 0.3 m, wall 1's border cell at 0 m
+    assert r[0] < 1e-7 and r[5] < r[1]  # wall 0's border cell far off; wall 2's BVC 0.3 m out
+    sigma = 0.122 * (0.3 / 0.183 + 1.0)
+    assert abs(r[5] - np.exp(-0.3 ** 2 / (2 * sigma ** 2))) < 1e-12
