@@ -11,7 +11,6 @@ import json
 import math
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -155,6 +154,8 @@ def load_params(preset: str, config: str | None, sets: list[str]) -> Any:
 
 
 def _steps(args: argparse.Namespace, dt_s: float) -> int:
+    from hippoviz.experiments.session import steps_for_minutes
+
     if args.steps is not None:
         if args.steps < 1:
             raise UsageError(f"--steps must be at least 1, got {args.steps}")
@@ -162,7 +163,7 @@ def _steps(args: argparse.Namespace, dt_s: float) -> int:
     minutes = 1.0 if args.minutes is None else args.minutes
     if not (minutes > 0 and math.isfinite(minutes)):
         raise UsageError(f"--minutes must be positive, got {minutes}")
-    return max(1, round(minutes * 60.0 / dt_s))
+    return steps_for_minutes(minutes, dt_s)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -182,8 +183,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
     if not (args.probe >= 0 and math.isfinite(args.probe)):
         raise UsageError(f"--probe must be >= 0 minutes, got {args.probe}")
-    from hippoviz.experiments.session import Collector, Progress, layer_summary
-    from hippoviz.runtime import Session, SetParams
+    from hippoviz.experiments.session import Progress, run_summary
+    from hippoviz.runtime import Session
 
     session = Session(params, args.seed)
     sim = session.sim
@@ -204,13 +205,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"hippoviz: note: the trajectory lasts {sim.trajectory_steps_left * sim.dt_s:.1f} "
               f"s; the simulated rat takes over after it", file=sys.stderr)
     n_probe = round(args.probe * 60 / sim.dt_s)
-    window = max(1, min(n, round(params.analysis.window_min * 60 / sim.dt_s)))
-    col = Collector(start_step=n if n_probe else n - window)
     recorder = None
     if args.record:
         recorder = _open_recorder(args.record, session, args.force)
     progress = Progress(n + n_probe, "hippoviz run")
-    session.chunk_done.connect(col.add)
     if recorder is not None:
         session.chunk_done.connect(recorder.write)
 
@@ -224,10 +222,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     watch = CompileWatch(compiling, compiled).install()
     try:
-        wall = _run(session, n, progress)
-        if n_probe:
-            session.apply(SetParams({"learning.enabled": False}))
-            _run(session, n_probe, progress, offset=n)
+        # the one summary of a headless run (hippoviz sweep --minutes summarises each point so)
+        summary = run_summary(session, n, seed=args.seed, probe_minutes=args.probe,
+                              progress=progress, compile_s=lambda: watch.compile_s)
     except KeyboardInterrupt:
         if recorder is not None:
             recorder.close()  # Ctrl-C keeps what was recorded
@@ -241,24 +238,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         progress.close()
     if recorder is not None:
         recorder.close()
-    wall = max(wall - watch.compile_s, 1e-9)  # steps/s never counts a compile
-    mm = col.mismatch_array()[:n, 0]
-    per_min = round(60 / sim.dt_s)
-    first = mm[: min(per_min, mm.size)]
-    last = mm[-min(per_min, mm.size):]
-    layers = layer_summary(sim, col, seed=args.seed)
-    summary = {
-        "steps": n,
-        "simulated_s": n * sim.dt_s,
-        "wall_s": wall,
-        "steps_per_second": n / wall if wall > 0 else float("inf"),
-        "reconstruction_error": {"initial": float(first.mean()), "final": float(last.mean())},
-        "layers": {L: {k: v for k, v in d.items() if k != "result"} for L, d in layers.items()},
-        "seed": args.seed,
-        "analysis_window_s": (n_probe or window) * sim.dt_s,
-        "probe_minutes": args.probe,
-        "compile_s": watch.compile_s,
-    }
     if args.record:
         summary["record"] = str(args.record)
     if traj is not None:
@@ -286,19 +265,6 @@ def _print_run_summary(s: dict[str, Any]) -> None:
               f"{d['median_si_bits_per_spike']:10.2f} bits/sp {100 * d['active_fraction']:11.1f}%")
     if "record" in s:
         print(f"recording written to {s['record']}")
-
-
-def _run(session: Any, n: int, progress: Any, offset: int = 0) -> float:
-    """Run ``n`` steps of ``session`` (2-s chunks), the progress bar continued from ``offset``
-    steps; returns the wall time in seconds."""
-    from hippoviz.runtime.session import CHUNK_STEPS
-
-    t0 = time.perf_counter()
-    end = session.step + n
-    while session.step < end:
-        session.run_chunk(min(CHUNK_STEPS, end - session.step))
-        progress.update(offset + n - (end - session.step))
-    return time.perf_counter() - t0
 
 
 def _open_recorder(path: str, session: Any, force: bool) -> Any:
