@@ -110,6 +110,55 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--force", action="store_true", help="write into an existing output folder")
     e.add_argument("--json", action="store_true", help="print metrics as one JSON object")
 
+    sw = sub.add_parser("sweep", help="run a parameter grid x seeds on Dask, resumable",
+                        description=(
+        "Run every point of a parameter grid with every seed on Dask (a local cluster, or "
+        "--scheduler ADDR), each a plain headless run of --minutes M summarised as 'hippoviz "
+        "run' does, or an experiment protocol (--protocol NAME). Each finished run is written "
+        "to DIR/runs/ at once: rerunning the same command resumes an interrupted sweep, and a "
+        "different sweep into the same DIR is refused. At the end: DIR/table.csv (and "
+        "table.parquet with pyarrow), one row per point and seed, and heatmaps of the mean "
+        "and sd over seeds (PNG and SVG)."),
+        epilog="example: hippoviz sweep --grid learning.g_ca3_dg=0:1:6 --grid "
+               "inputs.gamma_lec=0.25,0.5,1 --seeds 1-8 --minutes 10 --out sweep-ca3dg")
+    sw.add_argument("--grid", metavar="KEY=VALUES", action="append", default=[],
+                    help="a swept parameter: KEY=A:B:N (N evenly spaced values from A to B "
+                         "inclusive) or KEY=a,b,c (a list); repeatable, every combination is "
+                         "run, e.g. --grid learning.g_ca3_dg=0:1:6 --grid "
+                         "inputs.gamma_lec=0.25,0.5,1")
+    sw.add_argument("--seeds", metavar="A-B", default="1",
+                    help="seeds run at every grid point (default: %(default)s)")
+    sw.add_argument("--minutes", type=float, metavar="M",
+                    help="plain runs of M simulated minutes, each summarised as 'hippoviz run "
+                         "--minutes M' does; with --protocol, scale the protocol to M minutes")
+    sw.add_argument("--protocol", metavar="NAME",
+                    help="run this experiment protocol (a built-in name or a protocol file) at "
+                         "every point: the table holds its metrics")
+    sw.add_argument("--probe", type=float, metavar="M", default=0.0,
+                    help="plain runs: after the run, analyse M more minutes with frozen "
+                         "weights (as 'hippoviz run --probe')")
+    sw.add_argument("--preset", metavar="P", default="default",
+                    help="parameter preset: small, default or large (default: %(default)s)")
+    sw.add_argument("--config", metavar="F", help="TOML file of parameters applied over the "
+                    "preset")
+    sw.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="set",
+                    help="fix one more parameter at every point (repeatable)")
+    sw.add_argument("--scheduler", metavar="ADDR",
+                    help="address of a running Dask scheduler (e.g. tcp://host:8786; its "
+                         "workers need hippoviz); default: a local cluster")
+    sw.add_argument("--workers", type=int, metavar="N",
+                    help="worker processes of the local cluster (default: $HIPPOVIZ_WORKERS "
+                         "or the available cores)")
+    sw.add_argument("--out", metavar="DIR", help="output folder (required): sweep.json, runs/, "
+                    "table.csv, table.parquet, heatmaps; rerunning the same sweep into it "
+                    "resumes it")
+    sw.add_argument("--heatmap", metavar="METRIC", nargs="+", default=None,
+                    help="metrics drawn as heatmaps of the mean and sd over seeds, by their "
+                         "column in the table or a unique ending (e.g. ca1.place_cell_fraction;"
+                         " default: layers.ca1.place_cell_fraction and the mismatch: "
+                         "reconstruction_error.final, or a protocol's last "
+                         "phases.NAME.mismatch_mean)")
+
     x = sub.add_parser("export", help="export a recording to NWB", description=(
         "Export a recording made with 'hippoviz run --record' or the app to Neurodata "
         "Without Borders (NWB 2)."))
@@ -366,6 +415,12 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     return int(run_experiment_command(args))
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from hippoviz.experiments.sweep_cli import run_sweep_command
+
+    return int(run_sweep_command(args))
+
+
 def self_command() -> str:
     """How the user can type this program from where they are: ``hippoviz`` when that name on
     PATH is this program, else its path (relative when below the working folder)."""
@@ -469,7 +524,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             args = parser.parse_args(["gui", *(argv if argv is not None else sys.argv[1:])])
         handler = {"run": cmd_run, "params": cmd_params, "bench": cmd_bench,
-                   "experiment": cmd_experiment, "export": cmd_export, "gui": cmd_gui}
+                   "experiment": cmd_experiment, "sweep": cmd_sweep, "export": cmd_export,
+                   "gui": cmd_gui}
         return handler[args.command](args)
     except (UsageError, ParamError) as exc:
         print(f"hippoviz: error: {exc}", file=sys.stderr)
