@@ -246,6 +246,8 @@ class SweepStore:
         """Check the folder, create it and write ``sweep.json`` (once)."""
         self.check()
         self.runs_dir.mkdir(parents=True, exist_ok=True)
+        for stale in self.runs_dir.glob(".*.tmp"):  # a run cut off while being written
+            stale.unlink(missing_ok=True)
         spec_file = self.out / DEFINITION_FILE
         if not spec_file.exists():
             d = self.definition
@@ -500,7 +502,7 @@ def write_table(out: Path, columns: Sequence[str], rows: Sequence[Mapping[str, A
 
         df = pd.DataFrame([{k: r.get(k) for k in columns} for r in rows], columns=list(columns))
         tmp = out / ".table.parquet.part"
-        df.to_parquet(tmp, engine=engine, index=False)  # type: ignore[call-overload]
+        df.to_parquet(tmp, engine=engine, index=False)
         tmp.replace(out / "table.parquet")
         written.append("table.parquet")
     return written

@@ -19,6 +19,7 @@ from hippoviz.experiments.grid_sweep import (
     SweepStore,
     SweepUsageError,
     default_metrics,
+    flatten,
     resolve_metric,
     run_grid,
     table_rows,
@@ -136,8 +137,16 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     out = store.out
     bar = SweepProgress(len(d.runs()))
     records: list[RunRecord] = []
+    bad_metric: list[str] = []
 
     def on_result(rec: RunRecord, done: int, total: int) -> None:
+        if not records and args.heatmap:  # the first run tells which metrics there are
+            columns = list(flatten(rec.metrics))
+            try:
+                for m in args.heatmap:
+                    resolve_metric(m, columns)
+            except SweepUsageError as exc:
+                bad_metric.append(str(exc))
         records.append(rec)
         bar.update(done)
 
@@ -145,7 +154,7 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     try:
         outcome = run_grid(store, scheduler=args.scheduler, n_workers=args.workers,
-                           on_result=on_result)
+                           on_result=on_result, should_stop=lambda: bool(bad_metric))
     except SweepError as exc:
         raise SweepUsageError(str(exc)) from None
     except KeyboardInterrupt:
@@ -157,14 +166,12 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     wall = time.perf_counter() - t0
+    if bad_metric:
+        raise SweepUsageError(f"{bad_metric[0]}; the finished runs are kept in {out}/")
     columns, rows = table_rows(d, records)
     files = write_table(out, columns, rows)
     if args.heatmap:
-        try:
-            metrics = [resolve_metric(m, columns) for m in args.heatmap]
-        except SweepUsageError as exc:
-            raise SweepUsageError(f"{exc}; the runs and table.csv are in {out}/: rerun with "
-                                  f"another --heatmap, nothing is computed again") from None
+        metrics = [resolve_metric(m, columns) for m in args.heatmap]
     else:
         metrics = default_metrics(d, columns)
     note = ""
