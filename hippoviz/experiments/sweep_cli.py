@@ -123,9 +123,31 @@ def definition_from_args(args: argparse.Namespace) -> SweepDefinition:
                            preset=args.preset, sets=tuple(args.set))
 
 
+def write_outputs(definition: SweepDefinition, out: Path, records: list[RunRecord],
+                  heatmaps: list[str] | None) -> tuple[list[str], str]:
+    """Write the table and the heatmaps of ``heatmaps`` (metric names or unique endings;
+    None: :func:`~hippoviz.experiments.grid_sweep.default_metrics`). Returns the files
+    written and a note (why no heatmap was drawn), or ``""``."""
+    from hippoviz.experiments.sweep_figures import MAX_HEATMAP_KEYS, write_heatmaps
+
+    columns, rows = table_rows(definition, records)
+    files = write_table(out, columns, rows)
+    if heatmaps:
+        metrics = [resolve_metric(m, columns) for m in heatmaps]
+    else:
+        metrics = default_metrics(definition, columns)
+    note = ""
+    if len(definition.axes) > MAX_HEATMAP_KEYS and not heatmaps:
+        metrics, note = [], (f"no heatmaps: the grid has {len(definition.axes)} keys (at most "
+                             f"{MAX_HEATMAP_KEYS})")
+    if metrics:
+        files += write_heatmaps(definition, rows, metrics, out)
+    return files, note
+
+
 def run_sweep_command(args: argparse.Namespace) -> int:
     """Entry point of ``hippoviz sweep`` (returns the exit status)."""
-    from hippoviz.experiments.sweep_figures import check_heatmap_keys, write_heatmaps
+    from hippoviz.experiments.sweep_figures import check_heatmap_keys
 
     d = definition_from_args(args)
     if not args.out:
@@ -168,16 +190,7 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     wall = time.perf_counter() - t0
     if bad_metric:
         raise SweepUsageError(f"{bad_metric[0]}; the finished runs are kept in {out}/")
-    columns, rows = table_rows(d, records)
-    files = write_table(out, columns, rows)
-    if args.heatmap:
-        metrics = [resolve_metric(m, columns) for m in args.heatmap]
-    else:
-        metrics = default_metrics(d, columns)
-    note = ""
-    if len(d.axes) > 3 and not args.heatmap:
-        metrics, note = [], f"no heatmaps: the grid has {len(d.axes)} keys (at most 3)"
-    files += write_heatmaps(d, rows, metrics, out)
+    files, note = write_outputs(d, out, records, args.heatmap)
     print(f"swept {d.describe()}: {outcome.computed} computed, {outcome.skipped} already in "
           f"{out}/, in {wall:.0f} s")
     print(f"wrote {out}/ ({', '.join(files)}; runs/ holds each run)")
