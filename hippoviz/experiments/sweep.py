@@ -4,6 +4,8 @@ A local cluster of worker processes is started by default (one single-threaded w
 at most one per seed); ``scheduler="tcp://host:8786"`` uses a running Dask scheduler instead, so
 that a lab can spread a sweep over its cluster (its workers need hippoviz installed). Each seed
 runs exactly as a single run would: the per-seed metrics equal those of ``--seed S``.
+:func:`dask_client` is that cluster, shared with the parameter sweeps
+(:mod:`hippoviz.experiments.grid_sweep`).
 """
 
 from __future__ import annotations
