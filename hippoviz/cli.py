@@ -11,7 +11,6 @@ import json
 import math
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -111,6 +110,55 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--force", action="store_true", help="write into an existing output folder")
     e.add_argument("--json", action="store_true", help="print metrics as one JSON object")
 
+    sw = sub.add_parser("sweep", help="run a parameter grid x seeds on Dask, resumable",
+                        description=(
+        "Run every point of a parameter grid with every seed on Dask (a local cluster, or "
+        "--scheduler ADDR), each a plain headless run of --minutes M summarised as 'hippoviz "
+        "run' does, or an experiment protocol (--protocol NAME). Each finished run is written "
+        "to DIR/runs/ at once: rerunning the same command resumes an interrupted sweep, and a "
+        "different sweep into the same DIR is refused. At the end: DIR/table.csv (and "
+        "table.parquet with pyarrow), one row per point and seed, and heatmaps of the mean "
+        "and sd over seeds (PNG and SVG)."),
+        epilog="example: hippoviz sweep --grid learning.g_ca3_dg=0:1:6 --grid "
+               "inputs.gamma_lec=0.25,0.5,1 --seeds 1-8 --minutes 10 --out sweep-ca3dg")
+    sw.add_argument("--grid", metavar="KEY=VALUES", action="append", default=[],
+                    help="a swept parameter: KEY=A:B:N (N evenly spaced values from A to B "
+                         "inclusive) or KEY=a,b,c (a list); repeatable, every combination is "
+                         "run, e.g. --grid learning.g_ca3_dg=0:1:6 --grid "
+                         "inputs.gamma_lec=0.25,0.5,1")
+    sw.add_argument("--seeds", metavar="A-B", default="1",
+                    help="seeds run at every grid point (default: %(default)s)")
+    sw.add_argument("--minutes", type=float, metavar="M",
+                    help="plain runs of M simulated minutes, each summarised as 'hippoviz run "
+                         "--minutes M' does; with --protocol, scale the protocol to M minutes")
+    sw.add_argument("--protocol", metavar="NAME",
+                    help="run this experiment protocol (a built-in name or a protocol file) at "
+                         "every point: the table holds its metrics")
+    sw.add_argument("--probe", type=float, metavar="M", default=0.0,
+                    help="plain runs: after the run, analyse M more minutes with frozen "
+                         "weights (as 'hippoviz run --probe')")
+    sw.add_argument("--preset", metavar="P", default="default",
+                    help="parameter preset: small, default or large (default: %(default)s)")
+    sw.add_argument("--config", metavar="F", help="TOML file of parameters applied over the "
+                    "preset")
+    sw.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="set",
+                    help="fix one more parameter at every point (repeatable)")
+    sw.add_argument("--scheduler", metavar="ADDR",
+                    help="address of a running Dask scheduler (e.g. tcp://host:8786; its "
+                         "workers need hippoviz); default: a local cluster")
+    sw.add_argument("--workers", type=int, metavar="N",
+                    help="worker processes of the local cluster (default: $HIPPOVIZ_WORKERS "
+                         "or the available cores)")
+    sw.add_argument("--out", metavar="DIR", help="output folder (required): sweep.json, runs/, "
+                    "table.csv, table.parquet, heatmaps; rerunning the same sweep into it "
+                    "resumes it")
+    sw.add_argument("--heatmap", metavar="METRIC", nargs="+", default=None,
+                    help="metrics drawn as heatmaps of the mean and sd over seeds, by their "
+                         "column in the table or a unique ending (e.g. ca1.place_cell_fraction;"
+                         " default: layers.ca1.place_cell_fraction and the mismatch: "
+                         "reconstruction_error.final, or a protocol's last "
+                         "phases.NAME.mismatch_mean)")
+
     x = sub.add_parser("export", help="export a recording to NWB", description=(
         "Export a recording made with 'hippoviz run --record' or the app to Neurodata "
         "Without Borders (NWB 2)."))
@@ -155,6 +203,8 @@ def load_params(preset: str, config: str | None, sets: list[str]) -> Any:
 
 
 def _steps(args: argparse.Namespace, dt_s: float) -> int:
+    from hippoviz.experiments.session import steps_for_minutes
+
     if args.steps is not None:
         if args.steps < 1:
             raise UsageError(f"--steps must be at least 1, got {args.steps}")
@@ -162,7 +212,7 @@ def _steps(args: argparse.Namespace, dt_s: float) -> int:
     minutes = 1.0 if args.minutes is None else args.minutes
     if not (minutes > 0 and math.isfinite(minutes)):
         raise UsageError(f"--minutes must be positive, got {minutes}")
-    return max(1, round(minutes * 60.0 / dt_s))
+    return steps_for_minutes(minutes, dt_s)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -182,8 +232,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
     if not (args.probe >= 0 and math.isfinite(args.probe)):
         raise UsageError(f"--probe must be >= 0 minutes, got {args.probe}")
-    from hippoviz.experiments.session import Collector, Progress, layer_summary
-    from hippoviz.runtime import Session, SetParams
+    from hippoviz.experiments.session import Progress, run_summary
+    from hippoviz.runtime import Session
 
     session = Session(params, args.seed)
     sim = session.sim
@@ -204,13 +254,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"hippoviz: note: the trajectory lasts {sim.trajectory_steps_left * sim.dt_s:.1f} "
               f"s; the simulated rat takes over after it", file=sys.stderr)
     n_probe = round(args.probe * 60 / sim.dt_s)
-    window = max(1, min(n, round(params.analysis.window_min * 60 / sim.dt_s)))
-    col = Collector(start_step=n if n_probe else n - window)
     recorder = None
     if args.record:
         recorder = _open_recorder(args.record, session, args.force)
     progress = Progress(n + n_probe, "hippoviz run")
-    session.chunk_done.connect(col.add)
     if recorder is not None:
         session.chunk_done.connect(recorder.write)
 
@@ -224,10 +271,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     watch = CompileWatch(compiling, compiled).install()
     try:
-        wall = _run(session, n, progress)
-        if n_probe:
-            session.apply(SetParams({"learning.enabled": False}))
-            _run(session, n_probe, progress, offset=n)
+        # the one summary of a headless run (hippoviz sweep --minutes summarises each point so)
+        summary = run_summary(session, n, seed=args.seed, probe_minutes=args.probe,
+                              progress=progress, compile_s=lambda: watch.compile_s)
     except KeyboardInterrupt:
         if recorder is not None:
             recorder.close()  # Ctrl-C keeps what was recorded
@@ -241,24 +287,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         progress.close()
     if recorder is not None:
         recorder.close()
-    wall = max(wall - watch.compile_s, 1e-9)  # steps/s never counts a compile
-    mm = col.mismatch_array()[:n, 0]
-    per_min = round(60 / sim.dt_s)
-    first = mm[: min(per_min, mm.size)]
-    last = mm[-min(per_min, mm.size):]
-    layers = layer_summary(sim, col, seed=args.seed)
-    summary = {
-        "steps": n,
-        "simulated_s": n * sim.dt_s,
-        "wall_s": wall,
-        "steps_per_second": n / wall if wall > 0 else float("inf"),
-        "reconstruction_error": {"initial": float(first.mean()), "final": float(last.mean())},
-        "layers": {L: {k: v for k, v in d.items() if k != "result"} for L, d in layers.items()},
-        "seed": args.seed,
-        "analysis_window_s": (n_probe or window) * sim.dt_s,
-        "probe_minutes": args.probe,
-        "compile_s": watch.compile_s,
-    }
     if args.record:
         summary["record"] = str(args.record)
     if traj is not None:
@@ -286,19 +314,6 @@ def _print_run_summary(s: dict[str, Any]) -> None:
               f"{d['median_si_bits_per_spike']:10.2f} bits/sp {100 * d['active_fraction']:11.1f}%")
     if "record" in s:
         print(f"recording written to {s['record']}")
-
-
-def _run(session: Any, n: int, progress: Any, offset: int = 0) -> float:
-    """Run ``n`` steps of ``session`` (2-s chunks), the progress bar continued from ``offset``
-    steps; returns the wall time in seconds."""
-    from hippoviz.runtime.session import CHUNK_STEPS
-
-    t0 = time.perf_counter()
-    end = session.step + n
-    while session.step < end:
-        session.run_chunk(min(CHUNK_STEPS, end - session.step))
-        progress.update(offset + n - (end - session.step))
-    return time.perf_counter() - t0
 
 
 def _open_recorder(path: str, session: Any, force: bool) -> Any:
@@ -398,6 +413,12 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     from hippoviz.experiments.cli import run_experiment_command
 
     return int(run_experiment_command(args))
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from hippoviz.experiments.sweep_cli import run_sweep_command
+
+    return int(run_sweep_command(args))
 
 
 def self_command() -> str:
@@ -503,7 +524,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             args = parser.parse_args(["gui", *(argv if argv is not None else sys.argv[1:])])
         handler = {"run": cmd_run, "params": cmd_params, "bench": cmd_bench,
-                   "experiment": cmd_experiment, "export": cmd_export, "gui": cmd_gui}
+                   "experiment": cmd_experiment, "sweep": cmd_sweep, "export": cmd_export,
+                   "gui": cmd_gui}
         return handler[args.command](args)
     except (UsageError, ParamError) as exc:
         print(f"hippoviz: error: {exc}", file=sys.stderr)

@@ -10,6 +10,9 @@
 - :mod:`~hippoviz.experiments.figures`, :mod:`~hippoviz.experiments.output`: the figures
   (matplotlib, PNG and SVG) and the files of a run;
 - :mod:`~hippoviz.experiments.sweep`: many seeds with Dask;
+- :mod:`~hippoviz.experiments.grid`, :mod:`~hippoviz.experiments.grid_sweep`,
+  :mod:`~hippoviz.experiments.sweep_figures`, :mod:`~hippoviz.experiments.sweep_cli`: parameter
+  sweeps (a grid × seeds on Dask, resumable, a tidy table and heatmaps; ``hippoviz sweep``);
 - :mod:`~hippoviz.experiments.cli`: ``hippoviz experiment``;
 - :mod:`~hippoviz.experiments.session`, :mod:`~hippoviz.experiments.bench`: collectors and
   summaries of headless runs (``hippoviz run``), ``hippoviz bench``.

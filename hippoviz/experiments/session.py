@@ -1,6 +1,8 @@
 """Headless runs: keep what analysis needs of a run's chunks, and summarise it.
 
-Used by ``hippoviz run`` and by the experiment protocols.
+Used by ``hippoviz run`` (:func:`run_summary` is its summary), by the parameter sweeps
+(``hippoviz sweep --minutes``: the same summary per grid point and seed) and by the experiment
+protocols.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hippoviz.analysis import place_cell_analysis
+from hippoviz.runtime import Session, SetParams
+from hippoviz.runtime.session import SimulatorLike
 from hippoviz.sim import HIDDEN, Chunk, Simulator
 
 #: Steps per chunk of headless runs (2 s of simulated time).
@@ -81,7 +85,7 @@ def run_steps(sim: Simulator, n_steps: int, *, on_chunk: Callable[[Chunk], None]
     return time.perf_counter() - t0
 
 
-def layer_summary(sim: Simulator, collector: Collector, *, seed: int = 0) -> dict[str, Any]:
+def layer_summary(sim: SimulatorLike, collector: Collector, *, seed: int = 0) -> dict[str, Any]:
     """Place-cell fraction, median spatial information and activity per hidden layer, from the
     spikes of the collector's window (docs/model.md's place-cell test, shuffles included)."""
     active = collector.active_array()
@@ -96,6 +100,73 @@ def layer_summary(sim: Simulator, collector: Collector, *, seed: int = 0) -> dic
                                 else np.zeros((0, len(collector.layers)), np.float32))
     return place_cell_summary(pos, spikes, act, sim.layer_sizes, sim.dt_s, sim.arena.width_m,
                               sim.arena.height_m, sim.params.analysis, seed=seed)
+
+
+def steps_for_minutes(minutes: float, dt_s: float) -> int:
+    """Steps of ``minutes`` simulated minutes (at least one)."""
+    return max(1, round(minutes * 60.0 / dt_s))
+
+
+def run_session(session: Session, n: int, progress: Progress | None = None,
+                offset: int = 0) -> float:
+    """Run ``n`` steps of ``session`` in chunks of :data:`CHUNK_STEPS`, the progress bar
+    continued from ``offset`` steps; returns the wall time in seconds."""
+    t0 = time.perf_counter()
+    end = session.step + n
+    while session.step < end:
+        session.run_chunk(min(CHUNK_STEPS, end - session.step))
+        if progress is not None:
+            progress.update(offset + n - (end - session.step))
+    return time.perf_counter() - t0
+
+
+def run_summary(session: Session, n: int, *, seed: int, probe_minutes: float = 0.0,
+                progress: Progress | None = None,
+                compile_s: Callable[[], float] | None = None) -> dict[str, Any]:
+    """Run ``n`` steps of a fresh ``session`` and summarise them as ``hippoviz run`` does.
+
+    With ``probe_minutes`` the weights are then frozen and that many more minutes are analysed
+    (a probe session); otherwise the last ``analysis.window_min`` minutes of the run. The
+    summary: speed, reconstruction error of the first and last minute, and per hidden layer
+    the place-cell fraction, median spatial information and activity. ``compile_s()`` (the
+    seconds spent compiling kernels during the run) is left out of the wall time.
+    """
+    sim = session.sim
+    n_probe = round(probe_minutes * 60 / sim.dt_s)
+    window = max(1, min(n, round(sim.params.analysis.window_min * 60 / sim.dt_s)))
+    col = Collector(start_step=n if n_probe else n - window)
+    session.chunk_done.connect(col.add)
+    try:
+        wall = run_session(session, n, progress)
+        if n_probe:
+            session.apply(SetParams({"learning.enabled": False}))
+            run_session(session, n_probe, progress, offset=n)
+    finally:
+        session.chunk_done.disconnect(col.add)
+    took = compile_s() if compile_s is not None else 0.0
+    wall = max(wall - took, 1e-9)  # steps/s never counts a compile
+    mm = col.mismatch_array()[:n, 0]
+    per_min = round(60 / sim.dt_s)
+    first = mm[: min(per_min, mm.size)]
+    last = mm[-min(per_min, mm.size):]
+    layers = layer_summary(sim, col, seed=seed)
+    return {
+        "steps": n,
+        "simulated_s": n * sim.dt_s,
+        "wall_s": wall,
+        "steps_per_second": n / wall if wall > 0 else float("inf"),
+        "reconstruction_error": {"initial": float(first.mean()), "final": float(last.mean())},
+        "layers": {L: {k: v for k, v in d.items() if k != "result"} for L, d in layers.items()},
+        "seed": seed,
+        "analysis_window_s": (n_probe or window) * sim.dt_s,
+        "probe_minutes": probe_minutes,
+        "compile_s": took,
+    }
+
+
+#: Keys of :func:`run_summary` that measure the machine, not the model (they differ from one
+#: run of the same parameters and seed to the next).
+RUN_SUMMARY_TIMING = ("wall_s", "steps_per_second", "compile_s")
 
 
 def place_cell_summary(pos: NDArray[np.floating], spikes: dict[str, tuple[Any, Any]],

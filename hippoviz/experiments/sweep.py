@@ -4,6 +4,8 @@ A local cluster of worker processes is started by default (one single-threaded w
 at most one per seed); ``scheduler="tcp://host:8786"`` uses a running Dask scheduler instead, so
 that a lab can spread a sweep over its cluster (its workers need hippoviz installed). Each seed
 runs exactly as a single run would: the per-seed metrics equal those of ``--seed S``.
+:func:`dask_client` is that cluster, shared with the parameter sweeps
+(:mod:`hippoviz.experiments.grid_sweep`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -75,9 +78,30 @@ def run_seeds(protocol: Protocol, params: P.Params, seeds: list[int],
         Passed to :func:`~hippoviz.experiments.engine.run_protocol` (``preset``, ``sets``,
         ``minutes``).
     """
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import as_completed
 
     overrides = dict(overrides or {})
+    with dask_client(scheduler, n_workers, len(seeds)) as client:
+        futures = [client.submit(_run_seed, protocol, params, s, overrides, kwargs,
+                                 key=f"hippoviz-{protocol.name}-seed{s}-{os.getpid()}",
+                                 pure=False) for s in seeds]
+        done = 0
+        for _ in as_completed(futures):
+            done += 1
+            if on_done is not None:
+                on_done(done, len(seeds))
+        return [f.result() for f in futures]
+
+
+@contextmanager
+def dask_client(scheduler: str | None = None, n_workers: int | None = None,
+                n_tasks: int | None = None) -> Iterator[Any]:
+    """A Dask ``Client``: of the running scheduler at ``scheduler``, or of a LocalCluster of
+    single-threaded worker processes (``n_workers``, default ``$HIPPOVIZ_WORKERS`` if set,
+    else the available cores; at most ``n_tasks``), closed with the client. Raises
+    :class:`SweepError` when the cluster cannot be reached or started."""
+    from dask.distributed import Client, LocalCluster
+
     cluster = None
     try:
         if scheduler:
@@ -86,7 +110,8 @@ def run_seeds(protocol: Protocol, params: P.Params, seeds: list[int],
             env_n = os.environ.get("HIPPOVIZ_WORKERS", "")
             n = n_workers or (int(env_n) if env_n.isdigit() and int(env_n) > 0
                               else available_cores())
-            n = min(n, len(seeds))
+            if n_tasks is not None:
+                n = min(n, n_tasks)
             cluster = LocalCluster(
                 n_workers=max(1, n), threads_per_worker=1, processes=True,
                 # CRITICAL: a busy machine makes workers log heartbeat timeouts while the
@@ -102,15 +127,7 @@ def run_seeds(protocol: Protocol, params: P.Params, seeds: list[int],
         where = f"the Dask scheduler at {scheduler}" if scheduler else "a local Dask cluster"
         raise SweepError(f"cannot reach {where}: {exc}") from None
     try:
-        futures = [client.submit(_run_seed, protocol, params, s, overrides, kwargs,
-                                 key=f"hippoviz-{protocol.name}-seed{s}-{os.getpid()}",
-                                 pure=False) for s in seeds]
-        done = 0
-        for _ in as_completed(futures):
-            done += 1
-            if on_done is not None:
-                on_done(done, len(seeds))
-        return [f.result() for f in futures]
+        yield client
     finally:
         client.close()
         if cluster is not None:

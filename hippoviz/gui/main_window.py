@@ -594,6 +594,14 @@ class QtMainWindow(QMainWindow):
         self.source.command(Reset(params=params))
         return True
 
+    def open_run(self, params: P.Params, seed: int, title_hint: str = "") -> None:
+        """Rebuild the live simulation with ``params`` and ``seed`` (a point of a parameter
+        sweep, say); it starts paused, like any rebuild."""
+        self._title_hint = title_hint
+        self.controls.show_seed(int(seed))
+        self.controls.show_playing(False)
+        self.source.command(Reset(seed=int(seed), params=params))
+
     def save_config(self, path: str | Path) -> bool:
         """Save the applied parameters as TOML."""
         params = self.source.params()

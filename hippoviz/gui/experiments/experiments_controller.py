@@ -1,5 +1,6 @@
 """The Experiments menu of the main window: run a protocol live, with a phase timeline over the
-views, then open its report and figures."""
+views, then open its report and figures; Sweep… runs a parameter grid in the background and
+opens a clicked point as a live run."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 from hippoviz.gui.experiments.experiment_runner import QtExperimentRunner
 from hippoviz.gui.experiments.experiments_menu import QtExperimentsMenu
 from hippoviz.gui.experiments.phase_timeline import QtPhaseTimeline
+from hippoviz.gui.experiments.sweep_dialog import QtSweepDialog
 from hippoviz.gui.main_window import QtMainWindow
 
 
@@ -30,8 +32,17 @@ class QtExperimentsController(QtCore.QObject):
         self.cancel_action = QtGui.QAction("Cancel experiment", window)
         self.cancel_action.setEnabled(False)
         self.cancel_action.triggered.connect(self.cancel)
+        self.sweep_dialog: QtSweepDialog | None = None
+        self.sweep_action = QtGui.QAction("S&weep…", window)
+        self.sweep_action.setToolTip("Run a grid of parameter values x seeds in the background "
+                                     "(as hippoviz sweep) and watch a heatmap fill")
+        self.sweep_action.triggered.connect(self.open_sweep)
+        self.menu.addSeparator()
+        self.menu.addAction(self.sweep_action)
         self.menu.addSeparator()
         self.menu.addAction(self.cancel_action)
+        #: Ask before a sweep point replaces the live simulation (tests turn it off).
+        self.confirm_open = True
         self.menu.chosen.connect(self.start)
         self.timeline = QtPhaseTimeline(window)
         self.toolbar = QtWidgets.QToolBar("Experiment", window)
@@ -78,6 +89,32 @@ class QtExperimentsController(QtCore.QObject):
         self.cancel_action.setEnabled(True)
         runner.start()
 
+    def open_sweep(self) -> QtSweepDialog:
+        """Show the sweep dialog (one, kept while the app runs: a sweep goes on when it is
+        hidden)."""
+        if self.sweep_dialog is None:
+            params = self.window.source.params()
+            preset = "small" if params is not None and params.network.n_dg < 1024 else "default"
+            self.sweep_dialog = QtSweepDialog(self.window, preset=preset)
+            self.sweep_dialog.openRequested.connect(self.open_point)
+        self.sweep_dialog.show()
+        self.sweep_dialog.raise_()
+        return self.sweep_dialog
+
+    def open_point(self, params: Any, seed: int, label: str) -> bool:
+        """Rebuild the live simulation with a sweep point's parameters and seed."""
+        if self.runner is not None and self.runner.state in ("running", "analysing"):
+            self._error("An experiment is running", "Cancel it before opening a sweep point.")
+            return False
+        if self.confirm_open and QtWidgets.QMessageBox.question(
+                self.window, "Open sweep point",
+                f"Rebuild the simulation with {label}? Learned weights are lost.") != \
+                QtWidgets.QMessageBox.StandardButton.Yes:
+            return False
+        self.window.open_run(params, seed, label)
+        self.window.statusBar().showMessage(f"Opened {label}; press Play", 8000)
+        return True
+
     def cancel(self) -> None:
         if self.runner is not None:
             self.runner.cancel()
@@ -113,6 +150,8 @@ class QtExperimentsController(QtCore.QObject):
         self.window.show_error(title, message)
 
     def shutdown(self) -> None:
+        if self.sweep_dialog is not None:
+            self.sweep_dialog.shutdown()
         if self.runner is not None:
             self.runner.shutdown(wait=True)
 
