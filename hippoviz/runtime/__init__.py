@@ -9,6 +9,8 @@
 - :class:`DataSource`: what views read, implemented by :class:`LiveSource`,
   :class:`~hippoviz.runtime.recording_source.RecordingSource` (a recording at a cursor time)
   and :class:`StaticSource`;
+- :class:`Twin`: a run forked into branches A and B that step in lockstep on one rat path
+  (:mod:`hippoviz.runtime.twin`);
 - :func:`~hippoviz.runtime.replay.verify`: re-run a recording and compare its spikes.
 
 The last two read recordings (h5py): import them from their modules.
@@ -74,6 +76,7 @@ from hippoviz.runtime.source import (
     Stats,
 )
 from hippoviz.runtime.threads import limit_threads
+from hippoviz.runtime.twin import DiffPoint, PathDiverged, Twin
 
 __all__ = [
     "AddObject",
@@ -84,6 +87,7 @@ __all__ = [
     "Compiled",
     "Compiling",
     "DataSource",
+    "DiffPoint",
     "Diverged",
     "Error",
     "Event",
@@ -91,6 +95,7 @@ __all__ = [
     "LiveSource",
     "MetricsPoint",
     "MoveObject",
+    "PathDiverged",
     "Pause",
     "Paused",
     "Play",
@@ -119,6 +124,7 @@ __all__ = [
     "Step",
     "Stop",
     "Toggle",
+    "Twin",
     "default_builder",
     "from_wire",
     "limit_threads",
