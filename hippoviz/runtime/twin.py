@@ -215,6 +215,42 @@ class Twin:
         """Whether A's and B's complete states are equal bit for bit."""
         return not states_equal(self.a.state_dict(), self.b.state_dict())
 
+    def weight_differences(self) -> dict[str, float]:
+        """``{projection: ||W_B - W_A|| / ||W_A||}`` (Frobenius norms) of every feedforward
+        projection; 0 while the branches agree."""
+        from hippoviz.sim import WEIGHT_NAMES
+
+        out: dict[str, float] = {}
+        for name in WEIGHT_NAMES:
+            if name.startswith("fb_"):
+                continue
+            wa = np.asarray(self.a.sim.weights(name), np.float64)
+            wb = np.asarray(self.b.sim.weights(name), np.float64)
+            den = float(np.linalg.norm(wa))
+            out[name] = float(np.linalg.norm(wb - wa)) / den if den > 0 else float("nan")
+        return out
+
+    def map_correlations(self) -> dict[str, float]:
+        """``{layer: r}``: population-vector correlation of A's and B's online rate maps of
+        every hidden layer (the remapping measure of
+        :func:`hippoviz.analysis.population_vector_correlation`, bin by bin, averaged)."""
+        from hippoviz.analysis import population_vector_correlation
+
+        return {layer: float(population_vector_correlation(self.a.sim.ratemaps(layer),
+                                                           self.b.sim.ratemaps(layer)))
+                for layer in HIDDEN}
+
+    def mean_pv(self, since_step: int | None = None) -> dict[str, float]:
+        """Mean of the per-chunk population-vector correlations (:attr:`history`) from
+        ``since_step`` on (default: since the fork), NaNs left out."""
+        pts = [p for p in self.history if since_step is None or p.step > since_step]
+        out: dict[str, float] = {}
+        for layer in HIDDEN:
+            vals = np.array([p.pv[layer] for p in pts], np.float64)
+            vals = vals[np.isfinite(vals)]
+            out[layer] = float(vals.mean()) if vals.size else float("nan")
+        return out
+
     # -- commands -----------------------------------------------------------------------------
     def apply(self, cmd: SimCommand, branch: Branch) -> Routed:
         """Apply ``cmd`` to ``branch``; what moves the rat goes to both (see the module notes).
