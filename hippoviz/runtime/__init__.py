@@ -25,6 +25,7 @@ The last two read recordings (h5py): import them from their modules.
 from hippoviz.runtime.commands import (
     AddObject,
     Command,
+    Fork,
     MoveObject,
     Pause,
     Play,
@@ -40,6 +41,7 @@ from hippoviz.runtime.commands import (
     SimCommand,
     Step,
     Toggle,
+    Unfork,
     from_wire,
     log_from_wire,
 )
@@ -50,9 +52,12 @@ from hippoviz.runtime.events import (
     Diverged,
     Error,
     Event,
+    Forked,
     Paused,
     ReplayEnded,
     Result,
+    Shared,
+    Unforked,
 )
 from hippoviz.runtime.live_source import LiveSource
 from hippoviz.runtime.rings import SampleRing, SpikeRing
@@ -91,6 +96,8 @@ __all__ = [
     "Diverged",
     "Error",
     "Event",
+    "Fork",
+    "Forked",
     "Health",
     "LiveSource",
     "MetricsPoint",
@@ -116,6 +123,7 @@ __all__ = [
     "SetParams",
     "SetSpeed",
     "SetTrajectory",
+    "Shared",
     "SimCommand",
     "SimRunner",
     "SpikeRing",
@@ -125,6 +133,8 @@ __all__ = [
     "Stop",
     "Toggle",
     "Twin",
+    "Unfork",
+    "Unforked",
     "default_builder",
     "from_wire",
     "limit_threads",
