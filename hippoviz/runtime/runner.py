@@ -60,7 +60,7 @@ from hippoviz.runtime.events import (
     Shared,
     Unforked,
 )
-from hippoviz.runtime.live_source import LiveSource, Slot
+from hippoviz.runtime.live_source import LiveSource, Slot, Slots
 from hippoviz.runtime.maps import MapJob, MapWorker
 from hippoviz.runtime.rings import SampleRing, SpikeRing
 from hippoviz.runtime.session import Applied, Builder, Session, SimulatorLike, Stop
@@ -441,6 +441,9 @@ class SimRunner:
         return self.session
 
     def _apply(self, cmd: Command, branch: str = "a") -> Any:
+        if branch == "b" and isinstance(cmd, Reset | Replay):
+            raise P.ParamError("a rebuild ends the fork: unfork first (Simulation ▸ Unfork), "
+                               "or reset from branch A")
         match cmd:
             case Play(until_step=until):
                 self._cancel_until()
@@ -612,8 +615,7 @@ class SimRunner:
             # B's history becomes the run's
             src, bsrc = self.source, b.source
             src.samples_ring, src.spike_rings = bsrc.samples_ring, bsrc.spike_rings
-            for name in ("ratemaps", "health", "metrics_history"):
-                getattr(src.slots, name).put(getattr(bsrc.slots, name).get())
+            _copy_slots(bsrc.slots, src.slots, ("ratemaps", "health", "metrics_history"))
             self._metrics, self._health = b._metrics, b._health
             self._next_metrics_t = b._next_metrics_t
             self._build_id += 1  # what was attached to A ends with it
@@ -648,8 +650,8 @@ class SimRunner:
         src.spike_rings = {k: r.copy() for k, r in dsrc.spike_rings.items()}
         slots = src.slots
         slots.clear_build()
-        for name in ("layer_sizes", "input_groups", "seed", "ratemaps", "health"):
-            getattr(slots, name).put(getattr(dsrc.slots, name).get())
+        _copy_slots(dsrc.slots, slots, ("layer_sizes", "input_groups", "seed", "ratemaps",
+                                        "health"))
         slots.build_id.put(self._build_id)
         slots.metrics_history.put(list(self._metrics))
         self._publish_state()
@@ -996,6 +998,14 @@ class SimRunner:
             steps_per_s=sps, x_realtime=sps * dt, playing=self._playing, speed=self._speed,
             chunk_steps=self._chunk_n, publish_overhead=self._overhead_s / max(1e-9, self._sim_s),
             dt_s=dt, compiling=self._compiling))
+
+
+def _copy_slots(frm: Slots, to: Slots, names: tuple[str, ...]) -> None:
+    """Put the values of slots ``names`` of ``frm`` into those of ``to``."""
+    for name in names:
+        slot_to: Slot[Any] = getattr(to, name)
+        slot_from: Slot[Any] = getattr(frm, name)
+        slot_to.put(slot_from.get())
 
 
 __all__ = ["METRICS_EVERY_SIM_S", "METRICS_FIRST_SIM_S", "SimRunner"]
