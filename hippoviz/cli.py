@@ -311,12 +311,6 @@ def _check_set_b(params: Any, items: list[str]) -> dict[str, Any]:
     return patch
 
 
-def _branch_path(path: str) -> Path:
-    """Where branch B of a forked run is recorded: ``OUT.h5`` → ``OUT-B.h5``."""
-    p = Path(path)
-    return p.with_name(f"{p.stem}-B{p.suffix or '.h5'}")
-
-
 def _cmd_run_twin(args: argparse.Namespace, params: Any) -> int:
     """``hippoviz run --fork-at M [--set-b KEY=VALUE ...]``: run, fork, run both branches."""
     import copy
@@ -340,7 +334,9 @@ def _cmd_run_twin(args: argparse.Namespace, params: Any) -> int:
     if fork_step >= n:
         raise UsageError(f"--fork-at {fork_min:g} min lies beyond the run ({n * dt_s / 60:g} "
                          f"simulated min): the fork must come before its end")
-    rec_b = _branch_path(args.record) if args.record else None
+    from hippoviz.record import branch_path
+
+    rec_b = branch_path(args.record) if args.record else None
     if rec_b is not None and rec_b.exists() and not args.force:
         raise UsageError(f"{rec_b} exists (branch B's recording; use --force to overwrite)")
 

@@ -269,6 +269,13 @@ class _Schedule:
 
 
 # ----------------------------------------------------------------------------------------------
+def branch_path(path: str | os.PathLike[str]) -> Path:
+    """Where branch B of a forked run is recorded beside branch A's ``path``:
+    ``OUT.h5`` → ``OUT-B.h5`` (see SCHEMA.md, "Forked runs")."""
+    p = Path(path)
+    return p.with_name(f"{p.stem}-B{p.suffix or '.h5'}")
+
+
 class Recorder:
     """Record a simulation losslessly to an HDF5 file (schema: ``hippoviz/record/SCHEMA.md``).
 

@@ -193,6 +193,12 @@ class SimRunner:
         self._fork_id = 0
         #: Branch B of a fork: a runner without a thread whose source the views of B read.
         self.branch_b: SimRunner | None = None
+        #: Called on the simulation thread right after a fork, before either branch runs:
+        #: ``fn(twin)`` (a recording of A adds one of B there).
+        self.fork_listeners: list[Callable[[Twin], None]] = []
+        #: Called on the simulation thread when a fork ends, before the kept branch goes on:
+        #: ``fn(twin, keep, build_id)`` (``build_id``: the run's from then on).
+        self.unfork_listeners: list[Callable[[Twin, str, int], None]] = []
         if driver is None:
             self.branch_b = SimRunner(params, seed, builder, speed=speed,
                                       step_steps=step_steps, threads=threads,
@@ -282,6 +288,12 @@ class SimRunner:
         fut: Future[T] = Future()
         self._put((None, fn, fut, "a"))
         return fut
+
+    @property
+    def twin(self) -> Twin | None:
+        """The twin while forked (use it on the simulation thread only: in ``call``, or in a
+        fork or unfork listener)."""
+        return self._twin if self._driver is None else self._driver._twin
 
     @property
     def forked(self) -> bool:
@@ -585,6 +597,7 @@ class SimRunner:
         self._fork_id += 1
         b._start_maps()
         b._adopt(twin.b, self)
+        self._notify(self.fork_listeners, twin)
         self._publish_stats()
         self._emit(Forked(twin.fork_step, twin.fork_t_s))
         return twin.fork_step
@@ -598,6 +611,8 @@ class SimRunner:
             raise P.ParamError("the run is not forked")
         b = self.branch_b
         assert b is not None
+        self._notify(self.unfork_listeners, twin, keep,
+                     self._build_id + 1 if keep == "b" else self._build_id)
         self._twin = None
         twin.close()
         if keep == "b":
@@ -627,6 +642,13 @@ class SimRunner:
         self._publish_stats()
         self._emit(Unforked(keep, self._need_session().step))
         return keep
+
+    def _notify(self, listeners: list[Callable[..., None]], *args: Any) -> None:
+        for fn in list(listeners):
+            try:
+                fn(*args)
+            except Exception as exc:  # a listener must not break the fork
+                self._emit(Error(f"{type(exc).__name__}: {exc}", traceback.format_exc()))
 
     def _adopt(self, session: Session, driver: SimRunner) -> None:
         """Branch B: publish ``session`` from now on, starting with ``driver``'s history."""
@@ -676,6 +698,7 @@ class SimRunner:
 
     def _rebuild(self, params: P.Params, seed: int) -> None:
         if self._twin is not None:  # a rebuild ends a fork (both branches)
+            self._notify(self.unfork_listeners, self._twin, "a", self._build_id)
             twin, self._twin = self._twin, None
             twin.close()
             if self.branch_b is not None:

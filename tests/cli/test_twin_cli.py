@@ -92,6 +92,17 @@ def test_fork_text_and_recordings_of_both_branches(tmp_path: Path,
         assert ra.params_at(1300).learning.g_ca3_dg != 0.0
     # each branch re-runs bit for bit from its own parameters, seed and command log
     assert verify(out_h5).ok and verify(b_h5).ok
+    # NWB: one file per branch, each naming its branch and the fork
+    from pynwb import NWBHDF5IO
+
+    rc, _, _ = _cli(["export", str(b_h5), "--nwb", str(tmp_path / "b.nwb")], capsys)
+    assert rc == 0
+    with NWBHDF5IO(str(tmp_path / "b.nwb"), "r") as io:
+        nwb = io.read()
+        assert nwb.session_id.endswith("-branch-b")
+        assert "Branch B of a run forked at t = 12.00 s" in nwb.session_description
+        prov = json.loads(nwb.scratch["provenance"].data)
+        assert prov["branch"]["twin"] == "run.h5"
     # an existing B file is replaced with --force only
     (tmp_path / "z.h5").touch()
     (tmp_path / "z-B.h5").touch()

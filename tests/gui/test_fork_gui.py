@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from PyQt6.QtCore import Qt
 
-from hippoviz.runtime import Step
+from hippoviz.runtime import SetParams, Step
 
 from .helpers import pixels
 
@@ -102,3 +102,43 @@ def test_fork_edit_b_run_and_both_galleries_differ(qtbot: Any, make_window: Any)
     qtbot.waitUntil(lambda: win.source.params().learning.g_ca3_dg == 0.0, timeout=10_000)
     assert win.act_fork.isEnabled() and "forked" not in win.windowTitle()
     _run_steps(qtbot, win, 100)
+
+
+def test_recording_a_forked_run_stores_both_branches(qtbot: Any, make_window: Any,
+                                                     tmp_path: Any) -> None:
+    from hippoviz.gui.capture.capture_controller import install
+    from hippoviz.record import open_recording
+    from hippoviz.runtime.replay import verify
+
+    win = make_window()
+    install(win)
+    ctl = win.capture
+    _run_steps(qtbot, win, 200)
+    path = tmp_path / "run.h5"
+    with qtbot.waitSignal(ctl.session.started, timeout=20_000):
+        ctl.start_session_recording(path)
+    _run_steps(qtbot, win, 300)
+    with qtbot.waitSignal(ctl.session.branch_started, timeout=20_000):
+        win.fork()
+    qtbot.waitUntil(lambda: win.runner.branch_b.source.params() is not None, timeout=10_000)
+    win.runner.branch_b.source.command(SetParams({CUT: 0.0}))
+    _run_steps(qtbot, win, 400)
+    # unfork keeping B: A's file closes, B's goes on as the recording
+    with qtbot.waitSignal(ctl.session.branch_stopped, timeout=20_000) as sig:
+        win.unfork("b")
+    assert sig.args[0] == str(path)
+    _run_steps(qtbot, win, 100)
+    assert ctl.session.recording  # not stopped by the unfork
+    with qtbot.waitSignal(ctl.session.stopped, timeout=30_000) as sig:
+        ctl.stop_session_recording()
+    path_b = tmp_path / "run-B.h5"
+    assert sig.args[0] == str(path_b)
+    with open_recording(path) as ra, open_recording(path_b) as rb:
+        assert ra.branch is not None and rb.branch is not None
+        assert ra.branch["name"] == "a" and rb.branch["name"] == "b"
+        assert ra.branch["fork_step"] == rb.branch["fork_step"] == 500
+        assert ra.branch["twin"] == "run-B.h5" and rb.branch["twin"] == "run.h5"
+        assert ra.start_step == 200 and rb.start_step == 500
+        assert ra.end_step == 900 and rb.end_step == 1000
+        assert rb.params_at(rb.end_step).learning.g_ca3_dg == 0.0
+    assert verify(path).ok and verify(path_b).ok
