@@ -323,12 +323,34 @@ def _cmd_run_twin(args: argparse.Namespace, params: Any) -> int:
     fork_min = float(args.fork_at)
     if not (fork_min >= 0 and math.isfinite(fork_min)):
         raise UsageError(f"--fork-at must be >= 0 minutes, got {args.fork_at}")
-    if args.trajectory or args.trajectory_series:
-        raise UsageError("--fork-at and --trajectory cannot be combined yet")
+    if args.trajectory_series and not args.trajectory:
+        raise UsageError("--trajectory-series needs --trajectory")
+    traj = None
+    if args.trajectory:
+        from hippoviz.record import RecordError
+        from hippoviz.record.trajectory import read_trajectory
+
+        try:
+            traj = read_trajectory(args.trajectory, args.trajectory_series)
+        except RecordError as exc:
+            raise UsageError(str(exc)) from None
     if not (args.probe >= 0 and math.isfinite(args.probe)):
         raise UsageError(f"--probe must be >= 0 minutes, got {args.probe}")
     patch = _check_set_b(params, args.set_b)
     dt_s = params.time.dt_ms / 1000.0
+    session = Session(params, args.seed)
+    if traj is not None:  # the path drives both branches (the fork copies it into B)
+        from hippoviz.record import RecordError
+        from hippoviz.record.trajectory import drive
+
+        try:
+            fitted = drive(session, traj)
+        except RecordError as exc:
+            raise UsageError(str(exc)) from None
+        for warning in fitted.warnings:
+            print(f"hippoviz: warning: {warning}", file=sys.stderr)
+        if args.steps is None and args.minutes is None:
+            args.steps = fitted.xy_m.shape[0]
     n = _steps(args, dt_s)
     fork_step = round(fork_min * 60.0 / dt_s)
     if fork_step >= n:
@@ -340,7 +362,6 @@ def _cmd_run_twin(args: argparse.Namespace, params: Any) -> int:
     if rec_b is not None and rec_b.exists() and not args.force:
         raise UsageError(f"{rec_b} exists (branch B's recording; use --force to overwrite)")
 
-    session = Session(params, args.seed)
     sim = session.sim
     n_probe = round(args.probe * 60 / sim.dt_s)
     window = max(1, min(n, round(params.analysis.window_min * 60 / sim.dt_s)))
@@ -449,6 +470,8 @@ def _cmd_run_twin(args: argparse.Namespace, params: Any) -> int:
     }
     if args.record:
         out["record"] = {"a": str(args.record), "b": str(rec_b)}
+    if traj is not None:
+        out["trajectory"] = traj.source
     if args.json:
         print(json.dumps(out))
     else:

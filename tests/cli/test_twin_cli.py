@@ -113,3 +113,27 @@ def test_fork_text_and_recordings_of_both_branches(tmp_path: Path,
     rc, _, err = _cli([*RUN, "--fork-at", "0.2", "--record", str(tmp_path / "w.h5")], capsys)
     assert rc == 2 and "w-B.h5 exists" in err
     assert not (tmp_path / "w.h5").exists()
+
+
+def test_fork_with_a_recorded_trajectory_drives_both(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    import numpy as np
+
+    t = np.arange(0, 40.0, 0.01)
+    xy = np.c_[0.3 * np.cos(0.2 * t), 0.3 * np.sin(0.3 * t)]
+    csv = tmp_path / "walk.csv"
+    csv.write_text("t,x,y\n" + "\n".join(f"{a:.2f},{x:.5f},{y:.5f}" for a, (x, y) in
+                                         zip(t, xy, strict=True)))
+    out_h5 = tmp_path / "walk.h5"
+    rc, out, _ = _cli(["run", "--preset", "small", "--trajectory", str(csv), "--fork-at", "0.2",
+                       "--set-b", "learning.g_ca3_dg=0", "--record", str(out_h5), "--json"],
+                      capsys)
+    assert rc == 0
+    d = json.loads(out)
+    assert d["trajectory"].endswith("walk.csv") and d["a"]["steps"] == 4000
+    from hippoviz.record import open_recording
+
+    with open_recording(out_h5) as ra, open_recording(tmp_path / "walk-B.h5") as rb:
+        pa, pb = ra.pos_m, rb.pos_m
+        assert np.array_equal(pa[-pb.shape[0]:], pb)  # one path for both branches
+        assert np.allclose(pb[-1], xy[-1], atol=1e-3)
