@@ -11,6 +11,7 @@ import json
 import math
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -90,6 +91,16 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--replay", metavar="REC.h5",
                    help="re-run a recording from its params, seed and command log and check "
                         "that the spikes are reproduced exactly")
+    r.add_argument("--fork-at", type=float, metavar="M",
+                   help="at M simulated minutes, fork the run into a bit-exact twin: branch A "
+                        "goes on as it is, branch B gets the --set-b changes; both run to the "
+                        "end on the same rat path, and both summaries and their difference are "
+                        "printed (with --record, B goes to OUT-B.h5)")
+    r.add_argument("--set-b", metavar="KEY=VALUE", action="append", default=[], dest="set_b",
+                   help="with --fork-at: change one live parameter in branch B only at the "
+                        "fork, e.g. --set-b learning.g_ca3_dg=0 (repeatable); parameters that "
+                        "move the rat (arena.*, agent.*, time.*, inputs.sigma_input) cannot "
+                        "differ between the branches")
     r.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
     e = sub.add_parser("experiment", help="run a built-in or custom experiment protocol",
@@ -216,9 +227,15 @@ def _steps(args: argparse.Namespace, dt_s: float) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.set_b and args.fork_at is None:
+        raise UsageError("--set-b needs --fork-at (when branch B splits off)")
     if args.replay:
+        if args.fork_at is not None:
+            raise UsageError("--replay and --fork-at cannot be combined")
         return _cmd_replay(args)
     params = load_params(args.preset, args.config, args.set)
+    if args.fork_at is not None:
+        return _cmd_run_twin(args, params)
     if args.trajectory_series and not args.trajectory:
         raise UsageError("--trajectory-series needs --trajectory")
     traj = None
@@ -298,6 +315,238 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_set_b(params: Any, items: list[str]) -> dict[str, Any]:
+    """The patch of ``--set-b``, checked before anything runs (one line, exit 2)."""
+    from hippoviz import params as P
+    from hippoviz.runtime.twin import moves_the_rat
+
+    try:
+        patch = P.parse_set(items)
+    except P.ParamError as exc:
+        msg = str(exc)
+        raise UsageError(msg.replace("--set ", "--set-b ", 1) if msg.startswith("--set ")
+                         else f"--set-b: {msg}") from None
+    for key in patch:
+        if not P.spec(key).meta.live:
+            raise UsageError(f"--set-b {key}: it needs a rebuild; a branch can change only "
+                             f"live parameters (the twin is a copy of one build)")
+        if moves_the_rat(key):
+            raise UsageError(f"--set-b {key}: it moves the rat, and both branches share one "
+                             f"rat path (use --set to change it for the whole run)")
+    try:
+        P.replace(params, patch)
+    except P.ParamError as exc:
+        raise UsageError(f"--set-b: {exc}") from None
+    return patch
+
+
+def _cmd_run_twin(args: argparse.Namespace, params: Any) -> int:
+    """``hippoviz run --fork-at M [--set-b KEY=VALUE ...]``: run, fork, run both branches."""
+    import copy
+
+    from hippoviz.experiments.session import Collector, Progress, layer_summary, run_session
+    from hippoviz.runtime import Session, SetParams
+    from hippoviz.runtime.compile import COMPILING_TEXT, CompileWatch
+    from hippoviz.runtime.twin import Twin
+
+    fork_min = float(args.fork_at)
+    if not (fork_min >= 0 and math.isfinite(fork_min)):
+        raise UsageError(f"--fork-at must be >= 0 minutes, got {args.fork_at}")
+    if args.trajectory_series and not args.trajectory:
+        raise UsageError("--trajectory-series needs --trajectory")
+    traj = None
+    if args.trajectory:
+        from hippoviz.record import RecordError
+        from hippoviz.record.trajectory import read_trajectory
+
+        try:
+            traj = read_trajectory(args.trajectory, args.trajectory_series)
+        except RecordError as exc:
+            raise UsageError(str(exc)) from None
+    if not (args.probe >= 0 and math.isfinite(args.probe)):
+        raise UsageError(f"--probe must be >= 0 minutes, got {args.probe}")
+    patch = _check_set_b(params, args.set_b)
+    dt_s = params.time.dt_ms / 1000.0
+    session = Session(params, args.seed)
+    if traj is not None:  # the path drives both branches (the fork copies it into B)
+        from hippoviz.record import RecordError
+        from hippoviz.record.trajectory import drive
+
+        try:
+            fitted = drive(session, traj)
+        except RecordError as exc:
+            raise UsageError(str(exc)) from None
+        for warning in fitted.warnings:
+            print(f"hippoviz: warning: {warning}", file=sys.stderr)
+        if args.steps is None and args.minutes is None:
+            args.steps = fitted.xy_m.shape[0]
+    n = _steps(args, dt_s)
+    fork_step = round(fork_min * 60.0 / dt_s)
+    if fork_step >= n:
+        raise UsageError(f"--fork-at {fork_min:g} min lies beyond the run ({n * dt_s / 60:g} "
+                         f"simulated min): the fork must come before its end")
+    from hippoviz.record import branch_path
+
+    rec_b = branch_path(args.record) if args.record else None
+    if rec_b is not None and rec_b.exists() and not args.force:
+        raise UsageError(f"{rec_b} exists (branch B's recording; use --force to overwrite)")
+
+    sim = session.sim
+    n_probe = round(args.probe * 60 / sim.dt_s)
+    window = max(1, min(n, round(params.analysis.window_min * 60 / sim.dt_s)))
+    col_a = Collector(start_step=n if n_probe else n - window)
+    session.chunk_done.connect(col_a.add)
+    recorders: list[Any] = []
+    if args.record:
+        recorders.append(_open_recorder(args.record, session, args.force,
+                                        branch={"name": "a", "twin": rec_b.name if rec_b
+                                                else None}))
+        session.chunk_done.connect(recorders[0].write)
+    progress = Progress(n + n_probe, "hippoviz run")
+
+    def compiling() -> None:
+        print(f"hippoviz: {COMPILING_TEXT}…", file=sys.stderr, flush=True)
+
+    def compiled(took: float) -> None:
+        progress._t0 += took
+
+    watch = CompileWatch(compiling, compiled).install()
+    twin: Twin | None = None
+    try:
+        wall_a0 = run_session(session, fork_step, progress)
+        twin = Twin.fork(session)
+        col_b = copy.copy(col_a)  # the history before the fork is shared
+        col_b.mismatch, col_b.active, col_b.pos = (list(col_a.mismatch), list(col_a.active),
+                                                   list(col_a.pos))
+        col_b.spikes = {L: (list(t), list(u)) for L, (t, u) in col_a.spikes.items()}
+        twin.b.chunk_done.connect(col_b.add)
+        if rec_b is not None:
+            for r in recorders:  # A's recording names the fork too
+                r.set_branch({"name": "a", "fork_step": fork_step,
+                              "fork_t_s": twin.fork_t_s, "twin": rec_b.name})
+            recorders.append(_open_recorder(str(rec_b), twin.b, args.force, branch={
+                "name": "b", "fork_step": fork_step, "fork_t_s": twin.fork_t_s,
+                "twin": Path(args.record).name}))
+            twin.b.chunk_done.connect(recorders[1].write)
+        if patch:
+            twin.apply(SetParams(patch, source="cli"), "b")
+        t0 = time.perf_counter()
+        c0 = watch.compile_s
+
+        def tick(_a: Any, _b: Any) -> None:
+            assert twin is not None
+            progress.update(twin.step)
+
+        twin.run(n - fork_step, on_chunk=tick)
+        if n_probe:
+            for b in ("a", "b"):
+                twin.apply(SetParams({"learning.enabled": False}), b)  # type: ignore[arg-type]
+            twin.run(n_probe, on_chunk=tick)
+        wall_twin = max(time.perf_counter() - t0 - (watch.compile_s - c0), 1e-9)
+    except KeyboardInterrupt:
+        for r in recorders:
+            r.close()
+        raise
+    except BaseException:
+        for r in recorders:
+            r.abort()
+        raise
+    finally:
+        watch.remove()
+        progress.close()
+        if twin is not None:
+            twin.close()
+    for r in recorders:
+        r.close()
+    assert twin is not None
+    summaries = {}
+    per_min = round(60 / sim.dt_s)
+    for name, s, col in (("a", twin.a, col_a), ("b", twin.b, col_b)):
+        mm = col.mismatch_array()[:n, 0]
+        first, last = mm[: min(per_min, mm.size)], mm[-min(per_min, mm.size):]
+        layers = layer_summary(s.sim, col, seed=args.seed)  # type: ignore[arg-type]
+        summaries[name] = {
+            "steps": n, "simulated_s": n * sim.dt_s,
+            "reconstruction_error": {"initial": float(first.mean()),
+                                     "final": float(last.mean())},
+            "layers": {L: {k: v for k, v in d.items() if k != "result"}
+                       for L, d in layers.items()},
+            "analysis_window_s": (n_probe or window) * sim.dt_s,
+            "probe_minutes": args.probe,
+        }
+    a, b = summaries["a"], summaries["b"]
+    twin_steps = n - fork_step + n_probe
+    difference = {
+        "reconstruction_error_final": (b["reconstruction_error"]["final"]
+                                       - a["reconstruction_error"]["final"]),
+        "layers": {L: {k: b["layers"][L][k] - a["layers"][L][k]
+                       for k in ("place_cell_fraction", "median_si_bits_per_spike",
+                                 "active_fraction")}
+                   for L in a["layers"]},
+        "pv_correlation_last_minute": twin.mean_pv(twin.step - per_min),
+        "ratemap_pv_correlation": twin.map_correlations(),
+        "weight_difference": twin.weight_differences(),
+        "identical": twin.identical(),
+    }
+    out: dict[str, Any] = {
+        "seed": args.seed,
+        "fork": {"at_step": fork_step, "at_minutes": fork_min, "set_b": patch},
+        "steps_per_second_before_fork": fork_step / max(wall_a0 - 0.0, 1e-9) if fork_step
+        else None,
+        "steps_per_second_each_branch": twin_steps / wall_twin,
+        "compile_s": watch.compile_s,
+        "a": a, "b": b, "difference": difference,
+    }
+    if args.record:
+        out["record"] = {"a": str(args.record), "b": str(rec_b)}
+    if traj is not None:
+        out["trajectory"] = traj.source
+    if args.json:
+        print(json.dumps(out))
+    else:
+        _print_twin_summary(out)
+    return 0
+
+
+def _fmt_patch(patch: dict[str, Any]) -> str:
+    return ", ".join(f"{k} = {json.dumps(v)}" for k, v in patch.items()) or "no change"
+
+
+def _print_twin_summary(o: dict[str, Any]) -> None:
+    f = o["fork"]
+    print(f"forked at {f['at_minutes']:g} min (step {f['at_step']}); branch B: "
+          f"{_fmt_patch(f['set_b'])}; each branch ran {o['steps_per_second_each_branch']:.0f} "
+          f"steps/s after the fork")
+    for name in ("a", "b"):
+        s = o[name]
+        re = s["reconstruction_error"]
+        print(f"branch {name.upper()}: reconstruction error first minute {re['initial']:.3f} "
+              f"-> last minute {re['final']:.3f}")
+        print(f"  {'layer':6s} {'place cells':>12s} {'median SI':>16s} {'active/step':>12s}")
+        for L, d in s["layers"].items():
+            print(f"  {L:6s} {100 * d['place_cell_fraction']:11.1f}% "
+                  f"{d['median_si_bits_per_spike']:10.2f} bits/sp "
+                  f"{100 * d['active_fraction']:11.1f}%")
+    d = o["difference"]
+    if d["identical"]:
+        print("difference B - A: none (the branches are identical, bit for bit)")
+    else:
+        print(f"difference B - A: reconstruction error last minute "
+              f"{d['reconstruction_error_final']:+.4f}")
+        print(f"  {'layer':6s} {'place cells':>12s} {'median SI':>16s} {'active/step':>12s} "
+              f"{'PV r (activity)':>16s} {'PV r (maps)':>12s}")
+        for L, x in d["layers"].items():
+            print(f"  {L:6s} {100 * x['place_cell_fraction']:+10.1f}pp "
+                  f"{x['median_si_bits_per_spike']:+10.2f} bits/sp "
+                  f"{100 * x['active_fraction']:+10.1f}pp "
+                  f"{d['pv_correlation_last_minute'][L]:16.3f} "
+                  f"{d['ratemap_pv_correlation'][L]:12.3f}")
+        w = ", ".join(f"{k} {v:.3f}" for k, v in d["weight_difference"].items())
+        print(f"  weights, ||W_B - W_A|| / ||W_A||: {w}")
+    if "record" in o:
+        print(f"recordings written to {o['record']['a']} (A) and {o['record']['b']} (B)")
+
+
 def _print_run_summary(s: dict[str, Any]) -> None:
     rt = s["simulated_s"] / s["wall_s"] if s["wall_s"] > 0 else float("inf")
     print(f"simulated {s['simulated_s']:.1f} s in {s['wall_s']:.1f} s: "
@@ -316,12 +565,13 @@ def _print_run_summary(s: dict[str, Any]) -> None:
         print(f"recording written to {s['record']}")
 
 
-def _open_recorder(path: str, session: Any, force: bool) -> Any:
+def _open_recorder(path: str, session: Any, force: bool,
+                   branch: dict[str, Any] | None = None) -> Any:
     from hippoviz.record import RecordError, ThreadedRecorder
 
     try:  # the writer thread keeps HDF5 I/O off the simulation (bounded queue, nothing dropped)
         return ThreadedRecorder(Path(path), session.sim, force=force,
-                                build_params=session.build_params)
+                                build_params=session.build_params, branch=branch)
     except RecordError as exc:
         raise UsageError(str(exc)) from None
 

@@ -26,6 +26,7 @@ from PyQt6.QtWidgets import (
 )
 
 from hippoviz import params as P
+from hippoviz.gui.panels.branch_panel import QtBranchPanel
 from hippoviz.gui.panels.control_bar import DEFAULT_SPEED, SPEEDS, QtControlBar
 from hippoviz.gui.panels.dialogs import about_text, shortcuts_html, show_message
 from hippoviz.gui.panels.environment_panel import QtEnvironmentPanel
@@ -39,6 +40,7 @@ from hippoviz.gui.views.metrics_view import QtMetricsView
 from hippoviz.gui.views.mismatch_view import QtMismatchView
 from hippoviz.gui.views.raster_view import QtRasterView
 from hippoviz.gui.views.selection import QtSelection
+from hippoviz.gui.views.twin_views import TWIN_MODES, QtTwinPane, QtTwinStrip
 from hippoviz.gui.views.weights_view import QtWeightsView
 from hippoviz.runtime import (
     Built,
@@ -47,6 +49,8 @@ from hippoviz.runtime import (
     Diverged,
     Error,
     Event,
+    Fork,
+    Forked,
     Paused,
     Replay,
     ReplayEnded,
@@ -55,7 +59,10 @@ from hippoviz.runtime import (
     Result,
     SetParams,
     SetTrajectory,
+    Shared,
     SimRunner,
+    Unfork,
+    Unforked,
     log_from_wire,
 )
 from hippoviz.runtime.compile import COMPILING_TEXT
@@ -71,6 +78,8 @@ HOSTED_VIEWS: tuple[tuple[type[QWidget], str], ...] = (
     (QtCircuitView, "dock_circuit"),
     (QtMetricsView, "dock_metrics"),
 )
+#: Docks whose view shows branch A beside branch B while the run is forked.
+TWIN_VIEWS: tuple[str, ...] = ("Raster", "Place fields", "Mismatch", "Metrics")
 SETTINGS_VERSION = 1
 MAX_RECENT = 8
 STATUS_EVERY_S = 0.25
@@ -158,6 +167,17 @@ class QtMainWindow(QMainWindow):
         self.env_panel = QtEnvironmentPanel(self.source, self)
         self.params_panel.tabs.addTab(self.env_panel, "Environment")
         self.params_panel.error.connect(lambda m: self.show_error("Parameter not accepted", m))
+        #: The Controls dock: branch A's panel, and branch B's with an A/B switch when forked.
+        self.branch_panel = QtBranchPanel(self.params_panel, self)
+        #: Branch B's parameter panel while the run is forked.
+        self.params_panel_b: QtParamPanel | None = None
+        #: The panes that show A beside B, by dock title, while forked.
+        self.twin_panes: dict[str, QtTwinPane] = {}
+        self.twin_mode = str(self.settings.value("twin_mode", "split"))
+        if self.twin_mode not in TWIN_MODES:
+            self.twin_mode = "split"
+        self.twin_strip: QtTwinStrip | None = None
+        self.twin_dock: QDockWidget | None = None
 
         self.setDockNestingEnabled(True)
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
@@ -171,7 +191,7 @@ class QtMainWindow(QMainWindow):
         self.arena = QtArenaView(self.source, self.selection, self)
         self.setCentralWidget(self.arena)
         self.views["Arena"] = self.arena
-        self.controls_dock = self._dock("Controls", "dock_controls", self.params_panel)
+        self.controls_dock = self._dock("Controls", "dock_controls", self.branch_panel)
         self.raster = QtRasterView(self.source, self.selection, self)
         self._dock(self.raster.title, "dock_raster", self.raster)
         self.views[self.raster.title] = self.raster
@@ -322,6 +342,27 @@ class QtMainWindow(QMainWindow):
         for act in (c.act_play, c.act_step, c.act_reset, c.act_new_seed):
             m.addAction(act)
         m.addSeparator()
+        self.act_fork = self._action(
+            m, "&Fork into A and B", self.fork, "Ctrl+F",
+            "Split the run now into A (the original) and B (its exact twin), which then run "
+            "in lockstep on the same rat path: change B and compare")
+        self.act_unfork = self._action(m, "&Unfork…", self.unfork_dialog, tip=(
+            "End the fork and keep one branch (A or B)"))
+        self.act_unfork.setEnabled(False)
+        twin_menu = m.addMenu("Fork views")
+        group = QActionGroup(self)
+        self.twin_mode_actions: dict[str, QAction] = {}
+        for mode, text in (("split", "A and B side by side"),
+                           ("overlay", "B drawn over A (mismatch, metrics)")):
+            a = QAction(text, self, checkable=True, checked=(mode == self.twin_mode))
+            a.triggered.connect(lambda _=False, mode=mode: self.set_twin_mode(mode))
+            group.addAction(a)
+            twin_menu.addAction(a)
+            self.twin_mode_actions[mode] = a
+        c.addSeparator()
+        c.addAction(self.act_fork)
+        c.addAction(self.act_unfork)
+        m.addSeparator()
         m.addAction(c.act_faster)
         m.addAction(c.act_slower)
         self.addAction(c.act_faster)
@@ -423,7 +464,12 @@ class QtMainWindow(QMainWindow):
         if self._pending_drive is not None and self._pending_drive[0].done():
             self._drive_done(*self._pending_drive)
             self._pending_drive = None
-        for name, view in [*self.views.items(), ("Controls", self.params_panel)]:
+        panels: list[tuple[str, QWidget]] = [("Controls", self.params_panel)]
+        if self.params_panel_b is not None:
+            panels.append(("Controls B", self.params_panel_b))
+        if self.twin_strip is not None:
+            panels.append(("A vs B", self.twin_strip))
+        for name, view in [*self.views.items(), *panels]:
             if not on_screen(view):
                 continue
             tic = time.perf_counter()
@@ -470,7 +516,11 @@ class QtMainWindow(QMainWindow):
             state = f"Replay {state.lower()} {rp[0] * dt:,.1f} / {rp[1] * dt:,.1f} s"
         self.lbl_state.setText(state)
         self.lbl_time.setText(f"t = {t:,.1f} s (step {step:,})")
-        self.lbl_sps.setText(f"{st.steps_per_s:,.0f} steps/s")
+        if self.runner.forked and self.runner.branch_b is not None:
+            st_b = self.runner.branch_b.source.stats()
+            self.lbl_sps.setText(f"A {st.steps_per_s:,.0f} · B {st_b.steps_per_s:,.0f} steps/s")
+        else:
+            self.lbl_sps.setText(f"{st.steps_per_s:,.0f} steps/s")
         self.lbl_rt.setText(f"{st.x_realtime:,.1f}× real time")
         self.lbl_fps.setText(f"{self.display_fps:.0f} fps")
         self.lbl_drop.setText(f"{self.dropped_frames:,} dropped")
@@ -515,10 +565,144 @@ class QtMainWindow(QMainWindow):
                 self.controls.show_playing(False)
                 self.statusBar().showMessage("End of the recording (Play continues live; "
                                              "Reset replays it again)", 10000)
+            case Forked(t_s=t_s):
+                self._enter_fork()
+                self.statusBar().showMessage(
+                    f"Forked at t = {t_s:,.1f} s: B is A's exact twin; change B in the "
+                    f"Controls panel and compare", 10000)
+            case Unforked(keep=keep):
+                self._leave_fork()
+                self.statusBar().showMessage(f"Unforked: branch {keep.upper()} goes on", 8000)
+            case Shared(branch=branch, keys=keys):
+                self.params_panel.resync()
+                if self.params_panel_b is not None:
+                    self.params_panel_b.resync()
+                self.statusBar().showMessage(
+                    f"{', '.join(keys)} moves the rat: applied to both branches (A and B "
+                    f"share one rat path), not to {branch.upper()} alone", 10000)
             case Result() | Compiled():
                 pass
             case _:
                 assert_never(ev)
+
+    # -- forks -------------------------------------------------------------------------------
+    def fork(self) -> None:
+        """Fork the run now into A and B (see docs/gui.md)."""
+        self.source.command(Fork())
+
+    def unfork(self, keep: str) -> None:
+        """End the fork and keep branch ``keep`` (``"a"`` or ``"b"``)."""
+        self.source.command(Unfork(keep))
+
+    def unfork_dialog(self) -> QMessageBox | None:
+        """Ask which branch to keep."""
+        if not self.runner.forked:
+            return None
+        box = QMessageBox(QMessageBox.Icon.Question, "Unfork",
+                          "End the fork: which branch goes on? The other is dropped.",
+                          QMessageBox.StandardButton.Cancel, self)
+        keep_a = box.addButton("Keep A", QMessageBox.ButtonRole.AcceptRole)
+        keep_b = box.addButton("Keep B", QMessageBox.ButtonRole.AcceptRole)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def done(_result: int) -> None:
+            clicked = box.clickedButton()
+            if clicked is keep_a:
+                self.unfork("a")
+            elif clicked is keep_b:
+                self.unfork("b")
+
+        box.finished.connect(done)
+        box.open()
+        self.unfork_box = box
+        return box
+
+    def set_twin_mode(self, mode: str) -> None:
+        """Show A and B side by side (``"split"``) or B over A (``"overlay"``)."""
+        if mode not in TWIN_MODES:
+            raise ValueError(f"mode must be one of {TWIN_MODES}")
+        self.twin_mode = mode
+        self.settings.setValue("twin_mode", mode)
+        if mode in self.twin_mode_actions:
+            self.twin_mode_actions[mode].setChecked(True)
+        for pane in self.twin_panes.values():
+            pane.set_mode(mode)
+
+    def _describe_fork(self) -> str:
+        diff = self.runner.twin_param_differences()
+        if not diff:
+            return "B = A (no change yet)"
+        return "B: " + ", ".join(f"{k} = {b!r} (A {a!r})" for k, (a, b) in diff.items())
+
+    def _enter_fork(self) -> None:
+        """Branch B's panel, the split views and the difference strip."""
+        b = self.runner.branch_b
+        if b is None or self.twin_panes:
+            return
+        source_b = b.source
+        panel_b = QtParamPanel(source_b, self)
+        env_b = QtEnvironmentPanel(source_b, self)
+        panel_b.tabs.addTab(env_b, "Environment")
+        panel_b.error.connect(lambda m: self.show_error("Parameter not accepted (B)", m))
+        self.params_panel_b = panel_b
+        self.branch_panel.set_panel_b(panel_b)
+        for title in TWIN_VIEWS:
+            dock = self.docks.get(title)
+            if dock is None:
+                continue
+            view_a = self.views.get(title)
+            if view_a is None:
+                cls = self.view_classes.get(title)
+                view_a = self._create_view(cls, dock) if cls is not None else None
+            if view_a is None:
+                continue
+            try:
+                view_cls: Any = type(view_a)
+                view_b = view_cls(source_b, self.selection, self)
+            except Exception:
+                self._view_failed(f"{title} B", traceback.format_exc())
+                continue
+            follow = getattr(view_b, "follow", None)
+            if callable(follow):
+                follow(view_a)
+            pane = QtTwinPane(view_a, view_b, source_b, self.twin_mode)
+            dock.setWidget(pane)
+            self.twin_panes[title] = pane
+            self.views[f"{title} B"] = view_b
+        if self.twin_strip is None:
+            self.twin_strip = QtTwinStrip(self.runner.twin_history, self._describe_fork, self)
+            self.twin_dock = QDockWidget(QtTwinStrip.title, self)
+            self.twin_dock.setObjectName("dock_twin")
+            self.twin_dock.setWidget(self.twin_strip)
+            self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.twin_dock)
+            raster = self.docks.get("Raster")
+            if raster is not None:
+                self.splitDockWidget(raster, self.twin_dock, Qt.Orientation.Horizontal)
+                self.resizeDocks([raster, self.twin_dock], [3, 2], Qt.Orientation.Horizontal)
+        assert self.twin_dock is not None
+        self.twin_dock.show()
+        self.act_fork.setEnabled(False)
+        self.act_unfork.setEnabled(True)
+        self._update_title()
+
+    def _leave_fork(self) -> None:
+        """Back to one run: A's views alone again (showing whichever branch was kept)."""
+        for title, pane in list(self.twin_panes.items()):
+            dock = self.docks[title]
+            view_a = pane.release()
+            dock.setWidget(view_a)
+            pane.hide()
+            pane.deleteLater()
+            self.views.pop(f"{title} B", None)
+        self.twin_panes.clear()
+        self.branch_panel.set_panel_b(None)
+        self.params_panel_b = None
+        if self.twin_dock is not None:
+            self.twin_dock.hide()
+        self.act_fork.setEnabled(True)
+        self.act_unfork.setEnabled(False)
+        self.params_panel.resync()
+        self._update_title()
 
     # -- dialogs -----------------------------------------------------------------------------
     def show_error(self, title: str, message: str, detail: str = "") -> QMessageBox:
@@ -756,6 +940,8 @@ class QtMainWindow(QMainWindow):
             parts.append(self._title_hint)
         if seed is not None:
             parts.append(f"seed {seed}")
+        if self.twin_panes:
+            parts.append("forked: A | B")
         self.setWindowTitle(" — ".join(parts))
 
     # -- theme and settings ------------------------------------------------------------------

@@ -52,6 +52,14 @@ LAYER_LABELS: dict[str, str] = {
     "out": "EC out",
 }
 
+# -- branches of a forked run ----------------------------------------------------------------
+#: Colour of each branch of a forked run (its panel, its half of a split view, its curves).
+BRANCH_COLORS: dict[str, str] = {
+    "a": "#4aa3ff",  # blue: the original
+    "b": "#ff8c3a",  # orange: the twin
+}
+BRANCH_LABELS: dict[str, str] = {"a": "A (original)", "b": "B (twin)"}
+
 # -- entorhinal input groups (mismatch columns and EC vector slices) ----------------------------
 GROUP_COLORS: dict[str, str] = {
     "total": FOREGROUND,

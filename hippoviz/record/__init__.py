@@ -16,7 +16,7 @@ from hippoviz.record.errors import RecordError
 from hippoviz.record.nwb import NwbMetadata, export_nwb, load_nwb_metadata
 from hippoviz.record.reader import Change, Recording, open_recording
 from hippoviz.record.schema import FORMAT, SCHEMA_VERSION
-from hippoviz.record.writer import Recorder, ThreadedRecorder, part_path
+from hippoviz.record.writer import Recorder, ThreadedRecorder, branch_path, part_path
 
 __all__ = [
     "FORMAT",
@@ -27,6 +27,7 @@ __all__ = [
     "Recorder",
     "Recording",
     "ThreadedRecorder",
+    "branch_path",
     "export_nwb",
     "load_nwb_metadata",
     "open_recording",

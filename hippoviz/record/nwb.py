@@ -230,6 +230,12 @@ def build_nwbfile(rec: Recording, metadata: NwbMetadata | None = None) -> Any:
     desc = (f"hippoviz simulation: a self-supervised entorhinal-hippocampal loop in a "
             f"foraging rat; seed {rec.seed}, {dur:.1f} s simulated "
             f"(t = {rec.t_start_s:.2f}-{rec.t_end_s:.2f} s). Times are simulated seconds.")
+    br = rec.branch
+    if br is not None:  # one NWB file per branch of a forked run (SCHEMA.md, "Forked runs")
+        other = "B" if br.get("name") == "a" else "A"
+        desc += (f" Branch {str(br.get('name', '?')).upper()} of a run forked at t = "
+                 f"{float(br.get('fork_t_s', 0.0)):.2f} s into two bit-exact twins on one rat "
+                 f"path; branch {other} is in the recording {br.get('twin')}.")
     provenance = {
         "hippoviz_version": rec.version,
         "exported_by": f"hippoviz {__version__}",
@@ -244,6 +250,8 @@ def build_nwbfile(rec: Recording, metadata: NwbMetadata | None = None) -> Any:
         "layer_sizes": rec.layer_sizes,
         "input_groups": rec.input_groups,
     }
+    if br is not None:
+        provenance["branch"] = br
     extra: dict[str, Any] = {}
     if md.experimenter:
         extra["experimenter"] = list(md.experimenter)
@@ -255,7 +263,8 @@ def build_nwbfile(rec: Recording, metadata: NwbMetadata | None = None) -> Any:
         session_description=md.session_description or desc,
         identifier=rec.uuid,
         session_start_time=start,
-        session_id=f"hippoviz-seed{rec.seed}-{rec.uuid[:8]}",
+        session_id=(f"hippoviz-seed{rec.seed}-{rec.uuid[:8]}"
+                    + (f"-branch-{br.get('name')}" if br is not None else "")),
         experiment_description=(
             "Simulation of the entorhinal mismatch model (a reconstruction of Santos-Pata et "
             "al. 2021, iScience 24:102364): EC -> DG -> CA3 -> CA1 -> EC autoencoder learning "

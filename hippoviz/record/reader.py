@@ -213,6 +213,9 @@ class Recording:
         self.snapshot_interval_s = float(a.get("snapshot_interval_s", 0.0))
         self.ratemap_interval_s = float(a.get("ratemap_interval_s", 0.0))
         self.complete = bool(a["complete"])
+        #: Which branch of a forked run this is (see SCHEMA.md), or None for a plain run.
+        self.branch: dict[str, Any] | None = (dict(json.loads(a["branch"])) if "branch" in a
+                                              else None)
         for layer in self.layers:
             if f"spikes/{layer}/times_s" not in self._f or f"spikes/{layer}/units" not in self._f:
                 raise RecordError(f"corrupt recording {self.path}: missing /spikes/{layer}")

@@ -269,6 +269,13 @@ class _Schedule:
 
 
 # ----------------------------------------------------------------------------------------------
+def branch_path(path: str | os.PathLike[str]) -> Path:
+    """Where branch B of a forked run is recorded beside branch A's ``path``:
+    ``OUT.h5`` → ``OUT-B.h5`` (see SCHEMA.md, "Forked runs")."""
+    p = Path(path)
+    return p.with_name(f"{p.stem}-B{p.suffix or '.h5'}")
+
+
 class Recorder:
     """Record a simulation losslessly to an HDF5 file (schema: ``hippoviz/record/SCHEMA.md``).
 
@@ -337,8 +344,10 @@ class Recorder:
         flush_interval_s: float = 0.5,
         compression: int = 0,
         ratemap_compression: int = 0,
+        branch: Mapping[str, Any] | None = None,
     ) -> None:
         self.path = Path(path)
+        self._branch: dict[str, Any] | None = dict(branch) if branch else None
         self.part_path = part_path(self.path)
         self._discarded = threading.Event()  # set once a failed recording is cleaned up
         self._w_sched = _Schedule(snapshot_interval_s, "snapshot")
@@ -391,6 +400,12 @@ class Recorder:
     def write(self, chunk: Chunk) -> None:
         """Append one chunk (and the commands applied before it, and snapshots when due)."""
         self._store(self._gather(chunk))
+
+    def set_branch(self, branch: Mapping[str, Any]) -> None:
+        """Say which branch of a forked run this recording holds (root attribute ``branch``,
+        written when the recording closes; see SCHEMA.md): ``{"name": "a" | "b",
+        "fork_step", "fork_t_s", "twin": the other branch's file name}``."""
+        self._branch = dict(branch)
 
     def log(self, step: int, t_s: float, key: str, old: Any, new: Any, source: str) -> None:
         """Append one row to the change log that is not a simulator command (e.g. a pause, a
@@ -719,6 +734,8 @@ class Recorder:
                 f.attrs["n_steps"] = self._samples["step"].committed
                 f.attrs["n_chunks"] = self._n_chunks
                 f.attrs["closed"] = _utc_now()
+                if self._branch is not None:
+                    f.attrs["branch"] = to_json(self._branch)
                 f.attrs["complete"] = True
             fsync_rename(self.part_path, self.path)
             self._closed = True
@@ -820,6 +837,8 @@ class Recorder:
         a["snapshot_interval_s"] = self._w_sched.interval
         a["ratemap_interval_s"] = self._rm_sched.interval
         a["complete"] = False
+        if self._branch is not None:
+            a["branch"] = to_json(self._branch)
 
         def column(g: h5py.Group, name: str, dtype: Any, trailing: tuple[int, ...] = (),
                    rows: int = _ROWS, opts: Mapping[str, Any] | None = None) -> _Column:
@@ -1002,11 +1021,12 @@ class ThreadedRecorder(Recorder):
         ratemap_compression: int = 0,
         max_queue_bytes: int = 32 * 2**20,
         max_queue_items: int = 8,
+        branch: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(path, sim, snapshot_interval_s=snapshot_interval_s, force=force,
                          ratemap_interval_s=ratemap_interval_s, build_params=build_params,
                          flush_interval_s=flush_interval_s, compression=compression,
-                         ratemap_compression=ratemap_compression)
+                         ratemap_compression=ratemap_compression, branch=branch)
         self._queue = _BoundedQueue(max_queue_items, max_queue_bytes)
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name="hippoviz-recorder", daemon=True)

@@ -9,6 +9,8 @@
 - :class:`DataSource`: what views read, implemented by :class:`LiveSource`,
   :class:`~hippoviz.runtime.recording_source.RecordingSource` (a recording at a cursor time)
   and :class:`StaticSource`;
+- :class:`Twin`: a run forked into branches A and B that step in lockstep on one rat path
+  (:mod:`hippoviz.runtime.twin`);
 - :func:`~hippoviz.runtime.replay.verify`: re-run a recording and compare its spikes.
 
 The last two read recordings (h5py): import them from their modules.
@@ -23,6 +25,7 @@ The last two read recordings (h5py): import them from their modules.
 from hippoviz.runtime.commands import (
     AddObject,
     Command,
+    Fork,
     MoveObject,
     Pause,
     Play,
@@ -38,6 +41,7 @@ from hippoviz.runtime.commands import (
     SimCommand,
     Step,
     Toggle,
+    Unfork,
     from_wire,
     log_from_wire,
 )
@@ -48,9 +52,12 @@ from hippoviz.runtime.events import (
     Diverged,
     Error,
     Event,
+    Forked,
     Paused,
     ReplayEnded,
     Result,
+    Shared,
+    Unforked,
 )
 from hippoviz.runtime.live_source import LiveSource
 from hippoviz.runtime.rings import SampleRing, SpikeRing
@@ -74,6 +81,7 @@ from hippoviz.runtime.source import (
     Stats,
 )
 from hippoviz.runtime.threads import limit_threads
+from hippoviz.runtime.twin import DiffPoint, PathDiverged, Twin
 
 __all__ = [
     "AddObject",
@@ -84,13 +92,17 @@ __all__ = [
     "Compiled",
     "Compiling",
     "DataSource",
+    "DiffPoint",
     "Diverged",
     "Error",
     "Event",
+    "Fork",
+    "Forked",
     "Health",
     "LiveSource",
     "MetricsPoint",
     "MoveObject",
+    "PathDiverged",
     "Pause",
     "Paused",
     "Play",
@@ -111,6 +123,7 @@ __all__ = [
     "SetParams",
     "SetSpeed",
     "SetTrajectory",
+    "Shared",
     "SimCommand",
     "SimRunner",
     "SpikeRing",
@@ -119,6 +132,9 @@ __all__ = [
     "Step",
     "Stop",
     "Toggle",
+    "Twin",
+    "Unfork",
+    "Unforked",
     "default_builder",
     "from_wire",
     "limit_threads",

@@ -260,7 +260,22 @@ class Publish:
     waiting for their refresh interval."""
 
 
-RunnerCommand = Play | Pause | Toggle | Step | SetSpeed | Reset | Replay | Publish
+@dataclass(frozen=True)
+class Fork:
+    """Fork the run now into branches A (the original) and B (its bit-exact twin), which then
+    step in lockstep on one rat path (:class:`hippoviz.runtime.twin.Twin`). Commands given to a
+    branch B source go to B; what moves the rat goes to both."""
+
+
+@dataclass(frozen=True)
+class Unfork:
+    """End a fork and keep branch ``keep`` (``"a"`` or ``"b"``); the other is dropped. Keeping
+    B makes it the run (a new ``build_id``: what was attached to A ends)."""
+
+    keep: str = "a"
+
+
+RunnerCommand = Play | Pause | Toggle | Step | SetSpeed | Reset | Replay | Publish | Fork | Unfork
 Command = SimCommand | RunnerCommand
 
 __all__ = [
@@ -268,6 +283,7 @@ __all__ = [
     "AddObject",
     "Command",
     "CommandLog",
+    "Fork",
     "MoveObject",
     "Pause",
     "Play",
@@ -283,6 +299,7 @@ __all__ = [
     "SimCommand",
     "Step",
     "Toggle",
+    "Unfork",
     "from_wire",
     "log_from_wire",
 ]

@@ -78,7 +78,33 @@ class Compiled:
     seconds: float
 
 
-Event = Built | Error | Diverged | Result | Paused | ReplayEnded | Compiling | Compiled
+@dataclass(frozen=True)
+class Forked:
+    """The run forked at ``step``: branch B (the runner's ``branch_b``) is A's twin."""
+
+    step: int
+    t_s: float
+
+
+@dataclass(frozen=True)
+class Unforked:
+    """The fork ended at ``step``; branch ``keep`` (``"a"`` or ``"b"``) goes on as the run."""
+
+    keep: str
+    step: int
+
+
+@dataclass(frozen=True)
+class Shared:
+    """A change given to ``branch`` moves the rat, so it was applied to both branches:
+    ``keys`` (parameter keys, or ``"trajectory"``)."""
+
+    branch: str
+    keys: tuple[str, ...]
+
+
+Event = (Built | Error | Diverged | Result | Paused | ReplayEnded | Compiling | Compiled | Forked
+         | Unforked | Shared)
 
 __all__ = [
     "Built",
@@ -87,7 +113,10 @@ __all__ = [
     "Diverged",
     "Error",
     "Event",
+    "Forked",
     "Paused",
     "ReplayEnded",
     "Result",
+    "Shared",
+    "Unforked",
 ]

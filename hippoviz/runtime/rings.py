@@ -48,6 +48,14 @@ class SampleRing:
     def __len__(self) -> int:
         return min(self._n, self.capacity)
 
+    def copy(self) -> SampleRing:
+        """An independent copy (a forked run's branch B starts with A's history)."""
+        out = SampleRing(self.capacity)
+        with self._lock:
+            out._data = {k: v.copy() for k, v in self._data.items()}
+            out._n = self._n
+        return out
+
     def append(self, values: dict[str, NDArray[np.generic]]) -> None:
         """Append ``n`` steps; ``values`` holds one ``(n, ...)`` array per field of
         :data:`SAMPLE_FIELDS`."""
@@ -126,6 +134,15 @@ class SpikeRing:
         """Forget every spike."""
         with self._lock:
             self._n = 0
+
+    def copy(self) -> SpikeRing:
+        """An independent copy (a forked run's branch B starts with A's history)."""
+        out = SpikeRing(self.horizon_s, 1, self.max_capacity)
+        with self._lock:
+            out._times = self._times.copy()
+            out._units = self._units.copy()
+            out._n = self._n
+        return out
 
     def _segments(self) -> list[tuple[int, int]]:
         """The kept spikes as one or two ``[a, b)`` slices in time order (lock held)."""

@@ -12,6 +12,7 @@ plugs into the session's hooks, an experiment protocol) goes through :meth:`SimR
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import queue
 import threading
@@ -28,6 +29,7 @@ from hippoviz.analysis.health import HealthMonitor, targets_of
 from hippoviz.runtime.commands import (
     AddObject,
     Command,
+    Fork,
     MoveObject,
     Pause,
     Play,
@@ -41,6 +43,7 @@ from hippoviz.runtime.commands import (
     SetTrajectory,
     Step,
     Toggle,
+    Unfork,
 )
 from hippoviz.runtime.divergence import likely_culprit
 from hippoviz.runtime.events import (
@@ -50,16 +53,20 @@ from hippoviz.runtime.events import (
     Diverged,
     Error,
     Event,
+    Forked,
     Paused,
     ReplayEnded,
     Result,
+    Shared,
+    Unforked,
 )
-from hippoviz.runtime.live_source import LiveSource, Slot
+from hippoviz.runtime.live_source import LiveSource, Slot, Slots
 from hippoviz.runtime.maps import MapJob, MapWorker
 from hippoviz.runtime.rings import SampleRing, SpikeRing
 from hippoviz.runtime.session import Applied, Builder, Session, SimulatorLike, Stop
 from hippoviz.runtime.source import ArenaShape, Health, MetricsPoint, RateMaps, Stats
 from hippoviz.runtime.threads import limit_threads
+from hippoviz.runtime.twin import DiffPoint, Twin
 from hippoviz.sim import HIDDEN, WEIGHT_NAMES, Chunk, SimulationDiverged
 
 T = TypeVar("T")
@@ -80,7 +87,8 @@ METRICS_FIRST_SIM_S = 5.0
 #: ~0.1-0.4 s each on the default preset.
 METRICS_MIN_WALL_S = 5.0
 
-_Job = tuple[Command | None, Callable[[Session], Any] | None, Future[Any] | None]
+#: (command, function to call with the session, future, branch: "a" or "b")
+_Job = tuple[Command | None, Callable[[Session], Any] | None, Future[Any] | None, str]
 
 
 class SimRunner:
@@ -107,8 +115,20 @@ class SimRunner:
     sample_horizon_s, spike_horizon_s : float
         Simulated seconds kept in the sample ring and the spike rings.
 
+    driver : SimRunner, optional
+        Makes this runner branch B of ``driver``'s forks (see :attr:`branch_b`): it has no
+        thread of its own; ``driver``'s thread runs its session and fills its source, and its
+        commands go to ``driver``'s queue, marked for branch B.
+
     Notes
     -----
+    **Forks.** A :class:`~hippoviz.runtime.commands.Fork` splits the session into a
+    :class:`~hippoviz.runtime.twin.Twin`: A stays this runner's :attr:`session` and
+    :attr:`source`, B is published by :attr:`branch_b` (its own ``source``, starting with A's
+    history). Both step in lockstep in this thread (B's chunk in the twin's worker thread);
+    transport commands (play, pause, step, speed) drive both from either source.
+    :class:`~hippoviz.runtime.commands.Unfork` keeps one.
+
     Each (re)build makes a new :attr:`session`: what was attached to the old one (a recorder, a
     protocol) ends with it. Compile time never counts in ``Stats.steps_per_s``.
     """
@@ -116,7 +136,8 @@ class SimRunner:
     def __init__(self, params: P.Params, seed: int = 1, builder: Builder | None = None, *,
                  speed: float | None = None, step_steps: int = 10, threads: int = 1,
                  niceness: int = 0, sample_horizon_s: float = 600.0,
-                 spike_horizon_s: float = 40.0) -> None:
+                 spike_horizon_s: float = 40.0, driver: SimRunner | None = None) -> None:
+        self._driver = driver
         self._params = params
         self._seed = int(seed)
         self._builder = builder
@@ -166,15 +187,39 @@ class SimRunner:
         self.thread_limits: dict[str, Any] = {}
         self._maps = MapWorker(self._publish_maps, self._record_metrics,
                                lambda msg, detail: self._emit(Error(msg, detail)))
+        self._maps_started = False
+        # -- forks (owned by the simulation thread)
+        self._twin: Twin | None = None
+        self._fork_id = 0
+        #: Branch B of a fork: a runner without a thread whose source the views of B read.
+        self.branch_b: SimRunner | None = None
+        #: Called on the simulation thread right after a fork, before either branch runs:
+        #: ``fn(twin)`` (a recording of A adds one of B there).
+        self.fork_listeners: list[Callable[[Twin], None]] = []
+        #: Called on the simulation thread when a fork ends, before the kept branch goes on:
+        #: ``fn(twin, keep, build_id)`` (``build_id``: the run's from then on).
+        self.unfork_listeners: list[Callable[[Twin, str, int], None]] = []
+        if driver is None:
+            self.branch_b = SimRunner(params, seed, builder, speed=speed,
+                                      step_steps=step_steps, threads=threads,
+                                      niceness=niceness, sample_horizon_s=sample_horizon_s,
+                                      spike_horizon_s=spike_horizon_s, driver=self)
 
     # -- public API (any thread) ---------------------------------------------------------------
     def start(self) -> None:
         """Start the simulation thread (it builds the simulator first; paused)."""
+        if self._driver is not None:
+            return  # branch B: its driver's thread runs it
         if self._thread is not None:
             return
         self._thread = threading.Thread(target=self._main, name="hippoviz-sim", daemon=True)
-        self._maps.start()
+        self._start_maps()
         self._thread.start()
+
+    def _start_maps(self) -> None:
+        if not self._maps_started:
+            self._maps_started = True
+            self._maps.start()
 
     def stop(self, timeout: float = 5.0) -> bool:
         """Ask the thread to end and join it; returns True when it has ended."""
@@ -182,11 +227,20 @@ class SimRunner:
         self._wake.set()
         t = self._thread
         if t is None:
-            return True
+            return self._stop_maps(timeout)
         t0 = time.monotonic()
         t.join(timeout)
-        maps_ok = self._maps.stop(max(0.05, timeout - (time.monotonic() - t0)))
-        return not t.is_alive() and maps_ok
+        maps_ok = self._stop_maps(max(0.05, timeout - (time.monotonic() - t0)))
+        twin = self._twin
+        if twin is not None and not t.is_alive():
+            twin.close()
+        b_ok = self.branch_b.stop(0.5) if self.branch_b is not None else True
+        return not t.is_alive() and maps_ok and b_ok
+
+    def _stop_maps(self, timeout: float) -> bool:
+        if not self._maps_started:
+            return True
+        return self._maps.stop(timeout)
 
     @property
     def maps_idle(self) -> bool:
@@ -196,35 +250,70 @@ class SimRunner:
     @property
     def alive(self) -> bool:
         """Whether the simulation thread (or its map worker) still runs."""
+        if self._driver is not None:
+            return self._maps.alive
         return self._thread is not None and (self._thread.is_alive() or self._maps.alive)
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Wait for the first build; returns whether it succeeded (False: it failed, and an
         :class:`~hippoviz.runtime.events.Error` says why, or it did not finish within
-        ``timeout``)."""
+        ``timeout``). Branch B: whether it is forked now (it never waits)."""
+        if self._driver is not None:
+            return self._ready.is_set()
         self._first_build_done.wait(timeout)
         return self._ready.is_set()
+
+    def _put(self, job: _Job) -> None:
+        if self._driver is not None:  # branch B: the driver's thread runs it
+            self._driver._put((job[0], job[1], job[2], "b"))
+            return
+        self._queue.put(job)
+        self._wake.set()
 
     def command(self, cmd: Command) -> None:
         """Queue a command (applied between chunks; a refusal comes back as an ``Error``
         event)."""
-        self._queue.put((cmd, None, None))
-        self._wake.set()
+        self._put((cmd, None, None, "a"))
 
     def submit(self, cmd: Command) -> Future[Any]:
         """Queue a command and get a future of its result (or its exception)."""
         fut: Future[Any] = Future()
-        self._queue.put((cmd, None, fut))
-        self._wake.set()
+        self._put((cmd, None, fut, "a"))
         return fut
 
     def call(self, fn: Callable[[Session], T]) -> Future[T]:
         """Run ``fn(session)`` in the simulation thread between chunks; a future of its result
-        (a ``RuntimeError`` when there is no session: the build failed)."""
+        (a ``RuntimeError`` when there is no session: the build failed, or branch B is not
+        forked)."""
         fut: Future[T] = Future()
-        self._queue.put((None, fn, fut))
-        self._wake.set()
+        self._put((None, fn, fut, "a"))
         return fut
+
+    @property
+    def twin(self) -> Twin | None:
+        """The twin while forked (use it on the simulation thread only: in ``call``, or in a
+        fork or unfork listener)."""
+        return self._twin if self._driver is None else self._driver._twin
+
+    @property
+    def forked(self) -> bool:
+        """Whether the run is forked now (any thread)."""
+        return self._twin is not None or (self._driver is not None and
+                                          self._driver._twin is not None)
+
+    def twin_history(self) -> tuple[int, float, list[DiffPoint]] | None:
+        """``(fork id, fork time in s, the twin's DiffPoint list)`` while forked, else None.
+        The list grows in the simulation thread: read it by slicing (any thread)."""
+        twin = self._twin if self._driver is None else self._driver._twin
+        fid = self._fork_id if self._driver is None else self._driver._fork_id
+        if twin is None:
+            return None
+        return fid, twin.fork_t_s, twin.history
+
+    def twin_param_differences(self) -> dict[str, tuple[Any, Any]]:
+        """``{key: (A's value, B's value)}`` while forked (any thread), else empty."""
+        twin = self._twin if self._driver is None else self._driver._twin
+        return twin.param_differences() if twin is not None else {}
 
     def poll_events(self) -> list[Event]:
         """Events since the last call (:mod:`hippoviz.runtime.events`)."""
@@ -265,6 +354,9 @@ class SimRunner:
 
     # -- the thread --------------------------------------------------------------------------
     def _emit(self, event: Event) -> None:
+        if self._driver is not None:
+            self._driver._emit(event)
+            return
         self._events.put(event)
 
     def _main(self) -> None:
@@ -304,6 +396,8 @@ class SimRunner:
                 n = self._next_chunk_steps()
                 if n == 0:
                     self._publish(idle=True)
+                    if self._twin is not None and self.branch_b is not None:
+                        self.branch_b._publish(idle=True)
                     self._wake.wait(0.05)
                     self._wake.clear()
                     continue
@@ -322,7 +416,7 @@ class SimRunner:
         # nothing may wait forever on a command that will never run
         while True:
             try:
-                _, _, fut = self._queue.get_nowait()
+                _, _, fut, _ = self._queue.get_nowait()
             except queue.Empty:
                 break
             if fut is not None and not fut.done():
@@ -331,17 +425,15 @@ class SimRunner:
     def _drain(self) -> None:
         while not self._stop.is_set():
             try:
-                cmd, fn, fut = self._queue.get_nowait()
+                cmd, fn, fut, branch = self._queue.get_nowait()
             except queue.Empty:
                 return
             try:
                 if fn is not None:
-                    if self.session is None:
-                        raise RuntimeError("there is no simulation (the build failed)")
-                    value = fn(self.session)
+                    value = fn(self._session_of(branch))
                 else:
                     assert cmd is not None
-                    value = self._apply(cmd)
+                    value = self._apply(cmd, branch)
             except Exception as exc:
                 if fut is not None:
                     fut.set_exception(exc)
@@ -351,7 +443,19 @@ class SimRunner:
                 if fut is not None:
                     fut.set_result(value)
 
-    def _apply(self, cmd: Command) -> Any:
+    def _session_of(self, branch: str) -> Session:
+        if branch == "b":
+            if self._twin is None:
+                raise RuntimeError("there is no branch B: the run is not forked")
+            return self._twin.b
+        if self.session is None:
+            raise RuntimeError("there is no simulation (the build failed)")
+        return self.session
+
+    def _apply(self, cmd: Command, branch: str = "a") -> Any:
+        if branch == "b" and isinstance(cmd, Reset | Replay):
+            raise P.ParamError("a rebuild ends the fork: unfork first (Simulation ▸ Unfork), "
+                               "or reset from branch A")
         match cmd:
             case Play(until_step=until):
                 self._cancel_until()
@@ -395,10 +499,23 @@ class SimRunner:
             case Publish():
                 self._published.clear()
                 self._publish(idle=True)
+                if self._twin is not None and self.branch_b is not None:
+                    self.branch_b._published.clear()
+                    self.branch_b._publish(idle=True)
                 return None
+            case Fork():
+                return self._fork()
+            case Unfork(keep=keep):
+                return self._unfork(keep)
             case SetParams() | AddObject() | MoveObject() | RemoveObject() | SetTrajectory() | \
                     ResetRatemaps():
-                value = self._need_session().apply(cmd)
+                if self._twin is not None:
+                    routed = self._twin.apply(cmd, "b" if branch == "b" else "a")
+                    if routed.shared:
+                        self._emit(Shared(branch, routed.shared))
+                    value = routed.results.get(branch)
+                else:
+                    value = self._session_of(branch).apply(cmd)
                 if value is not None:
                     self._emit(Result(cmd, value))
                 return value
@@ -465,7 +582,128 @@ class SimRunner:
             for problem in self.session.apply_due():
                 self._emit(Error(f"replay: {problem.message}"))
 
+    # -- forks --------------------------------------------------------------------------------
+    def _fork(self) -> int:
+        """Split the session into a twin now; returns the fork step."""
+        if self._twin is not None:
+            raise P.ParamError("the run is already forked (unfork first)")
+        session = self._need_session()
+        b = self.branch_b
+        assert b is not None
+        threads, nice = self._threads, self._niceness
+        twin = Twin.fork(session, self._builder,
+                         worker_init=lambda: (limit_threads(threads, nice), None)[1])
+        self._twin = twin
+        self._fork_id += 1
+        b._start_maps()
+        b._adopt(twin.b, self)
+        self._notify(self.fork_listeners, twin)
+        self._publish_stats()
+        self._emit(Forked(twin.fork_step, twin.fork_t_s))
+        return twin.fork_step
+
+    def _unfork(self, keep: str) -> str:
+        """End the twin and keep branch ``keep``."""
+        if keep not in ("a", "b"):
+            raise P.ParamError(f"keep must be 'a' or 'b', got {keep!r}")
+        twin = self._twin
+        if twin is None:
+            raise P.ParamError("the run is not forked")
+        b = self.branch_b
+        assert b is not None
+        self._notify(self.unfork_listeners, twin, keep,
+                     self._build_id + 1 if keep == "b" else self._build_id)
+        self._twin = None
+        twin.close()
+        if keep == "b":
+            old = self.session
+            if old is not None:
+                old.applied.disconnect(self._on_applied)
+                old.restored.disconnect(self._on_restored)
+            self._cancel_until()
+            self._replay = None
+            self.session = twin.b
+            twin.b.applied.disconnect(b._on_applied)
+            twin.b.restored.disconnect(b._on_restored)
+            twin.b.applied.connect(self._on_applied)
+            twin.b.restored.connect(self._on_restored)
+            # B's history becomes the run's
+            src, bsrc = self.source, b.source
+            src.samples_ring, src.spike_rings = bsrc.samples_ring, bsrc.spike_rings
+            _copy_slots(bsrc.slots, src.slots, ("ratemaps", "health", "metrics_history"))
+            self._metrics, self._health = b._metrics, b._health
+            self._next_metrics_t = b._next_metrics_t
+            self._build_id += 1  # what was attached to A ends with it
+            src.slots.build_id.put(self._build_id)
+            self._version += 1
+            self._published.clear()
+            self._publish_state()
+        b._release()
+        self._publish_stats()
+        self._emit(Unforked(keep, self._need_session().step))
+        return keep
+
+    def _notify(self, listeners: list[Callable[..., None]], *args: Any) -> None:
+        for fn in list(listeners):
+            try:
+                fn(*args)
+            except Exception as exc:  # a listener must not break the fork
+                self._emit(Error(f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+
+    def _adopt(self, session: Session, driver: SimRunner) -> None:
+        """Branch B: publish ``session`` from now on, starting with ``driver``'s history."""
+        session.applied.connect(self._on_applied)
+        session.restored.connect(self._on_restored)
+        self.session = session
+        self._params = session.params
+        self._seed = session.seed
+        self._build_id += 1
+        self._version += 1
+        self._playing = driver._playing
+        self._speed = driver._speed
+        self._published.clear()
+        self._metrics = list(driver._metrics)
+        self._health = copy.deepcopy(driver._health)
+        self._next_metrics_t = driver._next_metrics_t
+        self._last_metrics_wall = 0.0
+        self._rate_window = list(driver._rate_window)
+        src, dsrc = self.source, driver.source
+        src.samples_ring = dsrc.samples_ring.copy()
+        src.spike_rings = {k: r.copy() for k, r in dsrc.spike_rings.items()}
+        slots = src.slots
+        slots.clear_build()
+        _copy_slots(dsrc.slots, slots, ("layer_sizes", "input_groups", "seed", "ratemaps",
+                                        "health"))
+        slots.build_id.put(self._build_id)
+        slots.metrics_history.put(list(self._metrics))
+        self._publish_state()
+        self._publish_stats()
+        self._ready.set()
+        self._first_build_done.set()
+
+    def _release(self) -> None:
+        """Branch B: the fork ended; forget the session (late map jobs are dropped)."""
+        session = self.session
+        if session is not None:
+            with contextlib.suppress(Exception):
+                session.applied.disconnect(self._on_applied)
+            with contextlib.suppress(Exception):
+                session.restored.disconnect(self._on_restored)
+        self.session = None
+        self._build_id += 1
+        self._playing = False
+        self._ready.clear()
+        self.source.slots.build_id.put(self._build_id)
+        self._publish_stats()
+
     def _rebuild(self, params: P.Params, seed: int) -> None:
+        if self._twin is not None:  # a rebuild ends a fork (both branches)
+            self._notify(self.unfork_listeners, self._twin, "a", self._build_id)
+            twin, self._twin = self._twin, None
+            twin.close()
+            if self.branch_b is not None:
+                self.branch_b._release()
+            self._emit(Unforked("a", self.session.step if self.session is not None else 0))
         session = Session(params, seed, self._builder)
         session.applied.connect(self._on_applied)
         session.restored.connect(self._on_restored)
@@ -531,11 +769,15 @@ class SimRunner:
 
     def _run(self, n: int) -> None:
         session = self._need_session()
-        sim = session.sim
         t0 = time.perf_counter()
         compiled0 = self._compile.compile_s
+        twin = self._twin
+        chunk_b: Chunk | None = None
         try:
-            chunk = session.run_chunk(n)
+            if twin is not None:
+                chunk, chunk_b = twin.run_chunk(n)
+            else:
+                chunk = session.run_chunk(n)
         except SimulationDiverged as exc:
             # the simulator kept the last good state
             self._version += 1
@@ -546,13 +788,36 @@ class SimRunner:
             return
         # a chunk that compiled the kernels says nothing about the speed of a step
         elapsed = max(1e-9, time.perf_counter() - t0 - (self._compile.compile_s - compiled0))
-        self._version += 1
         if self._pending_steps > 0:
             self._pending_steps = max(0, self._pending_steps - chunk.n)
         # adapt the chunk so that one lasts about CHUNK_WALL_S
         per = elapsed / max(1, chunk.n)
         self._s_per_step = 0.8 * self._s_per_step + 0.2 * per
         self._chunk_n = int(min(2000, max(1, CHUNK_WALL_S / max(self._s_per_step, 1e-7))))
+        ok = self._take(chunk, elapsed)
+        b = self.branch_b
+        if chunk_b is not None and b is not None:
+            b._playing, b._speed = self._playing, self._speed
+            if not b._take(chunk_b, elapsed):
+                ok = False
+                self._playing = False  # B diverged: both stop
+                self._cancel_until()
+                self._pending_steps = 0
+                self._publish_stats()
+        if not ok:
+            self._deferred = []
+            return
+        deferred, self._deferred = self._deferred, []
+        for fn in deferred:
+            fn()
+
+    def _take(self, chunk: Chunk, elapsed: float) -> bool:
+        """Fill the rings and slots with a chunk and publish what is due; False when the chunk
+        diverged (then the runner paused and said so)."""
+        session = self._need_session()
+        sim = session.sim
+        t0 = time.perf_counter()
+        self._version += 1
         now = time.perf_counter()
         self._rate_window.append((now, session.step))
         while len(self._rate_window) > 2 and now - self._rate_window[0][0] > 1.0:
@@ -573,15 +838,12 @@ class SimRunner:
         self._check_health(chunk, sim)
 
         if not np.isfinite(chunk.mismatch).all():
-            self._deferred = []
             self._diverged("")
-            return
+            return False
         self._publish(idle=False)
         self._sim_s += elapsed
-        self._overhead_s += time.perf_counter() - t0 - elapsed
-        deferred, self._deferred = self._deferred, []
-        for fn in deferred:
-            fn()
+        self._overhead_s += time.perf_counter() - t0
+        return True
 
     @staticmethod
     def _targets(sim: SimulatorLike) -> dict[str, float]:
@@ -746,6 +1008,10 @@ class SimRunner:
         self._health.targets = self._targets(sim)  # k may have changed
 
     def _publish_stats(self) -> None:
+        b = self.branch_b
+        if self._twin is not None and b is not None:
+            b._playing, b._speed = self._playing, self._speed
+            b._publish_stats()
         w = self._rate_window
         sps = 0.0
         if len(w) >= 2 and w[-1][0] > w[0][0] and self._playing and not self._compiling:
@@ -755,6 +1021,14 @@ class SimRunner:
             steps_per_s=sps, x_realtime=sps * dt, playing=self._playing, speed=self._speed,
             chunk_steps=self._chunk_n, publish_overhead=self._overhead_s / max(1e-9, self._sim_s),
             dt_s=dt, compiling=self._compiling))
+
+
+def _copy_slots(frm: Slots, to: Slots, names: tuple[str, ...]) -> None:
+    """Put the values of slots ``names`` of ``frm`` into those of ``to``."""
+    for name in names:
+        slot_to: Slot[Any] = getattr(to, name)
+        slot_from: Slot[Any] = getattr(frm, name)
+        slot_to.put(slot_from.get())
 
 
 __all__ = ["METRICS_EVERY_SIM_S", "METRICS_FIRST_SIM_S", "SimRunner"]

@@ -347,6 +347,21 @@ class Session:
         hippoviz.sim.SimulationDiverged
             The reconstruction became non-finite (the simulator kept its last good state).
         """
+        chunk = self.sim.run_chunk(self.begin_chunk(n))
+        self.end_chunk(chunk)
+        return chunk
+
+    def begin_chunk(self, n: int) -> int:
+        """The first half of :meth:`run_chunk`: apply what is due and return how many of ``n``
+        steps the next chunk may run (never across a boundary). A caller that runs the
+        simulator's chunk elsewhere (a twin runs two in parallel) hands it to
+        :meth:`end_chunk`.
+
+        Raises
+        ------
+        ScheduleError
+            A scheduled command did not apply.
+        """
         problems = self.apply_due()
         if problems:
             raise ScheduleError(problems[0])
@@ -354,10 +369,13 @@ class Session:
         to_boundary = self.steps_to_boundary()
         if to_boundary is not None:
             n = min(n, to_boundary)
-        chunk = self.sim.run_chunk(max(0, n))
+        return max(0, n)
+
+    def end_chunk(self, chunk: Chunk) -> None:
+        """The second half of :meth:`run_chunk`: the listeners get ``chunk``, then the stops it
+        reached fire (on the calling thread)."""
         _emit(self.chunk_done, chunk)
         self._fire_due_stops()
-        return chunk
 
     def run(self, n_steps: int, chunk_steps: int = CHUNK_STEPS,
             on_chunk: Callable[[Chunk], None] | None = None) -> None:

@@ -50,8 +50,8 @@ def ec_inputs(params: Params, arena: Arena, positions: NDArray[np.float64],
               obj_pos: NDArray[np.float64], obj_on: NDArray[np.bool_],
               obj_vec: NDArray[np.float64]) -> NDArray[np.float64]:
     """The noiseless entorhinal vector ``x`` at each position, ``(n, n_ec)``: the same inputs
-    and gains as the kernel (grid, border and boundary-vector, LEC context, LEC objects), from the NumPy twins of
-    the input kernels (tests compare it with the kernel's own ``x``)."""
+    and gains as the kernel (grid, border and boundary-vector, LEC context, LEC objects), from
+    the NumPy twins of the input kernels (tests compare it with the kernel's own ``x``)."""
     ip = params.inputs
     px, py = positions[:, 0], positions[:, 1]
     grid = grid_rates_np(px, py, grid_k, grid_phi)

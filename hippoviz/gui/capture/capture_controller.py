@@ -208,6 +208,10 @@ class QtCaptureController(QObject):
             self.session.started.connect(self._on_session_started)
             self.session.stopped.connect(self._on_session_stopped)
             self.session.failed.connect(self._on_session_failed)
+            self.session.branch_started.connect(
+                lambda p: self._status(f"Recording branch B too, to {p}", 8000))
+            self.session.branch_stopped.connect(
+                lambda m: self._status(f"Branch recording ended: {m}", 10000))
         else:
             log.info("capture: %s has no simulation runner: no 'Record session'",
                      type(window).__name__)

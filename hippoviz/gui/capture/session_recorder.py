@@ -9,6 +9,11 @@ when the writer thread falls behind, the bounded queue slows the simulation down
 
 A rebuild (reset, preset, new seed) makes a new session and ends the recording: the file holds
 the run up to the rebuild.
+
+A forked run records both branches: A to the chosen file, B beside it as ``NAME-B.h5``
+(:func:`hippoviz.record.branch_path`), from the fork (or from the start of the recording when it
+starts while forked). Each file names its branch and the fork (SCHEMA.md, "Forked runs"). Unfork
+closes the dropped branch's file; when B is kept, B's file goes on as the recording.
 """
 
 from __future__ import annotations
@@ -25,8 +30,8 @@ from typing import Any
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from hippoviz import params as P
-from hippoviz.record import RecordError, ThreadedRecorder
-from hippoviz.runtime import Session, SimRunner
+from hippoviz.record import RecordError, ThreadedRecorder, branch_path
+from hippoviz.runtime import Session, SimRunner, Twin
 from hippoviz.sim import Chunk
 
 log = logging.getLogger(__name__)
@@ -89,6 +94,10 @@ class QtSessionRecorder(QObject):
     started = pyqtSignal(str)
     stopped = pyqtSignal(str)
     failed = pyqtSignal(str)
+    #: Branch B of a fork is being recorded too, to this path.
+    branch_started = pyqtSignal(str)
+    #: A branch's file was closed when the fork ended (path, or one-line failure).
+    branch_stopped = pyqtSignal(str)
     _finished = pyqtSignal(str, object)  # (what, result or exception), from the sim thread
 
     def __init__(self, runner: SimRunner, parent: QObject | None = None, *,
@@ -103,6 +112,11 @@ class QtSessionRecorder(QObject):
         self.stop_reason = ""
         self.t_start_s = 0.0
         self._tap: RecordingTap | None = None
+        #: Branch B's recording while the run is forked.
+        self._tap_b: RecordingTap | None = None
+        self.path_b: Path | None = None
+        runner.fork_listeners.append(self._on_fork)
+        runner.unfork_listeners.append(self._on_unfork)
         self._start_error: BaseException | None = None
         self._build_id: int | None = None
         self._finished.connect(self._on_finished)
@@ -149,16 +163,77 @@ class QtSessionRecorder(QObject):
     def _attach(self, session: Session, path: Path, force: bool) -> tuple[str, int, float]:
         """On the simulation thread: create the recorder and connect it to the session."""
         self._start_error = None
+        twin = self.runner.twin
         try:
-            rec = ThreadedRecorder(path, session.sim, force=force,
-                                   build_params=session.build_params,
-                                   snapshot_interval_s=self.snapshot_interval_s,
-                                   ratemap_interval_s=self.ratemap_interval_s)
+            rec = self._recorder(path, session, force,
+                                 self._branch(twin, "a", path) if twin is not None else None)
         except BaseException as exc:
             self._start_error = exc
             raise
         self._tap = RecordingTap(session, rec)
+        if twin is not None:
+            self._start_b(twin, path, force)
         return str(path), self.runner.source.build_id(), session.t_s
+
+    def _recorder(self, path: Path, session: Session, force: bool,
+                  branch: dict[str, Any] | None) -> ThreadedRecorder:
+        return ThreadedRecorder(path, session.sim, force=force,
+                                build_params=session.build_params,
+                                snapshot_interval_s=self.snapshot_interval_s,
+                                ratemap_interval_s=self.ratemap_interval_s, branch=branch)
+
+    @staticmethod
+    def _branch(twin: Twin, name: str, path: Path) -> dict[str, Any]:
+        other = branch_path(path).name if name == "a" else path.name
+        return {"name": name, "fork_step": twin.fork_step, "fork_t_s": twin.fork_t_s,
+                "twin": other}
+
+    def _start_b(self, twin: Twin, path: Path, force: bool) -> None:
+        """On the simulation thread: record branch B beside ``path`` (A's file)."""
+        path_b = branch_path(path)
+        try:
+            rec_b = self._recorder(path_b, twin.b, force, self._branch(twin, "b", path))
+        except Exception as exc:  # A's recording goes on; the GUI says why B's did not start
+            self.branch_stopped.emit(f"branch B is not recorded: {_message(exc)}")
+            return
+        self._tap_b = RecordingTap(twin.b, rec_b)
+        self.path_b = path_b
+        self.branch_started.emit(str(path_b))
+
+    def _on_fork(self, twin: Twin) -> None:
+        """On the simulation thread, right after a fork: record B too."""
+        tap = self._tap
+        if tap is None or self.state not in ("starting", "recording") or self.path is None:
+            return
+        tap.recorder.set_branch(self._branch(twin, "a", self.path))
+        self._start_b(twin, self.path, force=True)
+
+    def _on_unfork(self, _twin: Twin, keep: str, build_id: int) -> None:
+        """On the simulation thread, as the fork ends: close the dropped branch's file; when B
+        is kept, its file goes on as the recording."""
+        tap_a, tap_b = self._tap, self._tap_b
+        if tap_b is None:
+            return
+        self._tap_b = None
+        path_b, self.path_b = self.path_b, None
+        dropped = tap_b if keep == "a" else tap_a
+        if keep == "b":
+            self._tap = tap_b
+            self.path = path_b
+            self._build_id = build_id
+        if dropped is None:
+            return
+        dropped.detach()
+        try:
+            if dropped.error is not None:
+                raise dropped.error
+            dropped.recorder.close()
+            self.branch_stopped.emit(str(dropped.recorder.path))
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                dropped.recorder.abort()
+            self.branch_stopped.emit(f"the recording of the dropped branch failed: "
+                                     f"{_message(exc)}")
 
     # -- stop ----------------------------------------------------------------------------------
     def stop(self, reason: str = "") -> None:
@@ -203,6 +278,17 @@ class QtSessionRecorder(QObject):
         """Detach the tap and close the recorder (on the simulation thread, or on the GUI
         thread once the simulation thread has ended)."""
         tap, self._tap = self._tap, None
+        tap_b, self._tap_b = self._tap_b, None
+        self.path_b = None
+        if tap_b is not None:  # branch B's file closes with A's
+            tap_b.detach()
+            try:
+                if tap_b.error is not None:
+                    raise tap_b.error
+                tap_b.recorder.close()
+            except Exception:
+                with contextlib.suppress(Exception):
+                    tap_b.recorder.abort()
         if tap is None:
             raise self._start_error or RuntimeError("the recording never started")
         tap.detach()

@@ -31,6 +31,7 @@ SHORTCUTS: list[tuple[str, str]] = [
     ("Ctrl+Alt+S", "Screenshot of a view (PNG 1x/2x/4x, SVG)"),
     ("Ctrl+Shift+M / Ctrl+Alt+M", "Record / stop a movie (MP4)"),
     ("Ctrl+E", "Record the session to HDF5 (toggle)"),
+    ("Ctrl+F", "Fork the run into A and B (Simulation ▸ Unfork… keeps one)"),
     ("Ctrl+Shift+O", "Open a recording (timeline)"),
     ("Ctrl+Q", "Quit"),
     ("F1", "This list"),

@@ -125,8 +125,12 @@ class QtReplayWindow(QMainWindow):
                          Qt.Orientation.Vertical)
         rec = self.rec
         state = "" if rec.complete else " (incomplete)"
+        br = rec.branch
+        branch = (f" — branch {str(br.get('name', '?')).upper()} of a fork at t = "
+                  f"{float(br.get('fork_t_s', 0.0)):,.1f} s (twin: {br.get('twin')})"
+                  if br is not None else "")
         self.setWindowTitle(f"hippoviz replay — {self.recording_path.name}{state} — "
-                            f"seed {rec.seed}")
+                            f"seed {rec.seed}{branch}")
         self.seek(self.source.t_start_s)
 
         self.timer = QTimer(self)

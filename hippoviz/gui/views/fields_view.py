@@ -97,6 +97,9 @@ class QtFieldsView(QtWidgets.QWidget):
         self._lut = _lut_with_nan()
         self.labels: list[pg.TextItem] = []
         self.unit_tags: list[pg.TextItem] = []
+        #: The gallery this one mirrors (branch B's follows A's: same layer, order, page and
+        #: tiles, so that a cell sits in the same tile in both); see :meth:`follow`.
+        self.leader: QtFieldsView | None = None
 
         # -- toolbar -------------------------------------------------------------------------------
         self.layer_box = QtWidgets.QComboBox()
@@ -215,8 +218,34 @@ class QtFieldsView(QtWidgets.QWidget):
         scene = self.vb.mapViewToScene(QtCore.QPointF(x, y))
         return self.view.mapFromScene(scene)
 
+    def follow(self, leader: QtFieldsView | None) -> None:
+        """Mirror ``leader``'s layer, order, page and tile layout (its toolbar drives both; this
+        one's shows the same choices, greyed out), or stand alone again (None)."""
+        self.leader = leader
+        for w in (self.layer_box, self.sort_box, self.size_box, self.prev_btn, self.next_btn):
+            w.setEnabled(leader is None)
+        self.layer_box.setToolTip("Follows the gallery of branch A" if leader is not None
+                                  else "Layer whose rate maps are shown")
+        self._invalidate()
+
+    def _sync_leader(self) -> None:
+        ld = self.leader
+        if ld is None:
+            return
+        for mine, theirs in ((self.layer_box, ld.layer_box), (self.sort_box, ld.sort_box),
+                             (self.size_box, ld.size_box)):
+            d = theirs.currentData()
+            if mine.currentData() != d:
+                i = mine.findData(d)
+                if i >= 0:
+                    mine.setCurrentIndex(i)
+        if (ld._page != self._page or ld._cols != self._cols or ld._rows != self._rows
+                or not np.array_equal(ld._order, self._order)):
+            self._dirty = True
+
     def refresh(self) -> None:
         """Pull the rate maps; recompute and redraw only if they changed."""
+        self._sync_leader()
         maps = self.source.ratemaps()
         if maps is not self._maps_obj:
             self._maps_obj = maps
@@ -318,6 +347,10 @@ class QtFieldsView(QtWidgets.QWidget):
         if self.layer not in self._stats:
             self._stats[self.layer] = spatial_information(m)
         si = self._stats[self.layer][0]
+        ld = self.leader
+        if ld is not None and ld.layer == self.layer and ld._order.size == si.size:
+            self._order = ld._order.copy()
+            return
         if self.sort_box.currentData() == "si":
             key = np.where(np.isfinite(si), -si, np.inf)
             self._order = np.argsort(key, kind="stable")
@@ -335,6 +368,9 @@ class QtFieldsView(QtWidgets.QWidget):
         th, tw = self._tile
         self._cols = max(1, (w - _GAP) // (tw + _GAP))
         self._rows = max(1, (h - _GAP) // (th + _LABEL_H + _GAP))
+        ld = self.leader
+        if ld is not None and ld._tile == self._tile:
+            self._cols, self._rows = ld._cols, ld._rows
 
     def _redraw(self) -> None:
         self._dirty = False
@@ -358,6 +394,8 @@ class QtFieldsView(QtWidgets.QWidget):
         n, ny, nx = m.shape
         self._layout(ny, nx)
         per = self._cols * self._rows
+        if self.leader is not None:
+            self._page = self.leader._page
         self._page = int(np.clip(self._page, 0, self.n_pages - 1))
         units = self._order[self._page * per : (self._page + 1) * per]
         self._page_units = [int(u) for u in units]
@@ -365,8 +403,8 @@ class QtFieldsView(QtWidgets.QWidget):
         self._compose(m, units, peak)
         self._place_labels(units, si, peak)
         self.page_label.setText(f"{self._page + 1}/{self.n_pages}")
-        self.prev_btn.setEnabled(self._page > 0)
-        self.next_btn.setEnabled(self._page < self.n_pages - 1)
+        self.prev_btn.setEnabled(self.leader is None and self._page > 0)
+        self.next_btn.setEnabled(self.leader is None and self._page < self.n_pages - 1)
         n_fin = int(np.isfinite(si).sum())
         self.caption.setText(
             f"{palette.LAYER_LABELS.get(self.layer, self.layer)}: {n} cells "

@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6 import QtWidgets
+from numpy.typing import NDArray
+from PyQt6 import QtCore, QtWidgets
 
 from hippoviz.gui import palette
 from hippoviz.gui.views.selection import QtSelection
@@ -86,6 +87,20 @@ class QtMetricsView(QtWidgets.QWidget):
             self.si_curves[layer] = self.si_plot.plot(**kw)
             self.legend.addItem(self.frac_curves[layer], palette.LAYER_LABELS[layer])
 
+        #: A second source (branch B of a forked run) whose metrics are drawn dashed over
+        #: this one's (see :meth:`set_overlay`).
+        self.overlay: DataSource | None = None
+        self._seen_overlay: tuple[int, int] = (0, -1)
+        self.overlay_frac: dict[str, pg.PlotDataItem] = {}
+        self.overlay_si: dict[str, pg.PlotDataItem] = {}
+        for layer in METRIC_LAYERS:
+            color = palette.LAYER_COLORS[layer]
+            kw = {"pen": pg.mkPen(color, width=1.5, style=QtCore.Qt.PenStyle.DashLine),
+                  "symbol": "t", "symbolSize": 5, "symbolPen": None, "symbolBrush": color,
+                  "connect": "finite"}
+            self.overlay_frac[layer] = self.frac_plot.plot(**kw)
+            self.overlay_si[layer] = self.si_plot.plot(**kw)
+
         self.waiting = palette.waiting_text("waiting for metrics…")
         self.frac_plot.addItem(self.waiting, ignoreBounds=True)
         self.waiting.setPos(0.5, 50.0)
@@ -96,8 +111,24 @@ class QtMetricsView(QtWidgets.QWidget):
         layout.addWidget(self.plots)
 
     # ------------------------------------------------------------------------------------------
+    def set_overlay(self, source: DataSource | None) -> None:
+        """Draw ``source``'s metrics (dashed, triangles) over this view's, or stop (None)."""
+        self.overlay = source
+        self._seen_overlay = (0, -1)
+        if source is None:
+            for c in (*self.overlay_frac.values(), *self.overlay_si.values()):
+                c.setData([], [])
+        self._seen_obj, self._seen_len = None, -1
+        self.refresh()
+
     def refresh(self) -> None:
         """Pull the metrics history; redraw only if it changed since the last call."""
+        if self.overlay is not None:
+            other = self.overlay.metrics_history()
+            key = (id(other), len(other))
+            if key != self._seen_overlay:
+                self._seen_overlay = key
+                self._seen_obj, self._seen_len = None, -1  # redraw both
         hist = self.source.metrics_history()
         if not hist:
             if self._seen_obj is not None:
@@ -111,6 +142,32 @@ class QtMetricsView(QtWidgets.QWidget):
         self._seen_obj, self._seen_len = hist, len(hist)
         self.waiting.setVisible(False)
         self._draw(hist)
+
+    @staticmethod
+    def _series(hist: Sequence[MetricsPoint]) -> tuple[
+            NDArray[np.float64], dict[str, NDArray[np.float64]], dict[str, NDArray[np.float64]]]:
+        n = len(hist)
+        t = np.full(n, np.nan)
+        frac = {layer: np.full(n, np.nan) for layer in METRIC_LAYERS}
+        si = {layer: np.full(n, np.nan) for layer in METRIC_LAYERS}
+        for i, point in enumerate(hist):
+            t[i] = _num(point.t_s)
+            for layer in METRIC_LAYERS:
+                m = point.layers.get(layer)
+                if m is not None:
+                    frac[layer][i] = 100.0 * _num(m.get("place_cell_fraction"))
+                    si[layer][i] = _num(m.get("median_si_bits_per_spike"))
+        return t, frac, si
+
+    def _draw_overlay(self, minutes: bool) -> None:
+        if self.overlay is None:
+            return
+        t, frac, si = self._series(self.overlay.metrics_history())
+        ok = np.isfinite(t)
+        tx = t / 60.0 if minutes else t
+        for layer in METRIC_LAYERS:
+            self.overlay_frac[layer].setData(tx[ok], frac[layer][ok], connect="finite")
+            self.overlay_si[layer].setData(tx[ok], si[layer][ok], connect="finite")
 
     def _draw(self, hist: Sequence[MetricsPoint]) -> None:
         n = len(hist)
@@ -137,6 +194,7 @@ class QtMetricsView(QtWidgets.QWidget):
                 size=f"{palette.LABEL_PT}pt",
             )
         tx = t / 60.0 if minutes else t
+        self._draw_overlay(minutes)
         for layer in METRIC_LAYERS:
             self.frac_curves[layer].setData(tx[ok], frac[layer][ok], connect="finite")
             self.si_curves[layer].setData(tx[ok], si[layer][ok], connect="finite")

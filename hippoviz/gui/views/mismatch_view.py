@@ -139,6 +139,15 @@ class QtMismatchView(QtWidgets.QWidget):
         self.ec_plot.setXRange(0.0, 1.0)
         self.ec_plot.setYRange(0.0, 1.0)
 
+        #: A second source (branch B of a forked run) whose total mismatch is drawn dashed
+        #: over this one's (see :meth:`set_overlay`).
+        self.overlay: DataSource | None = None
+        self.overlay_curve = pg.PlotDataItem(pen=pg.mkPen(
+            palette.BRANCH_COLORS["b"], width=1.6, style=QtCore.Qt.PenStyle.DashLine))
+        self.overlay_curve.setClipToView(True)
+        self.overlay_curve.setZValue(5)
+        self.err_plot.addItem(self.overlay_curve)
+
         self.err_waiting = palette.waiting_text("waiting for data…")
         self.err_plot.addItem(self.err_waiting, ignoreBounds=True)
         self.err_waiting.setPos(0.5, 0.5)
@@ -183,7 +192,32 @@ class QtMismatchView(QtWidgets.QWidget):
         self._draw_ec()
 
     # ------------------------------------------------------------------------------------------
+    def set_overlay(self, source: DataSource | None) -> None:
+        """Draw ``source``'s total mismatch (dashed, branch B's colour) over this view's, or
+        stop (None)."""
+        if source is None and self.overlay is not None:
+            self.legend.removeItem(self.overlay_curve)
+        elif source is not None and self.overlay is None:
+            self.legend.addItem(self.overlay_curve, "total, B")
+        self.overlay = source
+        if source is None:
+            self.overlay_curve.setData([], [])
+        self._force_redraw()
+
+    def _draw_overlay(self) -> None:
+        if self.overlay is None:
+            return
+        s = self.overlay.samples(self.window_s)
+        t, mm = s.t_s.astype(np.float64), s.mismatch.astype(np.float64)
+        if t.size == 0 or mm.ndim != 2 or mm.shape[0] != t.size:
+            self.overlay_curve.setData([], [])
+            return
+        if t.size > _MAX_POINTS:
+            t, mm = decimate_minmax(t, mm, _MAX_POINTS // 2)
+        self.overlay_curve.setData(t, mm[:, 0], connect="finite")
+
     def _draw_error(self) -> None:
+        self._draw_overlay()
         s = self.source.samples(self.window_s)
         t, mm = s.t_s, s.mismatch
         if t.size == 0 or mm.ndim != 2 or mm.shape[0] != t.size:
