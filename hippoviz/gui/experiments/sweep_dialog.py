@@ -313,7 +313,8 @@ class QtSweepDialog(QtWidgets.QDialog):
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
         self.progress = QtWidgets.QProgressBar()
-        self.progress.setFormat("%v / %m runs")
+        self.progress.setRange(0, 1)
+        self.progress.setFormat("no sweep yet")  # "%v / %m runs" once a sweep starts
         self.progress.setValue(0)
         self.status = QtWidgets.QLabel("Choose one or two parameters (double-click), their "
                                        "values, and Run.")
@@ -462,6 +463,7 @@ class QtSweepDialog(QtWidgets.QDialog):
         self.records = {}
         self.total = len(d.runs())
         self.progress.setRange(0, self.total)
+        self.progress.setFormat("%v / %m runs")
         self.progress.setValue(0)
         self._stop.clear()
         self._queue = queue.SimpleQueue()
