@@ -226,16 +226,8 @@ def _steps(args: argparse.Namespace, dt_s: float) -> int:
     return steps_for_minutes(minutes, dt_s)
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    if args.set_b and args.fork_at is None:
-        raise UsageError("--set-b needs --fork-at (when branch B splits off)")
-    if args.replay:
-        if args.fork_at is not None:
-            raise UsageError("--replay and --fork-at cannot be combined")
-        return _cmd_replay(args)
-    params = load_params(args.preset, args.config, args.set)
-    if args.fork_at is not None:
-        return _cmd_run_twin(args, params)
+def _read_run_inputs(args: argparse.Namespace) -> Any:
+    """The checks of ``hippoviz run``'s options and the trajectory it names (or None)."""
     if args.trajectory_series and not args.trajectory:
         raise UsageError("--trajectory-series needs --trajectory")
     traj = None
@@ -249,23 +241,42 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
     if not (args.probe >= 0 and math.isfinite(args.probe)):
         raise UsageError(f"--probe must be >= 0 minutes, got {args.probe}")
+    return traj
+
+
+def _drive(session: Any, traj: Any, args: argparse.Namespace) -> None:
+    """Drive ``session`` along the trajectory; without --steps/--minutes the run lasts it."""
+    from hippoviz.record import RecordError
+    from hippoviz.record.trajectory import drive
+
+    try:
+        fitted = drive(session, traj)
+    except RecordError as exc:
+        raise UsageError(str(exc)) from None
+    for warning in fitted.warnings:
+        print(f"hippoviz: warning: {warning}", file=sys.stderr)
+    if args.steps is None and args.minutes is None:
+        args.steps = fitted.xy_m.shape[0]
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    if args.set_b and args.fork_at is None:
+        raise UsageError("--set-b needs --fork-at (when branch B splits off)")
+    if args.replay:
+        if args.fork_at is not None:
+            raise UsageError("--replay and --fork-at cannot be combined")
+        return _cmd_replay(args)
+    params = load_params(args.preset, args.config, args.set)
+    if args.fork_at is not None:
+        return _cmd_run_twin(args, params)
+    traj = _read_run_inputs(args)
     from hippoviz.experiments.session import Progress, run_summary
     from hippoviz.runtime import Session
 
     session = Session(params, args.seed)
     sim = session.sim
     if traj is not None:
-        from hippoviz.record import RecordError
-        from hippoviz.record.trajectory import drive
-
-        try:
-            fitted = drive(session, traj)
-        except RecordError as exc:
-            raise UsageError(str(exc)) from None
-        for warning in fitted.warnings:
-            print(f"hippoviz: warning: {warning}", file=sys.stderr)
-        if args.steps is None and args.minutes is None:
-            args.steps = fitted.xy_m.shape[0]
+        _drive(session, traj, args)
     n = _steps(args, params.time.dt_ms / 1000.0)
     if traj is not None and n > sim.trajectory_steps_left:
         print(f"hippoviz: note: the trajectory lasts {sim.trajectory_steps_left * sim.dt_s:.1f} "
@@ -352,34 +363,12 @@ def _cmd_run_twin(args: argparse.Namespace, params: Any) -> int:
     fork_min = float(args.fork_at)
     if not (fork_min >= 0 and math.isfinite(fork_min)):
         raise UsageError(f"--fork-at must be >= 0 minutes, got {args.fork_at}")
-    if args.trajectory_series and not args.trajectory:
-        raise UsageError("--trajectory-series needs --trajectory")
-    traj = None
-    if args.trajectory:
-        from hippoviz.record import RecordError
-        from hippoviz.record.trajectory import read_trajectory
-
-        try:
-            traj = read_trajectory(args.trajectory, args.trajectory_series)
-        except RecordError as exc:
-            raise UsageError(str(exc)) from None
-    if not (args.probe >= 0 and math.isfinite(args.probe)):
-        raise UsageError(f"--probe must be >= 0 minutes, got {args.probe}")
+    traj = _read_run_inputs(args)
     patch = _check_set_b(params, args.set_b)
     dt_s = params.time.dt_ms / 1000.0
     session = Session(params, args.seed)
     if traj is not None:  # the path drives both branches (the fork copies it into B)
-        from hippoviz.record import RecordError
-        from hippoviz.record.trajectory import drive
-
-        try:
-            fitted = drive(session, traj)
-        except RecordError as exc:
-            raise UsageError(str(exc)) from None
-        for warning in fitted.warnings:
-            print(f"hippoviz: warning: {warning}", file=sys.stderr)
-        if args.steps is None and args.minutes is None:
-            args.steps = fitted.xy_m.shape[0]
+        _drive(session, traj, args)
     n = _steps(args, dt_s)
     fork_step = round(fork_min * 60.0 / dt_s)
     if fork_step >= n:

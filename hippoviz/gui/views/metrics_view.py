@@ -170,17 +170,7 @@ class QtMetricsView(QtWidgets.QWidget):
             self.overlay_si[layer].setData(tx[ok], si[layer][ok], connect="finite")
 
     def _draw(self, hist: Sequence[MetricsPoint]) -> None:
-        n = len(hist)
-        t = np.full(n, np.nan)
-        frac = {layer: np.full(n, np.nan) for layer in METRIC_LAYERS}
-        si = {layer: np.full(n, np.nan) for layer in METRIC_LAYERS}
-        for i, point in enumerate(hist):
-            t[i] = _num(point.t_s)
-            for layer in METRIC_LAYERS:
-                m = point.layers.get(layer)
-                if m is not None:
-                    frac[layer][i] = 100.0 * _num(m.get("place_cell_fraction"))
-                    si[layer][i] = _num(m.get("median_si_bits_per_spike"))
+        t, frac, si = self._series(hist)
         ok = np.isfinite(t)
         if not ok.any():
             return
