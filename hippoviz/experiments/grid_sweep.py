@@ -12,6 +12,8 @@ A :class:`SweepStore` is the output folder::
 
     sweep.json                 the definition (a rerun must match it) and its provenance
     runs/point-0007-seed-3.json  one finished run: its grid values, seed and metrics
+    failed/point-0002-seed-5.json  a run that raised (e.g. a diverging network): the error;
+                               a rerun tries it again
     table.csv, table.parquet   one row per point and seed (Parquet when pyarrow or
                                fastparquet is importable)
     heatmap-METRIC.png, .svg   mean and sd over seeds (hippoviz.experiments.sweep_figures)
@@ -47,6 +49,7 @@ from hippoviz.runtime import Session
 FORMAT = 1
 DEFINITION_FILE = "sweep.json"
 RUNS_DIR = "runs"
+FAILED_DIR = "failed"
 
 
 class SweepUsageError(GridError):
@@ -190,6 +193,20 @@ class RunRecord:
                 "metrics": self.metrics}
 
 
+@dataclass(frozen=True)
+class RunFailure:
+    """A run that raised: its point, grid values, seed and the error, in one line."""
+
+    point: int
+    values: dict[str, Any]
+    seed: int
+    error: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"point": self.point, "values": self.values, "seed": self.seed,
+                "error": self.error}
+
+
 def write_json_atomic(path: Path, obj: Any) -> None:
     """Write ``obj`` as JSON to a temporary file beside ``path``, then rename it to ``path``
     (a reader, or a rerun after a kill, sees the whole file or none)."""
@@ -213,6 +230,7 @@ class SweepStore:
         self.out = Path(out)
         self.definition = definition
         self.runs_dir = self.out / RUNS_DIR
+        self.failed_dir = self.out / FAILED_DIR
 
     def check(self) -> None:
         """Refuse (one line) a folder that holds something else or another sweep; writes
@@ -288,6 +306,13 @@ class SweepStore:
 
     def write(self, rec: RunRecord) -> None:
         write_json_atomic(self.path(rec.point, rec.seed), rec.as_json())
+        self.failed_dir.joinpath(self.path(rec.point, rec.seed).name).unlink(missing_ok=True)
+
+    def write_failure(self, failure: RunFailure) -> None:
+        """Keep why a run failed (it is not a finished run: a rerun tries it again)."""
+        self.failed_dir.mkdir(exist_ok=True)
+        write_json_atomic(self.failed_dir / self.path(failure.point, failure.seed).name,
+                          failure.as_json())
 
 
 # -- one run (on a worker) ---------------------------------------------------------------------
@@ -339,10 +364,11 @@ class SweepOutcome:
     computed: int = 0
     skipped: int = 0
     cancelled: bool = False
+    failed: list[RunFailure] = field(default_factory=list)
 
     @property
     def done(self) -> int:
-        return self.skipped + self.computed
+        return self.skipped + self.computed + len(self.failed)
 
 
 def run_grid(store: SweepStore, *, scheduler: str | None = None, n_workers: int | None = None,
@@ -366,12 +392,14 @@ def run_grid(store: SweepStore, *, scheduler: str | None = None, n_workers: int 
         Polled every ``poll_s`` seconds; when it returns True the runs not yet finished are
         cancelled and the outcome says ``cancelled`` (the folder stays resumable).
 
+    A run that raises (a network that diverges at some point of the grid, say) does not stop
+    the sweep: it is written to ``failed/`` with its error, listed in the outcome's
+    ``failed``, left out of the table, and tried again by a rerun.
+
     Raises
     ------
     SweepError
         The cluster could not be reached or started.
-    Exception
-        The first run that failed (the runs finished before it are kept).
     """
     from hippoviz.experiments.sweep import dask_client
 
@@ -407,7 +435,14 @@ def run_grid(store: SweepStore, *, scheduler: str | None = None, n_workers: int 
                 for f in ready:
                     pending.discard(f)
                     i, s = futures[f]
-                    metrics = f.result()  # a failed run raises here
+                    try:
+                        metrics = f.result()  # a failed run raises here
+                    except Exception as exc:  # any error of the run is kept
+                        failure = RunFailure(i, points[i], s,
+                                             f"{type(exc).__name__}: {exc}".splitlines()[0])
+                        store.write_failure(failure)
+                        outcome.failed.append(failure)
+                        continue
                     rec = RunRecord(i, points[i], s, metrics)
                     store.write(rec)
                     outcome.computed += 1

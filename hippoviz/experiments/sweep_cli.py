@@ -8,7 +8,7 @@ import math
 import sys
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from hippoviz import params as P
 from hippoviz.experiments import protocol as PR
@@ -190,10 +190,25 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     wall = time.perf_counter() - t0
     if bad_metric:
         raise SweepUsageError(f"{bad_metric[0]}; the finished runs are kept in {out}/")
-    files, note = write_outputs(d, out, records, args.heatmap)
+    failed = f", {len(outcome.failed)} failed" if outcome.failed else ""
     print(f"swept {d.describe()}: {outcome.computed} computed, {outcome.skipped} already in "
-          f"{out}/, in {wall:.0f} s")
-    print(f"wrote {out}/ ({', '.join(files)}; runs/ holds each run)")
+          f"{out}/{failed}, in {wall:.0f} s")
+    if records:
+        files, note = write_outputs(d, out, records, args.heatmap)
+        print(f"wrote {out}/ ({', '.join(files)}; runs/ holds each run)")
+    else:
+        note = "no run finished: no table or figure written"
     if note:
         print(f"hippoviz: note: {note}", file=sys.stderr)
+    if outcome.failed:
+        first = outcome.failed[0]
+        print(f"hippoviz sweep: {len(outcome.failed)} of {outcome.total} runs failed (first: "
+              f"point {first.point} {_values_text(first.values)}, seed {first.seed}: "
+              f"{first.error}); {out}/failed/ says why; run the same command again to retry "
+              f"them", file=sys.stderr)
+        return 1
     return 0
+
+
+def _values_text(values: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in values.items())

@@ -377,3 +377,43 @@ def test_progress_on_a_terminal_and_in_a_log() -> None:
     lines = log.getvalue().splitlines()
     assert 5 <= len(lines) <= 12 and lines[-1].startswith("hippoviz sweep: 200/200 runs")
     assert "\r" not in log.getvalue()
+
+
+def test_a_failed_run_is_kept_and_retried_and_the_sweep_goes_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A run that raises does not stop the sweep: the others finish, the failure is written
+    to failed/ with its error, the command exits 1 naming it, and a rerun computes only it."""
+    from dask.distributed import LocalCluster
+
+    from hippoviz.experiments import grid_sweep
+    from hippoviz.sim.simulator import SimulationDiverged
+
+    original = grid_sweep.run_task
+
+    def fails_once_at_point_1(task: Any) -> dict[str, Any]:
+        if task.point == 1 and task.seed == 2:
+            raise SimulationDiverged("NaN in CA3 at step 12 (a test's stand-in)")
+        return original(task)
+
+    out = tmp_path / "failing"
+    argv = ["sweep", "--grid", "learning.g_ca3_dg=0,1", "--seeds", "1-2", "--minutes", "0.05",
+            "--preset", "small", "--out", str(out)]
+    # an in-process cluster, so that the workers run the patched task
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=":0") as cluster:
+        monkeypatch.setattr(grid_sweep, "run_task", fails_once_at_point_1)
+        rc = main([*argv, "--scheduler", cluster.scheduler_address])
+        err = capsys.readouterr().err
+        assert rc == 1
+        assert "1 of 4 runs failed" in err and "seed 2: SimulationDiverged: NaN in CA3" in err
+        assert sorted(_run_files(out)) == ["point-0000-seed-1.json", "point-0000-seed-2.json",
+                                          "point-0001-seed-1.json"]
+        failure = json.loads((out / "failed" / "point-0001-seed-2.json").read_text())
+        assert failure["error"].startswith("SimulationDiverged") and failure["seed"] == 2
+        assert (out / "table.csv").read_text().count("\n") == 4  # header + the 3 finished
+        monkeypatch.setattr(grid_sweep, "run_task", original)
+        rc = main([*argv, "--scheduler", cluster.scheduler_address])
+    out_text = capsys.readouterr().out
+    assert rc == 0 and ": 1 computed, 3 already in" in out_text
+    assert len(_run_files(out)) == 4 and not list((out / "failed").glob("*.json"))

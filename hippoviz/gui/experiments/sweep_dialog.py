@@ -488,9 +488,9 @@ class QtSweepDialog(QtWidgets.QDialog):
             outcome = run_grid(store, n_workers=n_workers, should_stop=self._stop.is_set,
                                on_result=lambda rec, _d, _n: q.put(rec))
             files: list[str] = []
-            if not outcome.cancelled:
-                files, _note = write_outputs(store.definition, store.out,
-                                             list(store.finished().values()), None)
+            finished = list(store.finished().values())
+            if not outcome.cancelled and finished:
+                files, _note = write_outputs(store.definition, store.out, finished, None)
             q.put(_Done(outcome, files))
         except Exception as exc:  # a failed run or cluster: say so in the dialog
             traceback.print_exc()
@@ -550,8 +550,16 @@ class QtSweepDialog(QtWidgets.QDialog):
                       f"{out}; Run with the same settings resumes the sweep.")
             return
         self.state = "done"
-        self._say(f"Done: {done.outcome.total} runs ({done.outcome.computed} computed now) in "
-                  f"{out}: {', '.join(done.files)}.")
+        failed = done.outcome.failed
+        if failed:
+            f = failed[0]
+            self._say(f"Done, but {len(failed)} of {done.outcome.total} runs failed (their "
+                      f"cells stay grey; first: seed {f.seed} at "
+                      f"{', '.join(f'{k}={v}' for k, v in f.values.items())}: {f.error}). "
+                      f"{out}/failed/ says why; Run retries them.", error=True)
+        else:
+            self._say(f"Done: {done.outcome.total} runs ({done.outcome.computed} computed now) "
+                      f"in {out}: {', '.join(done.files)}.")
         self.finished.emit(out)
 
     def cancel(self) -> None:
