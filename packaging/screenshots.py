@@ -47,6 +47,7 @@ SHOTS: dict[str, str] = {
     "gating.png": "gating changed live (g_ec_ca1 0.5, gamma_lec 0.25): Gating panel + Mismatch",
     "lesion.png": "the CA3 -> DG back-projection lesioned (g_ca3_dg = 0): the Circuit view",
     "weights.png": "the Weights view (a projection as a live heatmap with its histogram)",
+    "fork.png": "a forked run, g_ca3_dg = 0 in B only, a simulated minute later: A beside B",
     "menu-record.png": "optional: the menu entry that records the session to HDF5",
     "menu-export-nwb.png": "optional: the menu entry that exports a recording to NWB",
     "menu-screenshot.png": "optional: the menu entry that saves a screenshot",
@@ -335,6 +336,21 @@ class Driver:
         self.settle()
         self.grab(self.win.docks["Weights"], "weights.png")
 
+    def fork(self) -> None:
+        self.win.fork()
+        self.wait(lambda: self.win.params_panel_b is not None, 20.0, "the fork")
+        self.win.branch_panel.show_branch("b")
+        from hippoviz.runtime import SetParams
+
+        self.win.params_panel_b.source.command(SetParams({"learning.g_ca3_dg": 0.0}))
+        self.pump(0.5)
+        self.win.params_panel_b.resync()
+        self.raise_dock("Place fields")
+        self.play_until((self.t_s() or 0.0) + 60.0)
+        self.grab(self.win, "fork.png")
+        self.win.unfork("a")
+        self.wait(lambda: self.win.params_panel_b is None, 20.0, "the unfork")
+
     def menus(self) -> None:
         for name, pattern in MENU_SHOTS.items():
             found = self.find_action(pattern)
@@ -529,6 +545,7 @@ GUI_SCENES = (
     ("gating", {"gating.png"}),
     ("lesion", {"lesion.png"}),
     ("weights", {"weights.png"}),
+    ("fork", {"fork.png"}),
     ("menus", set(MENU_SHOTS)),
 )
 

@@ -691,9 +691,12 @@ class QtMainWindow(QMainWindow):
             dock = self.docks[title]
             view_a = pane.release()
             dock.setWidget(view_a)
+            view_b = self.views.pop(f"{title} B", None)
+            unfollow = getattr(view_b, "follow", None)
+            if callable(unfollow):  # unlink it from A's view before it goes
+                unfollow(None)
             pane.hide()
             pane.deleteLater()
-            self.views.pop(f"{title} B", None)
         self.twin_panes.clear()
         self.branch_panel.set_panel_b(None)
         self.params_panel_b = None

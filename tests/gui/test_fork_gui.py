@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from PyQt6.QtCore import Qt
 
+from hippoviz.gui.views.fields_view import _GAP, _LABEL_H
 from hippoviz.runtime import SetParams, Step
 
 from .helpers import pixels
@@ -47,7 +48,7 @@ def test_fork_edit_b_run_and_both_galleries_differ(qtbot: Any, make_window: Any)
     ga, gb = pane.view_a, pane.view_b
     dock = win.docks["Place fields"]
     dock.raise_()
-    win.resize(1400, 900)
+    win.resize(2000, 900)  # room for two whole galleries (A keeps its toolbar)
     # both galleries show maps taken after the change (published at most once a second)
     step_now = win.source.step()
     qtbot.waitUntil(lambda: ga._maps_obj is not None and gb._maps_obj is not None
@@ -60,12 +61,20 @@ def test_fork_edit_b_run_and_both_galleries_differ(qtbot: Any, make_window: Any)
     assert win.source.step() == runner_b.source.step() >= step_now
     # the same cells in the same tiles (B follows A's order and page)...
     assert ga.page_units and ga.page_units == gb.page_units
-    pa, pb = pixels(ga.view), pixels(gb.view)
-    assert pa.shape == pb.shape
-    assert len(np.unique(pa.reshape(-1, 3), axis=0)) > 20  # A drew maps, not a blank
-    assert len(np.unique(pb.reshape(-1, 3), axis=0)) > 20
+    sa, sb = pixels(ga.view), pixels(gb.view)  # on screen (B's pane may be narrower)
+    assert len(np.unique(sa.reshape(-1, 3), axis=0)) > 20  # A drew maps, not a blank
+    assert len(np.unique(sb.reshape(-1, 3), axis=0)) > 20
+    # ...laid out alike: the gallery images hold the same tiles at the same places (each
+    # canvas is its view's size, so compare the tiles' common area)...
+    assert (ga._tile, ga._cols, ga._rows) == (gb._tile, gb._cols, gb._rows)
+    th, tw = ga._tile
+    h = min(_GAP + ga._rows * (th + _LABEL_H + _GAP), ga.image.image.shape[0],
+            gb.image.image.shape[0])
+    w = min(_GAP + ga._cols * (tw + _GAP), ga.image.image.shape[1], gb.image.image.shape[1])
+    pa, pb = ga.image.image[:h, :w], gb.image.image[:h, :w]
     # ...and different pixels: B's fields went their own way
-    differ = int((np.abs(pa.astype(int) - pb.astype(int)).max(axis=-1) > 30).sum())
+    differ = int((np.abs(pa.astype(int) - pb.astype(int)).reshape(*pa.shape[:2], -1)
+                  .max(axis=-1) > 30).sum())
     assert differ > 500, differ
 
     # a cell selected in one is selected in the other
@@ -142,3 +151,25 @@ def test_recording_a_forked_run_stores_both_branches(qtbot: Any, make_window: An
         assert ra.end_step == 900 and rb.end_step == 1000
         assert rb.params_at(rb.end_step).learning.g_ca3_dg == 0.0
     assert verify(path).ok and verify(path_b).ok
+
+
+def test_forked_window_fits_a_1280_screen_and_b_follows_a(qtbot: Any, make_window: Any) -> None:
+    """Two rasters and two galleries side by side still fit the app's default 1280-px width:
+    B's raster and gallery hide their toolbars and follow A's (same window, order, rows)."""
+    win = make_window()
+    win.act_fork.trigger()
+    qtbot.waitUntil(lambda: bool(win.twin_panes), timeout=10_000)
+    assert win.minimumSizeHint().width() <= 1280
+    ra, rb = win.views["Raster"], win.views["Raster B"]
+    assert rb.leader is ra and not rb.window_spin.isVisible() and ra.window_spin.isVisible()
+    ra.window_spin.setValue(4)
+    ra.order_box.setCurrentIndex(1)
+    rb.refresh()
+    assert rb.window_spin.value() == 4 and rb.order_box.currentIndex() == 1
+    ra.vb.setYRange(10, 42, padding=0)
+    rb.refresh()
+    lo, hi = rb.vb.viewRange()[1]
+    assert abs(lo - 10) < 1e-6 and abs(hi - 42) < 1e-6
+    win.unfork("a")
+    qtbot.waitUntil(lambda: not win.twin_panes, timeout=10_000)
+    assert "Raster B" not in win.views and ra.window_spin.isVisible()

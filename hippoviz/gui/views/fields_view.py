@@ -143,6 +143,9 @@ class QtFieldsView(QtWidgets.QWidget):
         bar.addWidget(self.next_btn)
         self.caption = QtWidgets.QLabel("")
         self.caption.setStyleSheet(f"color: {palette.MUTED}; padding-left: 4px;")
+        # a long caption is clipped rather than widening the window (two galleries side by side)
+        self.caption.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored,
+                                   QtWidgets.QSizePolicy.Policy.Preferred)
 
         # -- gallery: one view box, one image ----------------------------------------------
         self.view = pg.GraphicsView(background=palette.BACKGROUND)
@@ -220,10 +223,12 @@ class QtFieldsView(QtWidgets.QWidget):
 
     def follow(self, leader: QtFieldsView | None) -> None:
         """Mirror ``leader``'s layer, order, page and tile layout (its toolbar drives both; this
-        one's shows the same choices, greyed out), or stand alone again (None)."""
+        one's hides its own), or stand alone again (None)."""
         self.leader = leader
+        # the leader's toolbar drives both: this one keeps only its page number (and the width)
         for w in (self.layer_box, self.sort_box, self.size_box, self.prev_btn, self.next_btn):
             w.setEnabled(leader is None)
+            w.setVisible(leader is None)
         self.layer_box.setToolTip("Follows the gallery of branch A" if leader is not None
                                   else "Layer whose rate maps are shown")
         self._invalidate()
@@ -369,8 +374,8 @@ class QtFieldsView(QtWidgets.QWidget):
         self._cols = max(1, (w - _GAP) // (tw + _GAP))
         self._rows = max(1, (h - _GAP) // (th + _LABEL_H + _GAP))
         ld = self.leader
-        if ld is not None and ld._tile == self._tile:
-            self._cols, self._rows = ld._cols, ld._rows
+        if ld is not None and ld._cols and ld._rows:  # the leader's tiles, scaled to fit here
+            self._tile, self._cols, self._rows = ld._tile, ld._cols, ld._rows
 
     def _redraw(self) -> None:
         self._dirty = False
@@ -443,11 +448,14 @@ class QtFieldsView(QtWidgets.QWidget):
                 img[y0 : y0 + th, x0 : x0 + tw] = tiles[k]
         self.image.setImage(img, autoLevels=False, levels=(0, 255))
         self.image.setRect(QtCore.QRectF(0, 0, w, h))
-        self.vb.setRange(
-            xRange=(0, self.view.viewport().width()),
-            yRange=(0, self.view.viewport().height()),
-            padding=0.0,
-        )
+        if self.leader is not None:  # the leader's tiles, shrunk if this view is narrower
+            self.vb.setRange(xRange=(0, w), yRange=(0, h), padding=0.0)
+        else:
+            self.vb.setRange(
+                xRange=(0, self.view.viewport().width()),
+                yRange=(0, self.view.viewport().height()),
+                padding=0.0,
+            )
 
     def _place_labels(
         self, units: NDArray[np.intp], si: NDArray[np.float64], peak: NDArray[np.float64]

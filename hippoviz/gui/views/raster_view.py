@@ -140,6 +140,9 @@ class QtRasterView(QWidget):
         self._t0, self._bw = 0.0, 0.01
         self._xrange = 0.0
         self.last_draw_ms = 0.0
+        #: The raster this one mirrors (branch B's follows A's window, order and rows, so that
+        #: a unit sits on the same row in both); see :meth:`follow`.
+        self.leader: QtRasterView | None = None
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -176,6 +179,8 @@ class QtRasterView(QWidget):
         bar.addWidget(self.up_btn)
         bar.addWidget(self.down_btn)
         bar.addStretch(1)
+        self._bar = [bar.itemAt(i).widget() for i in range(bar.count())
+                     if bar.itemAt(i).widget() is not None]
 
         self.glw = pg.GraphicsLayoutWidget()
         self.glw.setMinimumSize(240, 160)
@@ -297,9 +302,45 @@ class QtRasterView(QWidget):
             self._rank = {k: np.arange(n) for k, n in self._sizes.items()}
             self._update_band()
 
+    def follow(self, leader: QtRasterView | None) -> None:
+        """Mirror ``leader``'s window, order and visible rows (its toolbar drives both; this
+        one's is hidden, which also keeps two rasters side by side narrow), or stand alone
+        again (None)."""
+        self.leader = leader
+        for w in self._bar:
+            w.setVisible(leader is None)
+        self._order_t = 0.0
+
+    def _sync_leader(self) -> None:
+        ld = self.leader
+        if ld is None:
+            return
+        if self.window_spin.value() != ld.window_spin.value():
+            self.window_spin.setValue(ld.window_spin.value())
+        if self.order_box.currentIndex() != ld.order_box.currentIndex():
+            self.order_box.setCurrentIndex(ld.order_box.currentIndex())
+
+    def _sync_rows(self) -> None:
+        """The leader's visible rows (after this one's own layout, which resets them)."""
+        ld = self.leader
+        if ld is None or ld._n_rows != self._n_rows:
+            return
+        lo, hi = ld.vb.viewRange()[1]
+        mlo, mhi = self.vb.viewRange()[1]
+        if abs(lo - mlo) > 1e-9 or abs(hi - mhi) > 1e-9:
+            self.vb.setYRange(lo, hi, padding=0)
+
     def _update_order(self) -> None:
-        """Rank units by the position of their rate-map peak (x, then y); silent units last."""
+        """Rank units by the position of their rate-map peak (x, then y); silent units last
+        (a follower takes its leader's ranks: a unit on the same row in both)."""
         if self.order_box.currentIndex() == 0:
+            return
+        ld = self.leader
+        if ld is not None:
+            if ld._rank.keys() == self._rank.keys() and any(
+                    not np.array_equal(ld._rank[k], self._rank[k]) for k in ld._rank):
+                self._rank = {k: v.copy() for k, v in ld._rank.items()}
+                self._update_band()
             return
         now = time.monotonic()
         if now - self._order_t < ORDER_EVERY_S:
@@ -418,12 +459,14 @@ class QtRasterView(QWidget):
         """Pull the spikes of the current window and redraw."""
         tic = time.perf_counter()
         self._apply_theme()
+        self._sync_leader()
         sizes = self.source.layer_sizes()
         if {k: int(sizes[k]) for k in LAYERS if k in sizes} != self._sizes:
             self._layout_rows(sizes)
         if not self._n_rows:
             return
         self._update_order()
+        self._sync_rows()
         t_now = self.source.t_s()
         # only the visible rows, pooled to the pixel rows available
         lo, hi = self.vb.viewRange()[1]

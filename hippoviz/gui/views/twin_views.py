@@ -33,6 +33,10 @@ def branch_header(branch: str) -> QtWidgets.QLabel:
     return lbl
 
 
+#: A pane at least this many times wider than tall shows A beside B; otherwise A above B.
+WIDE_PANE = 1.5
+
+
 class QtTwinPane(QtWidgets.QWidget):
     """One view of branch A and the same view of branch B, side by side, each under a header in
     its branch's colour; or, in ``overlay`` mode for views that draw B over A
@@ -57,10 +61,34 @@ class QtTwinPane(QtWidgets.QWidget):
             box.setObjectName(f"branch_{branch}")
             self.splitter.addWidget(box)
         self.splitter.setSizes([1, 1])
+        for i in (0, 1):  # A and B share the width equally (B's toolbar may be hidden)
+            self.splitter.setStretchFactor(i, 1)
+        self._user_sized = False  # until the user drags the handle, A and B stay equal
+        self.splitter.splitterMoved.connect(self._on_moved)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
         self.set_mode(mode)
+
+    def _on_moved(self, _pos: int, _index: int) -> None:
+        self._user_sized = True
+
+    def resizeEvent(self, ev: Any) -> None:
+        """A beside B in a wide pane, A above B in a tall or square one (a gallery squeezed
+        into half a narrow dock is unreadable); equal halves until the user drags the
+        handle."""
+        super().resizeEvent(ev)
+        w, h = self.width(), self.height()
+        if w <= 1 or h <= 1:
+            return
+        orient = (QtCore.Qt.Orientation.Horizontal if w >= WIDE_PANE * h
+                  else QtCore.Qt.Orientation.Vertical)
+        if orient != self.splitter.orientation():
+            self.splitter.setOrientation(orient)
+            self._user_sized = False
+        if not self._user_sized:
+            n = w if orient == QtCore.Qt.Orientation.Horizontal else h
+            self.splitter.setSizes([n // 2, n // 2])
 
     @property
     def can_overlay(self) -> bool:
