@@ -7,12 +7,19 @@ Measures, on this machine:
   drawing), as a fraction of headless;
 - display frames per second and dropped frames;
 - the p99 interval of a 10 ms QTimer on the GUI thread while the simulation runs;
-- the time from launching ``python -m hippoviz.gui.app`` to the window being up (warm Numba cache).
+- the time from launching ``python -m hippoviz.gui.app`` to the window being up (warm Numba cache);
+- the same figures with each view shown in turn (``--views``; the JSON's ``views``: name ->
+  ``app_vs_headless``, ``display_fps``, ``timer10ms_p99_ms``, the GUI thread's milliseconds of CPU
+  per frame, ...) and with every dock floating at once, next to what the app's own status bar
+  showed meanwhile (``status_bar_steps_per_s``, ``status_bar_fps``);
+- optionally with other processes keeping cores busy (``--busy 1``), and with a cProfile of the
+  GUI thread per view (``--profile DIR``).
 
 Run it under a real X server so VisPy draws (docs/architecture.md)::
 
-    xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python tests/benchmarks/bench_gui.py
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python tests/benchmarks/bench_gui.py
     ... --preset small --seconds 10 --json
+    ... --views Circuit,Mismatch --busy 1 --profile /tmp/prof
 """
 
 from __future__ import annotations
@@ -76,15 +83,14 @@ def status_number(text: str) -> float:
 def arrange(win: Any, row: str, screen: tuple[int, int] = (1600, 1000)) -> None:
     """Lay the window out for ``row``: the default layout with that view's tab raised
     ("Arena": the right-hand and bottom docks closed; "Raster": the right-hand docks closed),
-    or every dock floating in a tile of its own ("all floating")."""
+    or every dock floating in a tile of its own beside the main window ("all floating")."""
     win.default_layout()
     right = [t for t in win.docks if t not in ("Controls", "Raster")]
     if row == "all floating":
-        docks = [d for t, d in win.docks.items() if t != "Controls"]
+        docks = list(win.docks.values())
         cols = 3
-        rows = (len(docks) + cols) // cols
-        w, h = screen[0] // cols, screen[1] // (rows + 1)
-        win.docks["Controls"].hide()
+        rows = -(-(len(docks) + 1) // cols)  # the main window (the arena) is a tile too
+        w, h = screen[0] // cols, screen[1] // rows
         win.resize(w, h)
         win.move(0, 0)
         for i, dock in enumerate(docks, start=1):
@@ -255,7 +261,22 @@ def main() -> int:
     ap.add_argument("--switch-interval", type=float, default=None,
                     help="sys.setswitchinterval for the app part (default: the app's own)")
     ap.add_argument("--no-window-up", action="store_true", help="skip the start-up runs")
+    ap.add_argument("--busy", type=int, default=0, metavar="N",
+                    help="keep N cores busy with other processes (a spinning Python each) "
+                    "during the whole benchmark, headless runs included")
     args = ap.parse_args()
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            for _ in range(max(0, args.busy))]
+    try:
+        return run(args, ap)
+    finally:
+        for p in busy:
+            p.terminate()
+            p.wait(10)
+
+
+def run(args: argparse.Namespace, ap: argparse.ArgumentParser) -> int:
+    """The benchmark of ``main``'s arguments."""
     if args.switch_interval is not None:
         sys.setswitchinterval(args.switch_interval)
     if args.views == "all":
@@ -269,7 +290,8 @@ def main() -> int:
             ap.error(f"unknown view rows {bad}; choose from {VIEW_ROWS}")
     if args.profile:
         os.makedirs(args.profile, exist_ok=True)
-    res: dict[str, Any] = {"preset": args.preset, "cpus": os.cpu_count()}
+    res: dict[str, Any] = {"preset": args.preset, "cpus": os.cpu_count(),
+                           "busy_processes": args.busy}
     before = headless_steps_per_s(args.preset, args.seconds)
     res["headless_load_average"] = os.getloadavg()[0]
     app = app_figures(args.preset, args.seconds, ("default", *rows), args.profile)

@@ -219,3 +219,36 @@ def test_switching_to_the_circuit_while_running_never_blanks_the_window(
 
     qtbot.waitUntil(circuit_shown, timeout=20000)
     assert win.source.step() > 100 and win.runner.playing
+
+
+def test_the_circuit_draws_again_after_its_dock_floats(qtbot: Any, app_window: Any) -> None:
+    win = app_window()
+    screen = win.screen().geometry()
+    win.move(screen.topLeft())
+    win.resize(min(1280, screen.width()), min(800, screen.height()))
+    win.controls.play()
+    win.docks["Circuit"].raise_()
+    qtbot.waitUntil(lambda: "Circuit" in win.views, timeout=10000)
+    view = win.views["Circuit"]
+    qtbot.waitUntil(lambda: not view.canvas.waiting, timeout=20000)
+    first = view.canvas
+    dock = win.docks["Circuit"]
+    # floating gives the GL widget a new context, where VisPy's textures do not exist
+    dock.setFloating(True)
+    dock.setGeometry(screen.x() + 10, screen.y() + 10, 420, 320)
+    qtbot.waitUntil(lambda: view.canvas is not first, timeout=10000)
+
+    def drawn() -> None:
+        shown = _on_screen_pixels(view)
+        n = shown.shape[0] * shown.shape[1]
+        bg = np.array(palette.rgb(palette.BACKGROUND))
+        assert count_near(shown, palette.BACKGROUND, 12) > 0.3 * n
+        assert (np.abs(shown.astype(int) - bg).max(axis=-1) > 40).sum() > 0.01 * n
+
+    qtbot.waitUntil(drawn, timeout=20000)
+    dock.setFloating(False)  # and back
+    dock.raise_()
+    second = view.canvas
+    qtbot.waitUntil(lambda: view.canvas is not second, timeout=10000)
+    qtbot.waitUntil(drawn, timeout=20000)
+    win.controls.pause()

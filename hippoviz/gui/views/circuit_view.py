@@ -231,7 +231,24 @@ class VispyCircuit(scene.SceneCanvas):
         self.ta_label = self._groups["shortcut"]
         self.waiting_label = self._groups["waiting"]
         self.ta_label.visual.visible = False
+        #: The window the canvas first drew in, and whether it has since moved to another one
+        #: (a dock floated or docked again): Qt then gives the widget a new GL context, and
+        #: the textures and programs VisPy made in the old one are gone.
+        self._window: QtWidgets.QWidget | None = None
+        self.stale = False
         self.freeze()
+
+    def on_draw(self, event: Any) -> None:
+        """Draw the scene, unless the canvas moved to another window (see :attr:`stale`):
+        its owner then makes a new canvas instead."""
+        window = self.native.window()
+        if self._window is None:
+            self._window = window
+        elif window is not self._window:
+            self.stale = True
+        if self.stale:
+            return
+        super().on_draw(event)
 
     def glyphs(self, text: str) -> str:
         """``text`` as the chosen font can draw it (ASCII stand-ins without DejaVu Sans)."""
@@ -571,8 +588,25 @@ class QtCircuitView(QtWidgets.QWidget):
         layout.addWidget(self.canvas.native)
         self.setMinimumSize(200, 140)
 
+    def _renew_canvas(self) -> None:
+        """A fresh canvas for a new GL context (the dock floated, or docked again)."""
+        old = self.canvas
+        self.canvas = VispyCircuit(parent=self)
+        layout = self.layout()
+        assert layout is not None
+        layout.replaceWidget(old.native, self.canvas.native)
+        old.native.hide()
+        old.native.deleteLater()
+        self._seen = None
+        self._silent = []
+        self._t_drawn = self._t_labels = -np.inf
+        self._labels_pending = False
+
     def refresh(self) -> None:
         """Pull the last activities and the gains; recolour only if they changed."""
+        c = self.canvas
+        if c.stale or (c._window is not None and c.native.window() is not c._window):
+            self._renew_canvas()
         last = self.source.last()
         params = self.source.params()
         build_id = self.source.build_id()
