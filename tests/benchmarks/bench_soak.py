@@ -20,6 +20,8 @@ import tempfile
 import time
 from typing import Any
 
+import numpy as np
+
 RIGHT_TABS = ("Place fields", "Mismatch", "Weights", "Circuit", "Metrics")
 
 
@@ -78,6 +80,12 @@ def soak(preset: str, minutes: float, every_s: float, rotate_s: float) -> dict[s
     app.exec()
     after_1min = next((r for t, r, _s in samples if t >= 60.0), samples[-1][1])
     end = samples[-1][1]
+    # RSS swings by tens of MB as views allocate and free (weights, rate maps): compare the
+    # median of the 5 minutes after the first one with that of the last 5 minutes too
+    t_end = samples[-1][0]
+    early = [r for t, r, _s in samples if 60.0 <= t <= 360.0] or [after_1min]
+    late = [r for t, r, _s in samples if t >= t_end - 300.0]
+    med_early, med_late = float(np.median(early)), float(np.median(late))
     return {
         "preset": preset,
         "minutes": minutes,
@@ -86,6 +94,9 @@ def soak(preset: str, minutes: float, every_s: float, rotate_s: float) -> dict[s
         "rss_end_mb": end,
         "rss_max_mb": max(r for _t, r, _s in samples),
         "growth_after_1min": (end - after_1min) / after_1min,
+        "rss_median_min1_to_6_mb": med_early,
+        "rss_median_last5min_mb": med_late,
+        "median_growth": (med_late - med_early) / med_early,
         "steps": samples[-1][2] - samples[0][2],
         "load_average": os.getloadavg(),
         "samples": samples,
