@@ -13,7 +13,7 @@ from typing import Any, assert_never
 
 from PyQt6 import sip
 from PyQt6.QtCore import QByteArray, QObject, QSettings, Qt, QTimer
-from PyQt6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence
+from PyQt6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PyQt6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -228,7 +228,6 @@ class QtMainWindow(QMainWindow):
 
         self._build_menus()
         self._build_status()
-        self._gl_from_start()
         self.default_layout()
         if restore:
             self._restore_settings()
@@ -245,25 +244,6 @@ class QtMainWindow(QMainWindow):
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self.tick)
         self.timer.start(round(1000 * self._period))
-
-    def _gl_from_start(self) -> None:
-        """Make the window an OpenGL surface from its first show.
-
-        The Circuit view draws in a ``QOpenGLWidget``; the first time one is shown in a window
-        that was created as a raster surface, Qt destroys and re-creates the native window for
-        OpenGL composition, and the whole window stays black until the view has compiled its
-        shaders and drawn (seconds with a software renderer, longer on a busy machine). A
-        hidden 1 x 1 ``QOpenGLWidget`` present before the first show makes Qt create the
-        window with an OpenGL surface at once, so showing the Circuit view later re-creates
-        nothing: the window keeps its last frame until the view's first one is ready."""
-        if QGuiApplication.platformName() in ("offscreen", "minimal", "vnc"):
-            return  # no OpenGL windows there (and no Circuit view either)
-        from PyQt6.QtOpenGLWidgets import QOpenGLWidget
-
-        #: The hidden widget that makes the window an OpenGL surface (see above).
-        self.gl_anchor = QOpenGLWidget(self.statusBar())
-        self.gl_anchor.setFixedSize(1, 1)
-        self.gl_anchor.hide()
 
     # -- docks -----------------------------------------------------------------------------
     def _dock(self, title: str, obj_name: str, widget: QWidget) -> QDockWidget:
