@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+import weakref
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
@@ -89,13 +90,38 @@ def on_screen(widget: QWidget) -> bool:
     """Whether ``widget`` is visible and some of it can be seen: a view hidden behind another
     tab, in a collapsed dock or scrolled away is not. A widget wholly covered by its own
     children (a plot filling a view) has an empty visible region of its own, so its children
-    are asked too."""
+    are asked too (the one that answered is remembered and asked first next time: the display
+    timer asks every view 30 times a second)."""
     if not widget.isVisible():
         return False
+    witness = _WITNESS.get(id(widget))
+    if witness is not None:
+        w_ref, owner = witness
+        w = w_ref()
+        if owner() is widget and w is not None and not sip.isdeleted(w) and w.isVisible() and (
+                not w.visibleRegion().isEmpty()):
+            return True
+    found = _visible_part(widget)
+    if found is not None:
+        _WITNESS[id(widget)] = (weakref.ref(found), weakref.ref(widget))
+    return found is not None
+
+
+#: The descendant of a widget (by id) that last proved it on screen, and the widget itself.
+_WITNESS: dict[int, tuple[weakref.ref[QWidget], weakref.ref[QWidget]]] = {}
+
+
+def _visible_part(widget: QWidget) -> QWidget | None:
+    """``widget`` or a visible descendant of it with a non-empty visible region, if any."""
+    if not widget.isVisible():
+        return None
     if not widget.visibleRegion().isEmpty():
-        return True
-    return any(on_screen(child) for child in widget.findChildren(
-        QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly))
+        return widget
+    for child in widget.findChildren(QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly):
+        found = _visible_part(child)
+        if found is not None:
+            return found
+    return None
 
 
 class QtMainWindow(QMainWindow):

@@ -89,18 +89,29 @@ class SampleRing:
             ``theta_phase_rad (n,)``, ``mismatch (n, 4)``, in time order (``n`` may be 0).
         """
         with self._lock:
-            m = min(self._n, self.capacity)
+            cap = self.capacity
+            m = min(self._n, cap)
             if m == 0:
                 return {
                     k: np.zeros((0, *shape), dtype=dt) for k, (shape, dt) in SAMPLE_FIELDS.items()
                 }
-            end = self._n % self.capacity
-            idx = (np.arange(end - m, end) % self.capacity)
-            t = self._data["t_s"][idx]
-            t_end = t[-1]
-            lo = int(np.searchsorted(t, t_end - float(seconds), side="right"))
-            idx = idx[lo:]
-            return {k: arr[idx].copy() for k, arr in self._data.items()}
+            # the kept samples are one or two contiguous runs of the arrays, in time order:
+            # search each run for the start of the window, then copy only the window
+            end = self._n % cap or cap
+            start = (self._n - m) % cap
+            runs = [(start, end)] if start < end else [(start, cap), (0, end)]
+            t = self._data["t_s"]
+            t_from = float(t[end - 1]) - float(seconds)
+            for i, (a, b) in enumerate(runs):
+                if i == len(runs) - 1 or float(t[b - 1]) > t_from:
+                    a = a + int(np.searchsorted(t[a:b], t_from, side="right"))
+                    runs = [(a, b), *runs[i + 1:]]
+                    break
+            runs = [(a, b) for a, b in runs if b > a] or [(end, end)]
+            if len(runs) == 1:
+                a, b = runs[0]
+                return {k: arr[a:b].copy() for k, arr in self._data.items()}
+            return {k: np.concatenate([arr[a:b] for a, b in runs]) for k, arr in self._data.items()}
 
 
 class SpikeRing:

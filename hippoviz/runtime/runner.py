@@ -78,7 +78,7 @@ LAST_NAMES = ("x", "x_hat", "dg", "ca3", "ca1", "rate_ec", "rate_dg", "rate_ca3"
 CHUNK_WALL_S = 0.015
 WEIGHTS_EVERY_S = 0.5
 RATEMAPS_EVERY_S = 1.0
-LAST_EVERY_S = 1.0 / 60.0
+LAST_EVERY_S = 1.0 / 30.0  # the display rate: no view reads it more often
 METRICS_EVERY_SIM_S = 10.0
 #: The first metrics come sooner, so that the Metrics view shows a point within seconds of Play
 #: even at real-time speed.

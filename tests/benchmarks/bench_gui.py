@@ -7,12 +7,19 @@ Measures, on this machine:
   drawing), as a fraction of headless;
 - display frames per second and dropped frames;
 - the p99 interval of a 10 ms QTimer on the GUI thread while the simulation runs;
-- the time from launching ``python -m hippoviz.gui.app`` to the window being up (warm Numba cache).
+- the time from launching ``python -m hippoviz.gui.app`` to the window being up (warm Numba cache);
+- the same figures with each view shown in turn (``--views``; the JSON's ``views``: name ->
+  ``app_vs_headless``, ``display_fps``, ``timer10ms_p99_ms``, the GUI thread's milliseconds of CPU
+  per frame, ...) and with every dock floating at once, next to what the app's own status bar
+  showed meanwhile (``status_bar_steps_per_s``, ``status_bar_fps``);
+- optionally with other processes keeping cores busy (``--busy 1``), and with a cProfile of the
+  GUI thread per view (``--profile DIR``).
 
 Run it under a real X server so VisPy draws (docs/architecture.md)::
 
-    xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python tests/benchmarks/bench_gui.py
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python tests/benchmarks/bench_gui.py
     ... --preset small --seconds 10 --json
+    ... --views Circuit,Mismatch --busy 1 --profile /tmp/prof
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -59,13 +67,58 @@ def thread_cpu_s(tid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def app_figures(preset: str, seconds: float) -> dict[str, Any]:
-    """Run the app at maximum speed for ``seconds`` and measure it."""
+#: Views measured one at a time (``--views``); "all floating" puts every dock in a window of
+#: its own, all visible at once.
+VIEW_ROWS: tuple[str, ...] = ("Arena", "Raster", "Place fields", "Mismatch", "Weights",
+                              "Circuit", "Metrics", "all floating")
+_NUMBER = re.compile(r"[-+]?[0-9][0-9,]*\.?[0-9]*")
+
+
+def status_number(text: str) -> float:
+    """The first number of a status-bar label ("10,722 steps/s" -> 10722.0)."""
+    m = _NUMBER.search(text)
+    return float(m.group(0).replace(",", "")) if m else float("nan")
+
+
+def arrange(win: Any, row: str, screen: tuple[int, int] = (1600, 1000)) -> None:
+    """Lay the window out for ``row``: the default layout with that view's tab raised
+    ("Arena": the right-hand and bottom docks closed; "Raster": the right-hand docks closed),
+    or every dock floating in a tile of its own beside the main window ("all floating")."""
+    win.default_layout()
+    right = [t for t in win.docks if t not in ("Controls", "Raster")]
+    if row == "all floating":
+        docks = list(win.docks.values())
+        cols = 3
+        rows = -(-(len(docks) + 1) // cols)  # the main window (the arena) is a tile too
+        w, h = screen[0] // cols, screen[1] // rows
+        win.resize(w, h)
+        win.move(0, 0)
+        for i, dock in enumerate(docks, start=1):
+            dock.setFloating(True)
+            dock.show()
+            dock.resize(w - 10, h - 30)
+            dock.move((i % cols) * w, (i // cols) * h)
+        return
+    if row == "Arena":
+        for t in (*right, "Raster"):
+            win.docks[t].hide()
+    elif row == "Raster":
+        for t in right:
+            win.docks[t].hide()
+    else:
+        win.docks[row].show()
+        win.docks[row].raise_()
+
+
+def app_figures(preset: str, seconds: float, rows: tuple[str, ...] = ("default",),
+                profile_dir: str | None = None) -> dict[str, Any]:
+    """Run the app at maximum speed and measure it ``seconds`` in each layout of ``rows``
+    ("default": the default layout as it opens; the names of :data:`VIEW_ROWS`)."""
     from PyQt6.QtCore import QSettings, Qt, QTimer
     from PyQt6.QtWidgets import QApplication
 
     from hippoviz import params as P
-    from hippoviz.gui.main_window import QtMainWindow
+    from hippoviz.gui.main_window import STATUS_EVERY_S, QtMainWindow
     from hippoviz.gui.style import apply_theme
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -76,7 +129,7 @@ def app_figures(preset: str, seconds: float) -> dict[str, Any]:
     win.show()
     win.resize(1280, 800)
     win.controls.speed_box.setCurrentText("max")
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"rows": {}}
     intervals: list[float] = []
     probe = QTimer()
     probe.setTimerType(Qt.TimerType.PreciseTimer)
@@ -89,47 +142,85 @@ def app_figures(preset: str, seconds: float) -> dict[str, Any]:
         last[0] = now
 
     probe.timeout.connect(on_probe)
-    state: dict[str, Any] = {}
+    state: dict[str, Any] = {"todo": list(rows), "frames": 0}
+    prof: Any = None
+
+    def count() -> None:
+        state["frames"] += 1
+
+    def read_status() -> None:
+        state["status"].append((status_number(win.lbl_sps.text()),
+                                status_number(win.lbl_fps.text())))
+
+    status_timer = QTimer()
+    status_timer.timeout.connect(read_status)
 
     def start() -> None:
         win.controls.play()
-        QTimer.singleShot(2000, begin)  # let the chunk size settle
+        win.timer.timeout.connect(count)
+        QTimer.singleShot(2000, next_row)  # let the chunk size settle
+
+    def next_row() -> None:
+        if not state["todo"]:
+            win.close()
+            app.quit()
+            return
+        state["row"] = row = state["todo"].pop(0)
+        if row != "default":
+            arrange(win, row)
+        QTimer.singleShot(1500, begin)  # views created, first frames drawn
 
     def begin() -> None:
+        nonlocal prof
         intervals.clear()
         last[0] = 0.0
         probe.start(10)
         state["step0"] = win.source.step()
         state["t0"] = time.perf_counter()
         state["drop0"] = win.dropped_frames
-        state["ticks0"] = len(win._ticks)
         state["frames"] = 0
+        state["status"] = []
+        state["refresh0"] = dict(win.refresh_ms)
         state["tids"] = {"gui": threading.main_thread().native_id,
                          "sim": win.runner._thread.native_id,
                          "maps": win.runner._maps._thread.native_id}
         state["cpu0"] = {k: thread_cpu_s(t) for k, t in state["tids"].items()}
-        win.timer.timeout.connect(count)
+        status_timer.start(int(1000 * STATUS_EVERY_S))
+        if profile_dir:
+            import cProfile
+
+            prof = cProfile.Profile()
+            prof.enable()
         QTimer.singleShot(int(1000 * seconds), finish)
 
-    def count() -> None:
-        state["frames"] += 1
-
     def finish() -> None:
+        nonlocal prof
         wall = time.perf_counter() - state["t0"]
+        if prof is not None:
+            prof.disable()
+            name = state["row"].replace(" ", "_")
+            prof.dump_stats(os.path.join(str(profile_dir), f"gui_{name}.prof"))
+            prof = None
         probe.stop()
-        out["app_steps_per_s"] = (win.source.step() - state["step0"]) / wall
-        out["display_fps"] = state["frames"] / wall
-        out["dropped_frames"] = win.dropped_frames - state["drop0"]
-        out["cpu_share"] = {k: round((thread_cpu_s(t) - state["cpu0"][k]) / wall, 2)
-                            for k, t in state["tids"].items()}
-        out["load_average"] = os.getloadavg()[0]
+        status_timer.stop()
+        r: dict[str, Any] = {}
+        r["app_steps_per_s"] = (win.source.step() - state["step0"]) / wall
+        r["display_fps"] = state["frames"] / wall
+        r["dropped_frames"] = win.dropped_frames - state["drop0"]
+        r["cpu_share"] = {k: round((thread_cpu_s(t) - state["cpu0"][k]) / wall, 3)
+                          for k, t in state["tids"].items()}
+        r["gui_ms_per_frame"] = 1000 * r["cpu_share"]["gui"] * wall / max(1, state["frames"])
+        r["load_average"] = os.getloadavg()[0]
         iv = np.array(intervals) * 1000
-        out["timer10ms_p50_ms"] = float(np.percentile(iv, 50)) if iv.size else float("nan")
-        out["timer10ms_p99_ms"] = float(np.percentile(iv, 99)) if iv.size else float("nan")
-        out["refresh_ms"] = {k: round(v, 2) for k, v in win.refresh_ms.items()}
-        out["drawn_views"] = sorted(win.refresh_ms)
-        win.close()
-        app.quit()
+        r["timer10ms_p50_ms"] = float(np.percentile(iv, 50)) if iv.size else float("nan")
+        r["timer10ms_p99_ms"] = float(np.percentile(iv, 99)) if iv.size else float("nan")
+        r["refresh_ms"] = {k: round(v, 2) for k, v in win.refresh_ms.items()
+                           if state["refresh0"].get(k) != v}
+        st = np.array(state["status"][1:] or [(float("nan"), float("nan"))])
+        r["status_bar_steps_per_s"] = float(np.nanmedian(st[:, 0]))
+        r["status_bar_fps"] = float(np.nanmedian(st[:, 1]))
+        out["rows"][state["row"]] = r
+        next_row()
 
     QTimer.singleShot(1500, start)
     app.exec()
@@ -159,33 +250,86 @@ def window_up_s(preset: str, runs: int = 2) -> list[float]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--preset", default="default")
-    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--seconds", type=float, default=10.0,
+                    help="seconds measured per layout (and for headless, before and after)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--views", default="all",
+                    help="comma-separated rows to measure one after the other: 'all' (every "
+                    f"one of {', '.join(VIEW_ROWS)}), 'none' (the default layout only) or names")
+    ap.add_argument("--profile", metavar="DIR", default=None,
+                    help="write a cProfile of the GUI thread per row to DIR/gui_<row>.prof")
     ap.add_argument("--switch-interval", type=float, default=None,
                     help="sys.setswitchinterval for the app part (default: the app's own)")
     ap.add_argument("--no-window-up", action="store_true", help="skip the start-up runs")
+    ap.add_argument("--busy", type=int, default=0, metavar="N",
+                    help="keep N cores busy with other processes (a spinning Python each) "
+                    "during the whole benchmark, headless runs included")
     args = ap.parse_args()
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            for _ in range(max(0, args.busy))]
+    try:
+        return run(args, ap)
+    finally:
+        for p in busy:
+            p.terminate()
+            p.wait(10)
+
+
+def run(args: argparse.Namespace, ap: argparse.ArgumentParser) -> int:
+    """The benchmark of ``main``'s arguments."""
     if args.switch_interval is not None:
         sys.setswitchinterval(args.switch_interval)
-    res: dict[str, Any] = {"preset": args.preset, "cpus": os.cpu_count()}
-    res["headless_steps_per_s"], res["headless_steps_per_cpu_s"] = headless_steps_per_s(
-        args.preset, args.seconds)
+    if args.views == "all":
+        rows: tuple[str, ...] = VIEW_ROWS
+    elif args.views == "none":
+        rows = ()
+    else:
+        rows = tuple(v.strip() for v in args.views.split(",") if v.strip())
+        bad = [r for r in rows if r not in VIEW_ROWS]
+        if bad:
+            ap.error(f"unknown view rows {bad}; choose from {VIEW_ROWS}")
+    if args.profile:
+        os.makedirs(args.profile, exist_ok=True)
+    res: dict[str, Any] = {"preset": args.preset, "cpus": os.cpu_count(),
+                           "busy_processes": args.busy}
+    before = headless_steps_per_s(args.preset, args.seconds)
     res["headless_load_average"] = os.getloadavg()[0]
-    res.update(app_figures(args.preset, args.seconds))
-    res["app_vs_headless"] = res["app_steps_per_s"] / res["headless_steps_per_s"]
-    # per CPU second of the simulation thread: what the app costs the simulation when the
-    # machine is shared (CPU starvation by other processes divides out; GIL waits do not)
-    res["app_steps_per_sim_cpu_s"] = res["app_steps_per_s"] / max(1e-9, res["cpu_share"]["sim"])
-    res["app_vs_headless_per_cpu"] = (res["app_steps_per_sim_cpu_s"]
-                                      / res["headless_steps_per_cpu_s"])
+    app = app_figures(args.preset, args.seconds, ("default", *rows), args.profile)
+    after = headless_steps_per_s(args.preset, args.seconds)
+    # the mean of a run before and one after the app: the machine's load drifts
+    res["headless_steps_per_s"] = 0.5 * (before[0] + after[0])
+    res["headless_steps_per_cpu_s"] = 0.5 * (before[1] + after[1])
+    res["headless_before_after"] = [round(before[0]), round(after[0])]
+    hl, hl_cpu = res["headless_steps_per_s"], res["headless_steps_per_cpu_s"]
+    for r in app["rows"].values():
+        r["app_vs_headless"] = r["app_steps_per_s"] / hl
+        # per CPU second of the simulation thread: what the app costs the simulation when the
+        # machine is shared (CPU starvation by other processes divides out; GIL waits do not)
+        r["app_vs_headless_per_cpu"] = (r["app_steps_per_s"] / max(1e-9, r["cpu_share"]["sim"])
+                                        / hl_cpu)
+        r["status_bar_vs_measured"] = r["status_bar_steps_per_s"] / max(1e-9,
+                                                                         r["app_steps_per_s"])
+    default = app["rows"].pop("default")
+    res.update(default)  # the default layout's figures, as before
+    res["views"] = app["rows"]
     res["switch_interval_s"] = sys.getswitchinterval()
     if not args.no_window_up:
         res["window_up_s"] = window_up_s(args.preset)
     if args.json:
         print(json.dumps(res))
-    else:
-        for k, v in res.items():
-            print(f"{k:>22}: {v:.3g}" if isinstance(v, float) else f"{k:>22}: {v}")
+        return 0
+    for k, v in res.items():
+        if k == "views":
+            continue
+        print(f"{k:>24}: {v:.3g}" if isinstance(v, float) else f"{k:>24}: {v}")
+    head = (f"{'view':>14} {'app/headless':>12} {'fps':>5} {'p99 ms':>7} {'gui ms/frame':>12} "
+            f"{'gui cpu':>7} {'status steps/s':>14} {'status fps':>10}")
+    print(head)
+    for name, r in res["views"].items():
+        print(f"{name:>14} {r['app_vs_headless']:>12.0%} {r['display_fps']:>5.1f} "
+              f"{r['timer10ms_p99_ms']:>7.1f} {r['gui_ms_per_frame']:>12.1f} "
+              f"{r['cpu_share']['gui']:>7.2f} {r['status_bar_steps_per_s']:>14,.0f} "
+              f"{r['status_bar_fps']:>10.0f}")
     return 0
 
 

@@ -72,7 +72,7 @@ def render(view: QtCircuitView) -> np.ndarray:
 def make_view(qtbot: Any) -> Any:
     def make(source: FakeSource) -> QtCircuitView:
         view = QtCircuitView(source, StandInSelection())
-        view.min_interval_s = 0.0  # no frame-rate cap: every refresh may draw
+        view.min_interval_s = view.label_interval_s = 0.0  # no caps: every refresh may draw
         qtbot.addWidget(view)
         view.resize(420, 320)
         view.show()

@@ -77,7 +77,7 @@ class EmptySource(FakeSource):
 def make_view(qtbot: Any) -> Any:
     def make(source: Any) -> QtMismatchView:
         view = QtMismatchView(source, StandInSelection())
-        view.min_interval_s = 0.0  # no frame-rate cap: every refresh may draw
+        view.min_interval_s = view.ec_interval_s = 0.0  # no frame-rate caps: every refresh draws
         qtbot.addWidget(view)
         view.resize(420, 320)
         view.show()

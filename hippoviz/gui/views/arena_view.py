@@ -27,6 +27,24 @@ TRAIL_S = 8.0
 TRAIL_SEGMENTS = 8
 
 
+class _TrailCurve(pg.PlotCurveItem):
+    """A trail segment whose bounds are the arena's (set by the view), not its data's: the
+    trail never leaves the arena, and pyqtgraph would otherwise scan the points for their
+    bounds several times per frame (the trail changes every frame)."""
+
+    bounds: QRectF | None = None
+
+    def boundingRect(self) -> QRectF:
+        return self.bounds if self.bounds is not None else super().boundingRect()
+
+    def dataBounds(self, ax: int, frac: float = 1.0, orthoRange: Any = None
+                   ) -> tuple[float, float]:
+        r = self.bounds
+        if r is None:
+            return super().dataBounds(ax, frac, orthoRange)  # type: ignore[no-any-return]
+        return (r.left(), r.right()) if ax == 0 else (r.top(), r.bottom())
+
+
 class QtObjectItem(pg.TargetItem):
     """A draggable object marker; right click asks for its removal."""
 
@@ -80,6 +98,7 @@ class QtArenaView(QWidget):
         self.selection = selection
         self._arena: ArenaShape | None = None
         self._theme = ""
+        self._rat_key: Any = None
         self._objects: dict[int, QtObjectItem] = {}
         self._placing = False
         self._lut = colormap_lut("inferno", alpha=210)
@@ -152,7 +171,7 @@ class QtArenaView(QWidget):
         self.trail = []
         for i in range(TRAIL_SEGMENTS):
             alpha = int(30 + 200 * (i + 1) / TRAIL_SEGMENTS)
-            c = pg.PlotCurveItem(pen=pg.mkPen(QColor(110, 190, 255, alpha), width=2))
+            c = _TrailCurve(pen=pg.mkPen(QColor(110, 190, 255, alpha), width=2))
             c.setZValue(6)
             self.plot.addItem(c)
             self.trail.append(c)
@@ -227,6 +246,11 @@ class QtArenaView(QWidget):
         self.walls.setData(out[:, 0], out[:, 1])
         xmin, xmax, ymin, ymax = arena.bounds
         pad = 0.06 * max(xmax - xmin, ymax - ymin)
+        inside = QRectF(xmin - pad, ymin - pad, xmax - xmin + 2 * pad, ymax - ymin + 2 * pad)
+        for c in self.trail:
+            c.prepareGeometryChange()
+            c.bounds = inside
+        self._rat_key = None
         self.vb.setRange(xRange=(xmin - pad, xmax + pad), yRange=(ymin - pad, ymax + pad),
                          padding=0)
         size = (round(arena.width_m, 3), round(arena.height_m, 3))
@@ -268,6 +292,12 @@ class QtArenaView(QWidget):
             self.plot.removeItem(self._objects.pop(oid))
 
     def _sync_rat(self) -> None:
+        sel = self.selection
+        key = (self.source.step(), self.source.build_id(), self.act_trail.isChecked(),
+               sel.layer, sel.unit)
+        if key == self._rat_key:
+            return  # nothing moved: the rat, its trail and the caption stay as drawn
+        self._rat_key = key
         s = self.source.samples(TRAIL_S)
         pos = s.pos_m
         if len(pos) == 0:
@@ -292,12 +322,14 @@ class QtArenaView(QWidget):
             for i, c in enumerate(self.trail):
                 a, b = edges[i], min(len(pos), edges[i + 1] + 1)
                 seg = pos[a:b]
-                c.setData(seg[:, 0], seg[:, 1]) if len(seg) > 1 else c.setData([], [])
+                if len(seg) > 1:
+                    c.setData(seg[:, 0], seg[:, 1], skipFiniteCheck=True)
+                else:
+                    c.setData([], [])
         else:
             for c in self.trail:
                 c.setData([], [])
         t = float(s.t_s[-1])
-        sel = self.selection
         cell = "no cell selected"
         if sel.unit is not None:
             cell = f"{LAYER_LABELS.get(sel.layer, sel.layer)} #{sel.unit}"

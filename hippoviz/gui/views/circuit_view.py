@@ -231,7 +231,24 @@ class VispyCircuit(scene.SceneCanvas):
         self.ta_label = self._groups["shortcut"]
         self.waiting_label = self._groups["waiting"]
         self.ta_label.visual.visible = False
+        #: The window the canvas first drew in, and whether it has since moved to another one
+        #: (a dock floated or docked again): Qt then gives the widget a new GL context, and
+        #: the textures and programs VisPy made in the old one are gone.
+        self._window: QtWidgets.QWidget | None = None
+        self.stale = False
         self.freeze()
+
+    def on_draw(self, event: Any) -> None:
+        """Draw the scene, unless the canvas moved to another window (see :attr:`stale`):
+        its owner then makes a new canvas instead."""
+        window = self.native.window()
+        if self._window is None:
+            self._window = window
+        elif window is not self._window:
+            self.stale = True
+        if self.stale:
+            return
+        super().on_draw(event)
 
     def glyphs(self, text: str) -> str:
         """``text`` as the chosen font can draw it (ASCII stand-ins without DejaVu Sans)."""
@@ -477,9 +494,12 @@ class VispyCircuit(scene.SceneCanvas):
             rgba[: v.size] = self._luts[layer][np.clip(idx, 0, 255)]
         self.sheets[layer].set_data(rgba.reshape(rows, cols, 4))
 
-    def set_feedback(self, gains: list[float | None], carried: NDArray[np.floating] | None) -> None:
+    def set_feedback(self, gains: list[float | None], carried: NDArray[np.floating] | None,
+                     widths: bool = True) -> None:
         """Widths of the inhibitory arrows from ``carried`` (gain x error, per arrow); a gain of
-        0 cuts its arrow. ``None`` entries mean unknown (drawn intact, thin)."""
+        0 cuts its arrow. ``None`` entries mean unknown (drawn intact, thin). ``widths=False``
+        leaves the widths of intact arrows as they are (a lesion still shows at once): each
+        width change rebuilds a transform's shader code, so the caller sets them at a few Hz."""
         e = np.zeros(3) if carried is None else np.abs(np.asarray(carried, np.float64)[:3])
         e = np.where(np.isfinite(e), e, 0.0)
         self._err_ref = max(0.995 * self._err_ref, float(e.max()) if e.size else 0.0)
@@ -489,7 +509,7 @@ class VispyCircuit(scene.SceneCanvas):
             width = _MIN_W + (_MAX_W - _MIN_W) * float(np.sqrt(min(max(frac, 0.0), 1.0)))
             if cut:
                 width = 2.5
-            if cut != self.lesioned[i] or abs(width - self.widths[i]) > 0.25:
+            if cut != self.lesioned[i] or (widths and abs(width - self.widths[i]) > 0.25):
                 self.lesioned[i] = cut
                 self.widths[i] = width
                 self._set_fb_width(i, width)
@@ -539,7 +559,12 @@ class QtCircuitView(QtWidgets.QWidget):
     title = "Circuit"
     #: Fewest seconds (wall time) between two redraws: software GL pays ~20 ms per frame, and
     #: activity coloured at 15 Hz reads as live.
-    min_interval_s = 1.0 / 15.0
+    min_interval_s = 1.0 / 10.0
+    #: Fewest seconds between two updates of the numbers (error carried, mismatch) and of the
+    #: inhibitory widths: text that changes faster cannot be read, and each change lays the
+    #: glyphs out again (or rebuilds a transform). Structural changes (sizes, a lesion, a
+    #: silent layer, new parameters) show at once.
+    label_interval_s = 0.5
 
     def __init__(
         self, source: DataSource, selection: QtSelection,
@@ -548,6 +573,8 @@ class QtCircuitView(QtWidgets.QWidget):
         super().__init__(parent)
         self.source = source
         self.selection = selection
+        self._t_labels = -np.inf
+        self._labels_pending = False
         # objects kept, not ids
         self._seen: tuple[Mapping[str, NDArray[np.float32]] | None, P.Params | None,
                           dict[str, int]] | None = None
@@ -561,8 +588,25 @@ class QtCircuitView(QtWidgets.QWidget):
         layout.addWidget(self.canvas.native)
         self.setMinimumSize(200, 140)
 
+    def _renew_canvas(self) -> None:
+        """A fresh canvas for a new GL context (the dock floated, or docked again)."""
+        old = self.canvas
+        self.canvas = VispyCircuit(parent=self)
+        layout = self.layout()
+        assert layout is not None
+        layout.replaceWidget(old.native, self.canvas.native)
+        old.native.hide()
+        old.native.deleteLater()
+        self._seen = None
+        self._silent = []
+        self._t_drawn = self._t_labels = -np.inf
+        self._labels_pending = False
+
     def refresh(self) -> None:
         """Pull the last activities and the gains; recolour only if they changed."""
+        c = self.canvas
+        if c.stale or (c._window is not None and c.native.window() is not c._window):
+            self._renew_canvas()
         last = self.source.last()
         params = self.source.params()
         build_id = self.source.build_id()
@@ -585,13 +629,29 @@ class QtCircuitView(QtWidgets.QWidget):
         health = self.source.health()
         silent = list(health.silent) if health is not None else []
         seen = self._seen
+        now = time.monotonic()
         if (seen is not None and seen[0] is last and seen[1] is params and seen[2] == sizes
                 and silent == self._silent):
+            if self._labels_pending and now - self._t_labels >= self.label_interval_s:
+                # the numbers of the last drawn state (say, after a pause)
+                self._t_labels = now
+                self._labels_pending = False
+                if last is not None:
+                    self.canvas.set_feedback([_param(params, k) for _a, _b, k, _i in FEEDBACK],
+                                             last.get("carried_error"))
+                    self.canvas.set_mismatch(_mismatch(last.get("x"), last.get("x_hat")))
+                self.canvas.flush_labels()
+                self.canvas.update()
             return
-        now = time.monotonic()
         if now - self._t_drawn < self.min_interval_s:
             return  # too soon: not marked as seen, so a later tick draws it
         self._t_drawn = now
+        structural = (seen is None or seen[1] is not params or seen[2] != sizes
+                      or silent != self._silent or (seen[0] is None) != (last is None))
+        slow_due = structural or now - self._t_labels >= self.label_interval_s
+        if slow_due:
+            self._t_labels = now
+        self._labels_pending = not slow_due
         self._seen = (last, params, dict(sizes))
         c = self.canvas
         c.set_layer_sizes(sizes)
@@ -617,9 +677,11 @@ class QtCircuitView(QtWidgets.QWidget):
             for layer, keys in sources.items():
                 v = next((last[k] for k in keys if last.get(k) is not None), None)
                 c.set_activity(layer, v)
-            c.set_feedback(gains, last.get("carried_error"))
-            c.set_mismatch(_mismatch(last.get("x"), last.get("x_hat")))
-        c.flush_labels()
+            c.set_feedback(gains, last.get("carried_error"), widths=slow_due)
+            if slow_due:
+                c.set_mismatch(_mismatch(last.get("x"), last.get("x_hat")))
+        if slow_due:
+            c.flush_labels()
         c.update()
 
 

@@ -380,9 +380,9 @@ class QtFieldsView(QtWidgets.QWidget):
     def _redraw(self) -> None:
         self._dirty = False
         m = self._layer_maps()
-        for it in (*self.labels, *self.unit_tags):
-            it.setVisible(False)
         if m is None:
+            for it in (*self.labels, *self.unit_tags):
+                it.setVisible(False)
             self._order = np.zeros(0, dtype=np.intp)
             self._page_units = []
             self.image.clear()
@@ -484,20 +484,34 @@ class QtFieldsView(QtWidgets.QWidget):
                 f"{p:.1f}" if np.isfinite(p) and p < 10 else (f"{p:.0f}" if np.isfinite(p) else "–")
             )
             text = f"{s_txt} b · {p_txt} Hz" if wide else f"{s_txt} · {p_txt}"
-            lab = self.labels[k]
-            lab.setText(text, color=palette.SELECTION if int(u) == sel else palette.FOREGROUND)
-            lab.setPos(x0 + tw / 2.0, y0 + th - 1)
-            lab.setVisible(True)
-            tag = self.unit_tags[k]
-            tag.setText(str(int(u)))
-            tag.setPos(x0 - 1, y0 - 2)
-            tag.setVisible(True)
+            color = palette.SELECTION if int(u) == sel else palette.FOREGROUND
+            # a TextItem lays its text out again on every setText: only when it changed
+            _set_label(self.labels[k], text, color, (x0 + tw / 2.0, y0 + th - 1))
+            _set_label(self.unit_tags[k], str(int(u)), None, (x0 - 1, y0 - 2))
+        for it in (*self.labels[units.size:], *self.unit_tags[units.size:]):
+            it.setVisible(False)
 
     def _selected_unit(self) -> int | None:
         if self.selection.layer != self.layer:
             return None
         unit = self.selection.unit
         return None if unit is None else int(unit)
+
+
+def _set_label(item: pg.TextItem, text: str, color: str | None,
+               pos: tuple[float, float]) -> None:
+    """Show ``item`` with ``text`` (in ``color``) at ``pos``, touching only what changed."""
+    state = (text, color, palette.FOREGROUND)  # the theme's text colour is part of the look
+    if getattr(item, "_hv_state", None) != state:
+        item._hv_state = state  # type: ignore[attr-defined]
+        if color is None:
+            item.setText(text)
+        else:
+            item.setText(text, color=color)
+    if (item.pos().x(), item.pos().y()) != pos:
+        item.setPos(*pos)
+    if not item.isVisible():
+        item.setVisible(True)
 
 
 def _lut_with_nan() -> NDArray[np.uint8]:

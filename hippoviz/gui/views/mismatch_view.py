@@ -45,6 +45,9 @@ class QtMismatchView(QtWidgets.QWidget):
     #: Fewest seconds (wall time) between two redraws: the curves scroll smoothly at 15 Hz and
     #: the view leaves the display timer's budget to the raster and the arena.
     min_interval_s = 1.0 / 15.0
+    #: Fewest seconds between two redraws of the x / x_hat plot (filled steps cost more to
+    #: paint than lines; 10 Hz reads as live).
+    ec_interval_s = 1.0 / 10.0
 
     def __init__(
         self, source: DataSource, selection: QtSelection,
@@ -56,6 +59,8 @@ class QtMismatchView(QtWidgets.QWidget):
         self._seen_step: Any = object()
         self._seen_last: Any = object()  # the "last" dict drawn (kept: ids can be reused)
         self._t_drawn = -np.inf
+        self._t_ec_drawn = -np.inf
+        self._t_now = 0.0
         self._ec_top = 0.0
         self._err_yrange: tuple[float, float] | None = None
         self._groups_key: Any = None
@@ -102,7 +107,8 @@ class QtMismatchView(QtWidgets.QWidget):
         self.ec_plots.setBackground(palette.BACKGROUND)
         self.ec_plots.ci.setContentsMargins(2, 0, 6, 2)
         self.ec_plot: pg.PlotItem = self.ec_plots.addPlot(row=0, col=0)
-        palette.style_plot(self.err_plot, left="‖x−x̂‖² / ‖x‖²", bottom="simulated time (s)")
+        palette.style_plot(self.err_plot, left="‖x−x̂‖² / ‖x‖²",
+                           bottom="simulated time before now (s)")
         palette.style_plot(
             self.ec_plot,
             left="rate (0–1)",
@@ -120,13 +126,18 @@ class QtMismatchView(QtWidgets.QWidget):
             color = palette.GROUP_COLORS[name]
             width = 1.8 if name == "total" else 1.0
             c = self.err_plot.plot(pen=pg.mkPen(color, width=width))
-            c.setClipToView(True)
+            c.setClipToView(False)  # the data are the window already (and shifted)
             self.err_curves[name] = c
         for name in MISMATCH_COLUMNS:
             self.legend.addItem(self.err_curves[name], palette.GROUP_LABELS[name])
         self.err_plot.setLogMode(y=True)
         self.err_plot.setYRange(0.0, 1.0)
-        self.err_plot.setXRange(0.0, 1.0)
+        # the time axis is fixed (seconds before now) and the curves slide under it: their
+        # data keep simulated time, each item is shifted by -now. A scrolling axis would be
+        # laid out and repainted on every frame (at full speed the window passes in < 1 s).
+        self.err_plot.setXRange(-self.window_s, 0.0, padding=0.01)
+        self.err_plot.disableAutoRange()
+        self.err_plot.setMouseEnabled(x=False, y=False)
 
         self.x_items: list[pg.PlotDataItem] = []
         self.group_labels: list[pg.TextItem] = []
@@ -144,7 +155,7 @@ class QtMismatchView(QtWidgets.QWidget):
         self.overlay: DataSource | None = None
         self.overlay_curve = pg.PlotDataItem(pen=pg.mkPen(
             palette.BRANCH_COLORS["b"], width=1.6, style=QtCore.Qt.PenStyle.DashLine))
-        self.overlay_curve.setClipToView(True)
+        self.overlay_curve.setClipToView(False)
         self.overlay_curve.setZValue(5)
         self.err_plot.addItem(self.overlay_curve)
 
@@ -175,20 +186,22 @@ class QtMismatchView(QtWidgets.QWidget):
         self._seen_step = object()
         self._seen_last = object()
         self._t_drawn = -np.inf
+        self._t_ec_drawn = -np.inf
         self._err_yrange = None
+        self.err_plot.setXRange(-self.window_s, 0.0, padding=0.01)
         self.refresh()
 
     def refresh(self) -> None:
-        """Pull the recent samples and the last EC vectors; skip if no step was simulated."""
+        """Pull the recent samples (when a step was simulated) and the last EC vectors (when
+        newly published), each at most at its own rate."""
         step = self.source.step()
-        if step is not None and step == self._seen_step:
-            return
-        now = time.monotonic()
-        if now - self._t_drawn < self.min_interval_s:
-            return  # too soon: the next tick draws it (step is not marked as seen)
-        self._t_drawn = now
-        self._seen_step = step
-        self._draw_error()
+        if step is None or step != self._seen_step:
+            now = time.monotonic()
+            if now - self._t_drawn >= self.min_interval_s:
+                self._t_drawn = now
+                self._seen_step = step
+                self._draw_error()
+            # else too soon: the next tick draws it (step is not marked as seen)
         self._draw_ec()
 
     # ------------------------------------------------------------------------------------------
@@ -215,11 +228,13 @@ class QtMismatchView(QtWidgets.QWidget):
         if t.size > _MAX_POINTS:
             t, mm = decimate_minmax(t, mm, _MAX_POINTS // 2)
         self.overlay_curve.setData(t, mm[:, 0], connect="finite")
+        self.overlay_curve.setPos(-self._t_now, 0.0)
 
     def _draw_error(self) -> None:
-        self._draw_overlay()
         s = self.source.samples(self.window_s)
         t, mm = s.t_s, s.mismatch
+        self._t_now = float(t[-1]) if t.size else 0.0
+        self._draw_overlay()
         if t.size == 0 or mm.ndim != 2 or mm.shape[0] != t.size:
             self.err_waiting.setVisible(True)
             for c in self.err_curves.values():
@@ -231,12 +246,14 @@ class QtMismatchView(QtWidgets.QWidget):
         mm = mm.astype(np.float64)
         if t.size > _MAX_POINTS:  # peak-preserving decimation: min and max of each bin
             t, mm = decimate_minmax(t, mm, _MAX_POINTS // 2)
+        t1 = float(t[-1])
         for j, name in enumerate(MISMATCH_COLUMNS):
             if j < mm.shape[1]:
-                self.err_curves[name].setData(t, mm[:, j], connect="finite")
-        self.now_label.setText(f"total now: {mm[-1, 0]:.3f}" if mm.shape[1] else "")
-        t1 = float(t[-1])
-        self.err_plot.setXRange(max(t1 - self.window_s, float(t[0])), t1, padding=0.01)
+                curve = self.err_curves[name]
+                curve.setData(t, mm[:, j], connect="finite")
+                curve.setPos(-t1, 0.0)
+        self.now_label.setText(f"t = {t1:,.1f} s   total now: {mm[-1, 0]:.3f}"
+                               if mm.shape[1] else "")
         finite = mm[np.isfinite(mm)]
         # limits snap to a grid so that the axis is not rebuilt on every frame
         if self.log_box.isChecked():
@@ -256,6 +273,10 @@ class QtMismatchView(QtWidgets.QWidget):
         last = self.source.last()
         if last is not None and last is self._seen_last:
             return  # published less often than steps advance
+        now = time.monotonic()
+        if last is not None and now - self._t_ec_drawn < self.ec_interval_s:
+            return  # not marked as seen: a later redraw draws it
+        self._t_ec_drawn = now
         self._seen_last = last
         x = _arr(last, "x")
         xh = _arr(last, "x_hat")

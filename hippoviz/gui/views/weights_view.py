@@ -323,8 +323,9 @@ class QtWeightsView(QtWidgets.QWidget):
         if self.level_box.currentData() == "fixed":
             lim = float(self.level_spin.value())
         else:
-            # a strided sample of <= 100k weights estimates the percentile well enough
-            sample = a[:: max(1, a.size // 100_000)]
+            # a strided sample of <= 25k weights estimates the percentile well enough (about
+            # 125 weights above it), at a quarter of the cost of 100k
+            sample = a[:: max(1, a.size // 25_000)]
             lim = float(np.quantile(sample, 0.995)) if a.size else 1.0
         lim = lim if lim > 0 else (wmax if wmax > 0 else 1.0)
         self.levels = (-lim, lim)
