@@ -301,7 +301,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         # the one summary of a headless run (hippoviz sweep --minutes summarises each point so)
         summary = run_summary(session, n, seed=args.seed, probe_minutes=args.probe,
-                              progress=progress, compile_s=lambda: watch.compile_s)
+                              progress=progress, compile_s=lambda: watch.compile_s,
+                              after_run=watch.remove)
     except KeyboardInterrupt:
         if recorder is not None:
             recorder.close()  # Ctrl-C keeps what was recorded

@@ -122,14 +122,17 @@ def run_session(session: Session, n: int, progress: Progress | None = None,
 
 def run_summary(session: Session, n: int, *, seed: int, probe_minutes: float = 0.0,
                 progress: Progress | None = None,
-                compile_s: Callable[[], float] | None = None) -> dict[str, Any]:
+                compile_s: Callable[[], float] | None = None,
+                after_run: Callable[[], None] | None = None) -> dict[str, Any]:
     """Run ``n`` steps of a fresh ``session`` and summarise them as ``hippoviz run`` does.
 
     With ``probe_minutes`` the weights are then frozen and that many more minutes are analysed
     (a probe session); otherwise the last ``analysis.window_min`` minutes of the run. The
     summary: speed, reconstruction error of the first and last minute, and per hidden layer
     the place-cell fraction, median spatial information and activity. ``compile_s()`` (the
-    seconds spent compiling kernels during the run) is left out of the wall time.
+    seconds spent compiling kernels during the run) is left out of the wall time;
+    ``after_run()`` is called once the steps are done, before the analysis (``hippoviz run``
+    stops watching for compiles there: the analysis kernels compile silently, as before).
     """
     sim = session.sim
     n_probe = round(probe_minutes * 60 / sim.dt_s)
@@ -144,6 +147,8 @@ def run_summary(session: Session, n: int, *, seed: int, probe_minutes: float = 0
     finally:
         session.chunk_done.disconnect(col.add)
     took = compile_s() if compile_s is not None else 0.0
+    if after_run is not None:
+        after_run()
     wall = max(wall - took, 1e-9)  # steps/s never counts a compile
     mm = col.mismatch_array()[:n, 0]
     per_min = round(60 / sim.dt_s)
