@@ -12,6 +12,8 @@ import math
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -282,40 +284,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"hippoviz: note: the trajectory lasts {sim.trajectory_steps_left * sim.dt_s:.1f} "
               f"s; the simulated rat takes over after it", file=sys.stderr)
     n_probe = round(args.probe * 60 / sim.dt_s)
-    recorder = None
+    recorders: list[Any] = []
     if args.record:
-        recorder = _open_recorder(args.record, session, args.force)
+        recorders.append(_open_recorder(args.record, session, args.force))
+        session.chunk_done.connect(recorders[0].write)
     progress = Progress(n + n_probe, "hippoviz run")
-    if recorder is not None:
-        session.chunk_done.connect(recorder.write)
-
-    from hippoviz.runtime.compile import COMPILING_TEXT, CompileWatch
-
-    def compiling() -> None:  # one line, before the wait (it goes to stderr: --json stays clean)
-        print(f"hippoviz: {COMPILING_TEXT}…", file=sys.stderr, flush=True)
-
-    def compiled(took: float) -> None:
-        progress._t0 += took  # the bar's elapsed time and estimate leave the compile out
-
-    watch = CompileWatch(compiling, compiled).install()
-    try:
+    with _headless_run(progress, recorders) as watch:
         # the one summary of a headless run (hippoviz sweep --minutes summarises each point so)
         summary = run_summary(session, n, seed=args.seed, probe_minutes=args.probe,
                               progress=progress, compile_s=lambda: watch.compile_s,
                               after_run=watch.remove)
-    except KeyboardInterrupt:
-        if recorder is not None:
-            recorder.close()  # Ctrl-C keeps what was recorded
-        raise
-    except BaseException:
-        if recorder is not None:
-            recorder.abort()
-        raise
-    finally:
-        watch.remove()
-        progress.close()
-    if recorder is not None:
-        recorder.close()
     if args.record:
         summary["record"] = str(args.record)
     if traj is not None:
@@ -358,7 +336,6 @@ def _cmd_run_twin(args: argparse.Namespace, params: Any) -> int:
 
     from hippoviz.experiments.session import Collector, Progress, layer_summary, run_session
     from hippoviz.runtime import Session, SetParams
-    from hippoviz.runtime.compile import COMPILING_TEXT, CompileWatch
     from hippoviz.runtime.twin import Twin
 
     fork_min = float(args.fork_at)
@@ -393,61 +370,42 @@ def _cmd_run_twin(args: argparse.Namespace, params: Any) -> int:
                                                 else None}))
         session.chunk_done.connect(recorders[0].write)
     progress = Progress(n + n_probe, "hippoviz run")
-
-    def compiling() -> None:
-        print(f"hippoviz: {COMPILING_TEXT}…", file=sys.stderr, flush=True)
-
-    def compiled(took: float) -> None:
-        progress._t0 += took
-
-    watch = CompileWatch(compiling, compiled).install()
     twin: Twin | None = None
-    try:
-        wall_a0 = run_session(session, fork_step, progress)
-        twin = Twin.fork(session)
-        col_b = copy.copy(col_a)  # the history before the fork is shared
-        col_b.mismatch, col_b.active, col_b.pos = (list(col_a.mismatch), list(col_a.active),
-                                                   list(col_a.pos))
-        col_b.spikes = {L: (list(t), list(u)) for L, (t, u) in col_a.spikes.items()}
-        twin.b.chunk_done.connect(col_b.add)
-        if rec_b is not None:
-            for r in recorders:  # A's recording names the fork too
-                r.set_branch({"name": "a", "fork_step": fork_step,
-                              "fork_t_s": twin.fork_t_s, "twin": rec_b.name})
-            recorders.append(_open_recorder(str(rec_b), twin.b, args.force, branch={
-                "name": "b", "fork_step": fork_step, "fork_t_s": twin.fork_t_s,
-                "twin": Path(args.record).name}))
-            twin.b.chunk_done.connect(recorders[1].write)
-        if patch:
-            twin.apply(SetParams(patch, source="cli"), "b")
-        t0 = time.perf_counter()
-        c0 = watch.compile_s
+    with _headless_run(progress, recorders) as watch:
+        try:
+            wall_a0 = run_session(session, fork_step, progress)
+            twin = Twin.fork(session)
+            col_b = copy.copy(col_a)  # the history before the fork is shared
+            col_b.mismatch, col_b.active, col_b.pos = (list(col_a.mismatch), list(col_a.active),
+                                                       list(col_a.pos))
+            col_b.spikes = {L: (list(t), list(u)) for L, (t, u) in col_a.spikes.items()}
+            twin.b.chunk_done.connect(col_b.add)
+            if rec_b is not None:
+                for r in recorders:  # A's recording names the fork too
+                    r.set_branch({"name": "a", "fork_step": fork_step,
+                                  "fork_t_s": twin.fork_t_s, "twin": rec_b.name})
+                recorders.append(_open_recorder(str(rec_b), twin.b, args.force, branch={
+                    "name": "b", "fork_step": fork_step, "fork_t_s": twin.fork_t_s,
+                    "twin": Path(args.record).name}))
+                twin.b.chunk_done.connect(recorders[1].write)
+            if patch:
+                twin.apply(SetParams(patch, source="cli"), "b")
+            t0 = time.perf_counter()
+            c0 = watch.compile_s
 
-        def tick(_a: Any, _b: Any) -> None:
-            assert twin is not None
-            progress.update(twin.step)
+            def tick(_a: Any, _b: Any) -> None:
+                assert twin is not None
+                progress.update(twin.step)
 
-        twin.run(n - fork_step, on_chunk=tick)
-        if n_probe:
-            for b in ("a", "b"):
-                twin.apply(SetParams({"learning.enabled": False}), b)  # type: ignore[arg-type]
-            twin.run(n_probe, on_chunk=tick)
-        wall_twin = max(time.perf_counter() - t0 - (watch.compile_s - c0), 1e-9)
-    except KeyboardInterrupt:
-        for r in recorders:
-            r.close()
-        raise
-    except BaseException:
-        for r in recorders:
-            r.abort()
-        raise
-    finally:
-        watch.remove()
-        progress.close()
-        if twin is not None:
-            twin.close()
-    for r in recorders:
-        r.close()
+            twin.run(n - fork_step, on_chunk=tick)
+            if n_probe:
+                for b in ("a", "b"):
+                    twin.apply(SetParams({"learning.enabled": False}), b)  # type: ignore[arg-type]
+                twin.run(n_probe, on_chunk=tick)
+            wall_twin = max(time.perf_counter() - t0 - (watch.compile_s - c0), 1e-9)
+        finally:
+            if twin is not None:
+                twin.close()
     assert twin is not None
     summaries = {}
     per_min = round(60 / sim.dt_s)
@@ -553,6 +511,37 @@ def _print_run_summary(s: dict[str, Any]) -> None:
               f"{d['median_si_bits_per_spike']:10.2f} bits/sp {100 * d['active_fraction']:11.1f}%")
     if "record" in s:
         print(f"recording written to {s['record']}")
+
+
+@contextmanager
+def _headless_run(progress: Any, recorders: list[Any]) -> Iterator[Any]:
+    """Around a headless run: the one-line compile notice (its time left out of the progress
+    bar) and the recorders' fate: Ctrl-C keeps what was recorded, an error discards it, a run
+    that ends closes them. Yields the :class:`~hippoviz.runtime.compile.CompileWatch`."""
+    from hippoviz.runtime.compile import COMPILING_TEXT, CompileWatch
+
+    def compiling() -> None:  # one line, before the wait (it goes to stderr: --json stays clean)
+        print(f"hippoviz: {COMPILING_TEXT}…", file=sys.stderr, flush=True)
+
+    def compiled(took: float) -> None:
+        progress._t0 += took  # the bar's elapsed time and estimate leave the compile out
+
+    watch = CompileWatch(compiling, compiled).install()
+    try:
+        yield watch
+    except KeyboardInterrupt:
+        for r in recorders:
+            r.close()
+        raise
+    except BaseException:
+        for r in recorders:
+            r.abort()
+        raise
+    finally:
+        watch.remove()
+        progress.close()
+    for r in recorders:
+        r.close()
 
 
 def _open_recorder(path: str, session: Any, force: bool,
