@@ -239,6 +239,14 @@ class NetworkParams:
         "standard deviation, which adapt with this time constant while learning is on (frozen "
         "in probes), so no unit wins the local competition for being driven harder in every "
         "place (0 = off).", unit="s", lo=0.0, hi=3600.0, step=10.0, kernel="ip_tau")
+    ca3_recurrent_gain: float = p(
+        0.0, "CA3 recurrent collaterals (Marr 1971; Treves & Rolls 1994; Wills et al. 2005): "
+        "each CA3 unit also receives the previous step's CA3 activity through autoassociative "
+        "weights that store which units fire together (an instar Hebbian rule while learning "
+        "is on), so a learned CA3 pattern holds itself against a changing input (pattern "
+        "completion, hysteresis). The recurrent drive is this gain times the spread (mean "
+        "absolute deviation) of the feed-forward drive at that step (0 = off).",
+        lo=0.0, hi=10.0, step=0.1, kernel="g_rc")
     sigma_hidden: float = p(0.0, "Gaussian noise on hidden pre-activations.", lo=0.0, hi=1.0,
                             step=0.01, kernel="sigma_h")
     dropout: float = p(0.0, "Probability that a hidden unit is silenced on a step.", lo=0.0,
@@ -273,6 +281,11 @@ class LearningParams:
                      gating=True, kernel="lr_dg")
     lr_ca3: float = p(0.0002, "Learning rate of DG -> CA3.", lo=0.0, hi=0.05, step=0.0001,
                       gating=True, kernel="lr_ca3")
+    lr_ca3_recurrent: float = p(
+        0.001, "Learning rate of the CA3 recurrent collaterals (per step on which a unit "
+        "fires: its incoming recurrent weights move towards the CA3 activity by this fraction "
+        "times its own activity). Used only with network.ca3_recurrent_gain > 0.",
+        lo=0.0, hi=0.1, step=0.0005, kernel="lr_rc")
     lr_ca1: float = p(0.0002, "Learning rate of CA3 -> CA1 (and the EC -> CA1 shortcut).",
                       lo=0.0, hi=0.05, step=0.0001, gating=True, kernel="lr_ca1")
     lr_out: float = p(0.002, "Learning rate of CA1 -> EC.", lo=0.0, hi=0.05, step=0.0001,

@@ -13,6 +13,7 @@ _PATHWAY_LR = {
     "ca3_ca1": "learning.lr_ca1",
     "ec_ca1": "learning.lr_ca1",
     "ca1_out": "learning.lr_out",
+    "ca3_ca3": "learning.lr_ca3_recurrent",
 }
 _SUSPECTS = (
     "learning.lr_dg", "learning.lr_ca3", "learning.lr_ca1", "learning.lr_out",

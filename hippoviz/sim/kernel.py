@@ -41,7 +41,7 @@ PV_NAMES: tuple[str, ...] = (
     "kappa", "rmax_grid", "rmax_lec", "rmax_dg", "rmax_ca3", "rmax_ca1", "rmax_out",
     "ph_ec", "ph_dg", "ph_ca3", "ph_ca1",
     "rm_bin", "rm_xmin", "rm_ymin", "rm_nx", "rm_ny", "rm_decay",
-    "grid_sx", "grid_sy",
+    "grid_sx", "grid_sy", "g_rc", "lr_rc",
 )
 PV = {name: i for i, name in enumerate(PV_NAMES)}
 #: Slots the simulator derives itself (the rate-map grid and its forgetting), not parameters.
@@ -58,7 +58,7 @@ DERIVED_SLOTS: tuple[str, ...] = ("rm_bin", "rm_xmin", "rm_ymin", "rm_nx", "rm_n
  KAPPA, RMAX_GRID, RMAX_LEC, RMAX_DG, RMAX_CA3, RMAX_CA1, RMAX_OUT,
  PH_EC, PH_DG, PH_CA3, PH_CA1,
  RM_BIN, RM_XMIN, RM_YMIN, RM_NX, RM_NY, RM_DECAY,
- GRID_SX, GRID_SY) = range(len(PV_NAMES))
+ GRID_SX, GRID_SY, G_RC, LR_RC) = range(len(PV_NAMES))
 
 #: Columns of the per-step sample output.
 SAMPLE_COLUMNS = ("t", "x", "y", "heading", "speed", "theta", "mm_total", "mm_grid",
@@ -386,6 +386,51 @@ def _hidden(a: NDArray[np.float32], th: NDArray[np.float32], mode: int, k: float
 
 
 @njit(cache=True, nogil=True)
+def _recurrent_drive(h: NDArray[np.float32], wrc: NDArray[np.float32],
+                     prev: NDArray[np.float32], prev_act: NDArray[np.int32], m_prev: int,
+                     gain: float) -> None:
+    # CA3 recurrent collaterals: h_i += gain * spread(h) * sum_j W_ij p_j / sum_j p_j over the
+    # previous step's active units j (spread: the feed-forward drive's mean absolute deviation)
+    n = h.shape[0]
+    mu = 0.0
+    for i in range(n):
+        mu += h[i]
+    mu /= n
+    mad = 0.0
+    for i in range(n):
+        mad += abs(h[i] - mu)
+    mad /= n
+    sp = 0.0
+    for q in range(m_prev):
+        sp += prev[prev_act[q]]
+    if sp <= 0.0 or mad <= 0.0:
+        return
+    scale = gain * mad / sp
+    for i in range(n):
+        row = wrc[i]
+        acc = 0.0
+        for q in range(m_prev):
+            j = prev_act[q]
+            acc += row[j] * prev[j]
+        h[i] += scale * acc
+
+
+@njit(cache=True, nogil=True)
+def _recurrent_learn(wrc: NDArray[np.float32], h: NDArray[np.float32], act: NDArray[np.int32],
+                     m: int, lr: float) -> None:
+    # instar rule: an active unit's incoming recurrent weights move towards the layer's
+    # activity by lr * its own activity (no self-connection)
+    n = h.shape[0]
+    for q in range(m):
+        i = act[q]
+        a = min(1.0, lr * h[i])
+        row = wrc[i]
+        for j in range(n):
+            row[j] += a * (h[j] - row[j])
+        row[i] = 0.0
+
+
+@njit(cache=True, nogil=True)
 def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.uint64],
               rs: NDArray[np.uint64], agent: NDArray[np.float64], segments: NDArray[np.float64],
               seg_wall: NDArray[np.int64], grid_kmod: NDArray[np.float64],
@@ -406,7 +451,7 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
               last_xhat: NDArray[np.float32], last_h: NDArray[np.float32],
               last_rates: NDArray[np.float32], carried: NDArray[np.float64],
               href: NDArray[np.float64], traj: NDArray[np.float64], traj_off: int,
-              ipstat: NDArray[np.float64]) -> int:
+              ipstat: NDArray[np.float64], wrc: NDArray[np.float32]) -> int:
     """Run ``n`` steps from global step ``step0``; every array is updated in place.
 
     Steps run in blocks that end where a weight update happens: the rat and the entorhinal input
@@ -456,6 +501,18 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
     isd2 = np.ones(n_ca3, np.float32)  # plasticity; 1 when off)
     isd3 = np.ones(n_ca1, np.float32)
     scratch = np.zeros(max(n_dg, n_ca3, n_ca1), np.float32)
+    # CA3 recurrent collaterals: the previous step's CA3 activity (from the last chunk's end)
+    g_rc = pv[G_RC]
+    prev2 = np.zeros(n_ca3, np.float32)
+    prev_act = np.zeros(n_ca3, np.int32)
+    m_prev = 0
+    if g_rc > 0.0:
+        for i in range(n_ca3):
+            v = last_h[n_dg + i]
+            if v > 0.0:
+                prev2[i] = v
+                prev_act[m_prev] = i
+                m_prev += 1
     dists = np.zeros(4, np.float64)
     e_grp = np.zeros(3)
     x_grp = np.zeros(3)
@@ -600,12 +657,24 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
             if dn:
                 mean1 = _normalise_activity(h1, act1, m1)
             sparse_forward(w2t, h1, act1, m1, b2, h2)
+            if g_rc > 0.0 and m_prev > 0:
+                _recurrent_drive(h2, wrc, prev2, prev_act, m_prev, g_rc)
             if ip_on:
                 _standardise(h2, ipstat, n1, ip_rate, isd2)
             m2 = _hidden(h2, th2, sp_ca3, pv[K_CA3], pv[E_CA3], pv[SIGMA_H], pv[DROPOUT], rs,
                          scratch, act2, tau, 1)
             if dn:
                 mean2 = _normalise_activity(h2, act2, m2)
+            if g_rc > 0.0:
+                for q in range(m_prev):
+                    prev2[prev_act[q]] = 0.0
+                for q in range(m2):
+                    i = act2[q]
+                    prev_act[q] = i
+                    prev2[i] = h2[i]
+                m_prev = m2
+                if pv[LEARN] > 0.5 and plastic > 0.0 and pv[LR_RC] > 0.0:
+                    _recurrent_learn(wrc, h2, act2, m2, pv[LR_RC])
             sparse_forward(w3t, h2, act2, m2, b3, h3)
             if pv[G_TA] > 0.0:
                 dense_forward(wta, xin, b3, ta)

@@ -239,6 +239,8 @@ class NetworkState:
     b_dg, b_ca3, b_ca1, b_out : float32 biases.
     ft_dg_ca3, ft_ca3_ca1, ft_ca1_out : fixed random feedback (alignment mode), same layouts.
     th_dg, th_ca3, th_ca1 : adaptive thresholds (homeostasis).
+    w_ca3_ca3 : (n_ca3, n_ca3) float32
+        CA3 recurrent collaterals, output-major (Hebbian; zero until they learn).
     """
 
     w_ec_dg: NDArray[np.float32]
@@ -256,6 +258,7 @@ class NetworkState:
     th_dg: NDArray[np.float32]
     th_ca3: NDArray[np.float32]
     th_ca1: NDArray[np.float32]
+    w_ca3_ca3: NDArray[np.float32]
 
     def params_tuple(self) -> tuple[NDArray[np.float32], ...]:
         """The learned arrays in kernel order (weights then biases)."""
@@ -284,4 +287,5 @@ def init_network(n_ec: int, n_dg: int, n_ca3: int, n_ca1: int, scale: float,
         b_dg=z(n_dg), b_ca3=z(n_ca3), b_ca1=z(n_ca1), b_out=z(n_ec),
         ft_dg_ca3=w((n_dg, n_ca3), n_dg), ft_ca3_ca1=w((n_ca3, n_ca1), n_ca3),
         ft_ca1_out=w((n_ca1, n_ec), n_ca1),
-        th_dg=z(n_dg), th_ca3=z(n_ca3), th_ca1=z(n_ca1))
+        th_dg=z(n_dg), th_ca3=z(n_ca3), th_ca1=z(n_ca1),
+        w_ca3_ca3=np.zeros((n_ca3, n_ca3), np.float32))

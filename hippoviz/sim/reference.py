@@ -34,14 +34,47 @@ class StepResult:
     threshold_units: tuple[int, int, int] = (-1, -1, -1)
 
 
+def recurrent_drive_np(z: NDArray[np.float64], w: F32, prev: F32,
+                       gain: float) -> NDArray[np.float64]:
+    """CA3's feed-forward drive ``z`` plus its recurrent collaterals (twin of the kernel's).
+
+    ``z + gain * s * (W p) / sum(p)``: ``p`` the previous step's CA3 activity, ``s`` the mean
+    absolute deviation of ``z`` over the layer (so the gain is in units of the feed-forward
+    drive's spread, whatever the scale of the weights).
+    """
+    z32 = z.astype(np.float32).astype(np.float64)  # the kernel holds the drive in float32
+    s = float(np.mean(np.abs(z32 - z32.mean())))
+    tot = float(prev[prev > 0].astype(np.float64).sum())
+    if gain <= 0 or tot <= 0 or s <= 0:
+        return z32
+    out: NDArray[np.float64] = z32 + gain * s / tot * (w.astype(np.float64) @ prev)
+    return out
+
+
+def recurrent_learn_np(w: F32, h: F32, lr: float) -> F32:
+    """The instar rule of the CA3 collaterals (twin of the kernel's): each active unit ``i``
+    moves its incoming weights towards the layer's activity, ``w_i += min(1, lr h_i) (h - w_i)``,
+    with no self-connection."""
+    w64 = w.astype(np.float64)
+    for i in np.flatnonzero(h > 0):
+        a = min(1.0, lr * float(h[i]))
+        w64[i] += a * (h.astype(np.float64) - w64[i])
+        w64[i, i] = 0.0
+    return w64.astype(np.float32)
+
+
 def loop_step_np(x: F32, xin: F32, net: NetworkState, params: Params,
-                 ipstat: NDArray[np.float64] | None = None, ip_rate: float = 0.0
-                 ) -> StepResult:
+                 ipstat: NDArray[np.float64] | None = None, ip_rate: float = 0.0,
+                 prev_ca3: F32 | None = None) -> StepResult:
     """One step of the loop for target ``x`` and (possibly noisy/gated) input ``xin``.
 
     With intrinsic plasticity (``network.intrinsic_plasticity_s > 0``), ``ipstat (2,
     n_hidden)`` holds each hidden unit's running mean and variance before the step; they move
     by ``ip_rate`` (dt / time constant while learning, 0 when frozen) and are not changed here.
+
+    With CA3 recurrent collaterals (``network.ca3_recurrent_gain > 0``), ``prev_ca3`` is the
+    previous step's CA3 activity; its recurrent drive is an input like the bias (no gradient
+    flows through it: the collaterals learn by their own Hebbian rule).
 
     Gradients are returned in the public orientation ``(n_post, n_pre)``:
     ``dW_l = delta_l h_{l-1}^T`` (to be scaled by ``-lr``).
@@ -106,7 +139,10 @@ def loop_step_np(x: F32, xin: F32, net: NetworkState, params: Params,
     z1, i1 = standardise(w1 @ xin + net.b_dg, "dg")
     h1, t1, c1 = layer(z1, net.th_dg, n.sparsity_dg, n.k_dg, n.e_dg)
     h1, n1 = normalise(h1)
-    z2, i2 = standardise(w2 @ h1 + net.b_ca3, "ca3")
+    z2 = w2 @ h1 + net.b_ca3
+    if n.ca3_recurrent_gain > 0 and prev_ca3 is not None:
+        z2 = recurrent_drive_np(z2, net.w_ca3_ca3, prev_ca3, n.ca3_recurrent_gain)
+    z2, i2 = standardise(z2, "ca3")
     h2, t2, c2 = layer(z2, net.th_ca3, n.sparsity_ca3, n.k_ca3, n.e_ca3)
     h2, n2 = normalise(h2)
     z3, i3 = standardise(w3 @ h2 + net.b_ca1 + ip.gamma_ta * (wta @ xin), "ca1")

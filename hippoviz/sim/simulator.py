@@ -43,7 +43,7 @@ from hippoviz.sim.rng import seed_state
 
 #: Projections available from :meth:`Simulator.weights`, each as ``(n_post, n_pre)``.
 WEIGHT_NAMES: tuple[str, ...] = ("ec_dg", "dg_ca3", "ca3_ca1", "ca1_out", "ec_ca1",
-                                 "fb_out_ca1", "fb_ca1_ca3", "fb_ca3_dg")
+                                 "fb_out_ca1", "fb_ca1_ca3", "fb_ca3_dg", "ca3_ca3")
 
 _OPT_NAMES = ("w_ec_dg", "wt_dg_ca3", "wt_ca3_ca1", "w_ec_ca1", "wt_ca1_out",
               "b_dg", "b_ca3", "b_ca1", "b_out")
@@ -421,7 +421,7 @@ class Simulator:
             sp_count,
             self._samples, self._rm_occ, self._rm_acc, self._rm_w, self._last_x, self._last_xhat,
             self._last_h, self._last_rates, self._carried, self._href, self._traj,
-            self._traj_off, self._ipstat)
+            self._traj_off, self._ipstat, net.w_ca3_ca3)
         done = n if bad < 0 else bad
         chunk = self._make_chunk(done, sp_count)
         self.step += done
@@ -468,6 +468,7 @@ class Simulator:
             "ec_dg": lambda: net.w_ec_dg, "dg_ca3": lambda: net.wt_dg_ca3.T,
             "ca3_ca1": lambda: net.wt_ca3_ca1.T, "ca1_out": lambda: net.wt_ca1_out.T,
             "ec_ca1": lambda: net.w_ec_ca1,
+            "ca3_ca3": lambda: net.w_ca3_ca3,  # recurrent collaterals (Hebbian)
             # the error travels out -> CA1 -> CA3 -> DG through these (post = receiver)
             "fb_out_ca1": lambda: net.ft_ca1_out if align else net.wt_ca1_out,
             "fb_ca1_ca3": lambda: net.ft_ca3_ca1 if align else net.wt_ca3_ca1,
@@ -550,7 +551,7 @@ class Simulator:
             "dg_idle": self._dg_idle.copy(),
             "rng": self._rs.copy(), "rng_env": self._rs_env.copy(),
             "agent": self._agent.copy(), "href": self._href.copy(),
-            "ipstat": self._ipstat.copy(),
+            "ipstat": self._ipstat.copy(), "last_h": self._last_h.copy(),
             "obj_pos": self._obj_pos.copy(), "obj_on": self._obj_on.copy(),
             "rm_occ": self._rm_occ.copy(), "rm_acc": self._rm_acc.copy(),
             "rm_w": self._rm_w.copy(),
@@ -568,7 +569,10 @@ class Simulator:
         self._set_room(self._params.inputs.room)
         self._reset_ratemaps()
         for k, v in self.net.arrays().items():
-            v[...] = d[f"net.{k}"]
+            if f"net.{k}" in d:  # older states lack the CA3 recurrent weights (zero)
+                v[...] = d[f"net.{k}"]
+            else:
+                v[...] = 0.0
         for name, tup in (("grad", self._grads), ("vel", self._vel), ("mom2", self._mom2)):
             for k, v in zip(_OPT_NAMES, tup, strict=True):
                 v[...] = d[f"{name}.{k}"]
@@ -583,6 +587,8 @@ class Simulator:
         self._href[:] = d["href"]
         if "ipstat" in d:
             self._ipstat[...] = d["ipstat"]
+        if "last_h" in d:
+            self._last_h[...] = d["last_h"]
         self._obj_pos[:] = d["obj_pos"]
         self._obj_on[:] = d["obj_on"]
         self._rm_occ = np.array(d["rm_occ"], np.float64)

@@ -42,6 +42,26 @@ def test_same_seed_is_bit_identical_and_chunking_does_not_matter() -> None:
     assert sum(len(a[f"t_{L}"]) for L in LAYERS) > 1000
 
 
+def test_ca3_recurrent_collaterals_keep_chunking_and_state_invariance() -> None:
+    params = P.replace(P.load_preset("small"), {"network.ca3_recurrent_gain": 2.0,
+                                                 "learning.lr_ca3_recurrent": 0.01})
+    a = _run(5, [400], params=params)
+    c = _run(5, [7, 93, 1, 299], params=params)
+    assert _equal(a, c)
+    assert np.abs(a["w_ca3_ca3"]).sum() > 0  # the collaterals learned
+    plain = _run(5, [400])
+    assert not np.array_equal(a["t_ca3"], plain["t_ca3"])  # and changed what CA3 did
+    sim = build(params, 2)
+    sim.run_chunk(150)
+    state = sim.state_dict()
+    x = sim.run_chunk(100)
+    other = build(params, 2)
+    other.load_state_dict(state)
+    y = other.run_chunk(100)
+    assert np.array_equal(x.spikes["ca3"].times_s, y.spikes["ca3"].times_s)
+    assert np.array_equal(sim.weights("ca3_ca3"), other.weights("ca3_ca3"))
+
+
 def test_another_seed_differs() -> None:
     a = _run(5, [300])
     b = _run(6, [300])

@@ -29,7 +29,7 @@ from hippoviz.sim.inputs import (
     object_rates,
     object_rates_np,
 )
-from hippoviz.sim.kernel import _apply_update
+from hippoviz.sim.kernel import _apply_update, _recurrent_drive, _recurrent_learn
 from hippoviz.sim.network import (
     block_forward,
     dense_forward,
@@ -42,7 +42,7 @@ from hippoviz.sim.network import (
     sparsify_np,
     threshold_unit_np,
 )
-from hippoviz.sim.reference import loop_step_np
+from hippoviz.sim.reference import loop_step_np, recurrent_drive_np, recurrent_learn_np
 
 RNG = np.random.default_rng(12345)
 
@@ -189,6 +189,27 @@ def test_network_kernels_match_twins() -> None:
     np.testing.assert_allclose(out, sparse_forward_np(wt, h, b), rtol=1e-4, atol=1e-5)
 
 
+def test_recurrent_kernels_match_twins() -> None:
+    n = 64
+    for _ in range(20):
+        z = RNG.standard_normal(n).astype(np.float32)
+        w = RNG.uniform(0, 1, (n, n)).astype(np.float32)
+        prev = np.where(RNG.uniform(size=n) < 0.15, RNG.uniform(0.2, 2, n), 0).astype(np.float32)
+        act = np.flatnonzero(prev).astype(np.int32)
+        gain = float(RNG.uniform(0.5, 4))
+        h = z.copy()
+        _recurrent_drive(h, w, prev, act, act.size, gain)
+        np.testing.assert_allclose(h, recurrent_drive_np(z.astype(np.float64), w, prev, gain),
+                                   rtol=1e-5, atol=1e-5)
+        assert act.size == 0 or not np.allclose(h, z)  # a non-zero drive was added
+        w1 = w.copy()
+        _recurrent_learn(w1, prev, act, act.size, 0.3)
+        np.testing.assert_allclose(w1, recurrent_learn_np(w, prev, 0.3), atol=1e-6)
+        assert (np.diag(w1)[act] == 0).all()
+        silent = np.setdiff1d(np.arange(n), act)
+        np.testing.assert_array_equal(w1[silent], w[silent])  # only active units learn
+
+
 @pytest.mark.parametrize("adam", [False, True])
 def test_update_matches_twin(adam: bool) -> None:
     w = RNG.standard_normal(100).astype(np.float32)
@@ -230,17 +251,31 @@ def _one_step_setup(patch: dict[str, object]) -> tuple[object, dict[str, np.ndar
     {"network.inhibition_gradient": "constant"},
     {"network.intrinsic_plasticity_s": 30.0, "learning.synaptic_scaling": 1.0},
     {"network.divisive_normalisation": True, "network.sparsity_ca3": "emax"},
+    {"network.ca3_recurrent_gain": 2.5, "learning.lr_ca3_recurrent": 0.05},
 ])
 def test_full_step_matches_reference(patch: dict[str, object]) -> None:
     """One kernel step (forward, mismatch, error pathway, update) against docs/model.md in NumPy."""
     import copy
 
     sim, before = _one_step_setup(patch)
+    recurrent = sim.params.network.ca3_recurrent_gain > 0
+    if recurrent:  # collaterals that have learned something (random, non-negative)
+        sim.net.w_ca3_ca3[...] = RNG.uniform(0, 1, sim.net.w_ca3_ca3.shape)
+    prev = sim.last("ca3")
     net0 = copy.deepcopy(sim.net)
     ipstat = sim._ipstat.copy()
     sim.run_chunk(1)
     x = sim.last("x")
-    ref = loop_step_np(x, x, net0, sim.params, ipstat, sim.dt_s / 30.0)
+    ref = loop_step_np(x, x, net0, sim.params, ipstat, sim.dt_s / 30.0, prev_ca3=prev)
+    if recurrent:
+        assert (prev > 0).sum() > 0
+        np.testing.assert_allclose(
+            sim.weights("ca3_ca3"),
+            recurrent_learn_np(net0.w_ca3_ca3, sim.last("ca3"),
+                               sim.params.learning.lr_ca3_recurrent), atol=1e-6)
+        # the recurrent drive changed the winners: without it CA3 would differ
+        plain = loop_step_np(x, x, net0, sim.params, ipstat, sim.dt_s / 30.0)
+        assert not np.allclose(plain.h_ca3, ref.h_ca3, atol=1e-3)
     np.testing.assert_allclose(sim.last("x_hat"), ref.x_hat, atol=2e-5)
     np.testing.assert_allclose(sim.last("dg"), ref.h_dg, atol=2e-5)
     np.testing.assert_allclose(sim.last("ca3"), ref.h_ca3, atol=2e-5)

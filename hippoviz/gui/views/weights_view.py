@@ -21,6 +21,7 @@ PROJECTIONS: dict[str, tuple[str, str, str]] = {
     "ca3_ca1": ("CA3 → CA1", "ca3", "ca1"),
     "ca1_out": ("CA1 → EC out", "ca1", "out"),
     "ec_ca1": ("EC → CA1 (shortcut)", "ec", "ca1"),
+    "ca3_ca3": ("CA3 → CA3 (recurrent collaterals)", "ca3", "ca3"),
     "fb_out_ca1": ("feedback: EC out ⊣ CA1", "out", "ca1"),
     "fb_ca1_ca3": ("feedback: CA1 ⊣ CA3", "ca1", "ca3"),
     "fb_ca3_dg": ("feedback: CA3 ⊣ DG", "ca3", "dg"),
