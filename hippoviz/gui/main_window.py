@@ -27,12 +27,12 @@ from PyQt6.QtWidgets import (
 )
 
 from hippoviz import params as P
+from hippoviz.gui.paint_once import PaintOnce
 from hippoviz.gui.panels.branch_panel import QtBranchPanel
 from hippoviz.gui.panels.control_bar import DEFAULT_SPEED, SPEEDS, QtControlBar
 from hippoviz.gui.panels.dialogs import about_text, shortcuts_html, show_message
 from hippoviz.gui.panels.environment_panel import QtEnvironmentPanel
 from hippoviz.gui.panels.param_panel import QtParamPanel
-from hippoviz.gui.paint_once import PaintOnce
 from hippoviz.gui.panels.welcome import QtWelcome
 from hippoviz.gui.style import THEMES, apply_theme, restyle_plots
 from hippoviz.gui.views.arena_view import QtArenaView

@@ -77,7 +77,7 @@ class PaintOnce(QObject):
             app.removeEventFilter(self)
         for window in self._windows:
             QCoreApplication.postEvent(window, QEvent(QEvent.Type.UpdateRequest),
-                                       Qt.EventPriority.LowEventPriority.value)
+                                       int(Qt.EventPriority.LowEventPriority.value))
         self._windows.clear()
 
     def eventFilter(self, obj: QObject | None, ev: QEvent | None) -> bool:
@@ -90,4 +90,4 @@ class PaintOnce(QObject):
         return False
 
 
-__all__ = ["PaintOnce", "RESCAN_S"]
+__all__ = ["RESCAN_S", "PaintOnce"]

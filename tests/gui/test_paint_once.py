@@ -92,7 +92,7 @@ def test_two_scenes_changed_in_one_frame_are_painted_with_one_window_repaint(qtb
 
 
 def test_a_frame_with_nothing_changed_asks_for_no_repaint(qtbot: Any) -> None:
-    top, plots, _curves = two_plots(qtbot)
+    top, _plots, _curves = two_plots(qtbot)
     updates = Counter(QEvent.Type.UpdateRequest)
     top.installEventFilter(updates)
     once = PaintOnce()
