@@ -27,6 +27,7 @@ from PyQt6.QtWidgets import (
 )
 
 from hippoviz import params as P
+from hippoviz.gui.paint_once import PaintOnce
 from hippoviz.gui.panels.branch_panel import QtBranchPanel
 from hippoviz.gui.panels.control_bar import DEFAULT_SPEED, SPEEDS, QtControlBar
 from hippoviz.gui.panels.dialogs import about_text, shortcuts_html, show_message
@@ -240,6 +241,8 @@ class QtMainWindow(QMainWindow):
         self._last_tick = 0.0
         self._last_status = 0.0
         self._pending_drive: tuple[Future[Any], Any] | None = None
+        #: Repaints each window once per frame, however many plots changed (see PaintOnce).
+        self.paint_once = PaintOnce(self)
         self.timer = QTimer(self)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self.tick)
@@ -495,9 +498,11 @@ class QtMainWindow(QMainWindow):
             panels.append(("Controls B", self.params_panel_b))
         if self.twin_strip is not None:
             panels.append(("A vs B", self.twin_strip))
+        drawn: list[QWidget] = []
         for name, view in [*self.views.items(), *panels]:
             if not on_screen(view):
                 continue
+            drawn.append(view)
             tic = time.perf_counter()
             try:
                 view.refresh()  # type: ignore[attr-defined]
@@ -507,6 +512,7 @@ class QtMainWindow(QMainWindow):
             self.refresh_ms[name] = 0.9 * self.refresh_ms.get(name, ms) + 0.1 * ms
         if self.env_panel.isVisible():
             self.env_panel.refresh()
+        self.paint_once.flush(drawn)
         if now - self._last_status >= STATUS_EVERY_S:
             self._last_status = now
             self.update_status()

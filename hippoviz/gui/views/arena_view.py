@@ -8,8 +8,9 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
+from numpy.typing import NDArray
 from PyQt6.QtCore import QPointF, QRectF, Qt, pyqtSignal
-from PyQt6.QtGui import QAction, QActionGroup, QColor
+from PyQt6.QtGui import QAction, QActionGroup, QColor, QPainter, QPainterPath, QPen
 from PyQt6.QtWidgets import QComboBox, QLabel, QToolBar, QVBoxLayout, QWidget
 
 from hippoviz.gui.style import LAYER_LABELS, colormap_lut, current_theme, rgba_map
@@ -27,22 +28,51 @@ TRAIL_S = 8.0
 TRAIL_SEGMENTS = 8
 
 
-class _TrailCurve(pg.PlotCurveItem):
-    """A trail segment whose bounds are the arena's (set by the view), not its data's: the
-    trail never leaves the arena, and pyqtgraph would otherwise scan the points for their
-    bounds several times per frame (the trail changes every frame)."""
+class _Trail(pg.GraphicsObject):
+    """The fading trail: :data:`TRAIL_SEGMENTS` stretches of the path, the older ones fainter,
+    drawn by one item (one paint per frame, not one per stretch: the trail changes every frame).
 
-    bounds: QRectF | None = None
+    Its bounds are the arena's (set by the view), not its points': the trail never leaves the
+    arena, and scanning the points for their bounds every frame would cost more than drawing
+    them.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bounds = QRectF()
+        self.pens: list[QPen] = []
+        self.paths: list[QPainterPath] = []
+
+    def set_bounds(self, bounds: QRectF) -> None:
+        self.prepareGeometryChange()
+        self.bounds = QRectF(bounds)
+
+    def set_pens(self, pens: list[QPen]) -> None:
+        self.pens = pens
+        self.update()
+
+    def set_stretches(self, stretches: list[NDArray[np.floating]]) -> None:
+        """The path's stretches, oldest first, each ``(n, 2)`` metres (fewer than two points:
+        not drawn)."""
+        self.paths = [pg.arrayToQPath(np.asarray(xy[:, 0], np.float64),
+                                      np.asarray(xy[:, 1], np.float64)) if len(xy) > 1
+                      else QPainterPath() for xy in stretches]
+        self.update()
+
+    def clear(self) -> None:
+        if self.paths:
+            self.paths = []
+            self.update()
 
     def boundingRect(self) -> QRectF:
-        return self.bounds if self.bounds is not None else super().boundingRect()
+        return self.bounds
 
-    def dataBounds(self, ax: int, frac: float = 1.0, orthoRange: Any = None
-                   ) -> tuple[float, float]:
-        r = self.bounds
-        if r is None:
-            return super().dataBounds(ax, frac, orthoRange)  # type: ignore[no-any-return]
-        return (r.left(), r.right()) if ax == 0 else (r.top(), r.bottom())
+    def paint(self, p: QPainter, *_: Any) -> None:
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        for pen, path in zip(self.pens, self.paths):
+            if not path.isEmpty():
+                p.setPen(pen)
+                p.drawPath(path)
 
 
 class QtObjectItem(pg.TargetItem):
@@ -168,13 +198,10 @@ class QtArenaView(QWidget):
         self.walls = pg.PlotCurveItem(pen=pg.mkPen("#9aa4b1", width=3))
         self.walls.setZValue(5)
         self.plot.addItem(self.walls)
-        self.trail = []
-        for i in range(TRAIL_SEGMENTS):
-            alpha = int(30 + 200 * (i + 1) / TRAIL_SEGMENTS)
-            c = _TrailCurve(pen=pg.mkPen(QColor(110, 190, 255, alpha), width=2))
-            c.setZValue(6)
-            self.plot.addItem(c)
-            self.trail.append(c)
+        self.trail = _Trail()
+        self.trail.set_pens(_trail_pens((110, 190, 255)))
+        self.trail.setZValue(6)
+        self.plot.addItem(self.trail, ignoreBounds=True)
         self.rat = pg.ArrowItem(angle=180, headLen=18, tipAngle=40, tailLen=10, tailWidth=4,
                                 pen=pg.mkPen("#ffffff", width=1), brush=pg.mkBrush("#ff4fa0"))
         self.rat.setZValue(30)
@@ -247,9 +274,7 @@ class QtArenaView(QWidget):
         xmin, xmax, ymin, ymax = arena.bounds
         pad = 0.06 * max(xmax - xmin, ymax - ymin)
         inside = QRectF(xmin - pad, ymin - pad, xmax - xmin + 2 * pad, ymax - ymin + 2 * pad)
-        for c in self.trail:
-            c.prepareGeometryChange()
-            c.bounds = inside
+        self.trail.set_bounds(inside)
         self._rat_key = None
         self.vb.setRange(xRange=(xmin - pad, xmax + pad), yRange=(ymin - pad, ymax + pad),
                          padding=0)
@@ -301,8 +326,7 @@ class QtArenaView(QWidget):
         s = self.source.samples(TRAIL_S)
         pos = s.pos_m
         if len(pos) == 0:
-            for c in self.trail:
-                c.setData([], [])
+            self.trail.clear()
             pose = self.source.pose()  # before the first step: the rat at its start
             self.rat.setVisible(pose is not None)
             if pose is not None:
@@ -319,16 +343,10 @@ class QtArenaView(QWidget):
         self.rat.setStyle(angle=180.0 - math.degrees(float(s.heading_rad[-1])))
         if self.act_trail.isChecked():
             edges = np.linspace(0, len(pos), TRAIL_SEGMENTS + 1).astype(int)
-            for i, c in enumerate(self.trail):
-                a, b = edges[i], min(len(pos), edges[i + 1] + 1)
-                seg = pos[a:b]
-                if len(seg) > 1:
-                    c.setData(seg[:, 0], seg[:, 1], skipFiniteCheck=True)
-                else:
-                    c.setData([], [])
+            self.trail.set_stretches([pos[edges[i]:min(len(pos), edges[i + 1] + 1)]
+                                      for i in range(TRAIL_SEGMENTS)])
         else:
-            for c in self.trail:
-                c.setData([], [])
+            self.trail.clear()
         t = float(s.t_s[-1])
         cell = "no cell selected"
         if sel.unit is not None:
@@ -363,9 +381,7 @@ class QtArenaView(QWidget):
             return
         self._theme = theme
         rgb = (110, 190, 255) if theme == "dark" else (20, 90, 200)
-        for i, c in enumerate(self.trail):
-            alpha = int(30 + 200 * (i + 1) / TRAIL_SEGMENTS)
-            c.setPen(pg.mkPen(QColor(*rgb, alpha), width=2))
+        self.trail.set_pens(_trail_pens(rgb))
 
     def refresh(self) -> None:
         """Pull the latest arena, objects, position and rate map and redraw."""
@@ -378,3 +394,9 @@ class QtArenaView(QWidget):
     def object_items(self) -> dict[int, QtObjectItem]:
         """The object markers by id (for tests and tools)."""
         return dict(self._objects)
+
+
+def _trail_pens(rgb: tuple[int, int, int]) -> list[QPen]:
+    """One pen per stretch of the trail, oldest (faintest) first."""
+    return [pg.mkPen(QColor(*rgb, int(30 + 200 * (i + 1) / TRAIL_SEGMENTS)), width=2)
+            for i in range(TRAIL_SEGMENTS)]

@@ -1,0 +1,93 @@
+"""Arena trail: drawn in fading stretches (older fainter), switched off, and cleared."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PyQt6.QtCore import QPointF
+
+from hippoviz.gui.views.arena_view import TRAIL_SEGMENTS, QtArenaView
+from hippoviz.runtime import ArenaShape, Samples, StaticSource
+
+from .helpers import StandInSelection, pixels
+
+
+def arena() -> ArenaShape:
+    outline = np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5], [-0.5, -0.5]])
+    return ArenaShape(width_m=1.0, height_m=1.0, shape_morph=0.0, outline=outline,
+                      bounds=(-0.5, 0.5, -0.5, 0.5))
+
+
+def straight_run(n: int = 400) -> Samples:
+    """A run from left to right along y = 0 (oldest sample at x = -0.4)."""
+    t = np.arange(n) * 0.01
+    x = np.linspace(-0.4, 0.4, n)
+    pos = np.stack([x, np.zeros(n)], axis=1).astype(np.float32)
+    z = np.zeros(n, np.float32)
+    return Samples(t, pos, z, z + 0.2, z, np.zeros((n, 4), np.float32))
+
+
+def blue(a: np.ndarray) -> np.ndarray:
+    """How much of the trail colour (110, 190, 255) each pixel holds (0 background .. 1)."""
+    return np.clip((a[..., 2].astype(float) - a[..., 0]) / (255.0 - 110.0), 0.0, 1.0)
+
+
+def make(qtbot: Any, samples: Samples) -> tuple[QtArenaView, StaticSource]:
+    src = StaticSource(arena=arena(), samples=samples, step=len(samples.t_s),
+                       t_s=float(samples.t_s[-1]) if len(samples.t_s) else 0.0)
+    view = QtArenaView(src, StandInSelection())
+    qtbot.addWidget(view)
+    view.resize(420, 420)
+    view.show()
+    qtbot.waitExposed(view)
+    view.refresh()
+    qtbot.wait(50)
+    return view, src
+
+
+def at(view: QtArenaView, x: float, y: float = 0.0) -> tuple[int, int]:
+    """Pixel (column, row) of arena point ``(x, y)`` in a grab of the plot."""
+    p = view.plot.mapFromScene(view.vb.mapViewToScene(QPointF(x, y)))
+    return p.x(), p.y()
+
+
+def x_px(view: QtArenaView, x: float) -> int:
+    return at(view, x)[0]
+
+
+def trail_row(view: QtArenaView) -> np.ndarray:
+    """Trail colour strength along the pixel rows around y = 0 in the plot."""
+    img = pixels(view.plot)
+    y = at(view, 0.0)[1]
+    return blue(img[max(0, y - 2): y + 3]).max(axis=0)
+
+
+def test_the_trail_fades_from_new_to_old(qtbot: Any) -> None:
+    view, _src = make(qtbot, straight_run())
+    row = trail_row(view)
+    old = np.median(row[x_px(view, -0.38): x_px(view, -0.32)])  # first (oldest) stretch
+    new = np.median(row[x_px(view, 0.22): x_px(view, 0.28)])  # seventh
+    assert 0.1 < old < 0.35  # the oldest stretch is drawn, faintly (alpha 55 of 255)
+    assert new > 0.7  # a recent one nearly opaque (alpha 205)
+    # every stretch is drawn: no gap along the run
+    whole = row[x_px(view, -0.38): x_px(view, 0.2)]  # (the rat covers the end)
+    assert (whole > 0.05).all()
+    assert len(view.trail.paths) == TRAIL_SEGMENTS
+
+
+def test_trail_off_and_no_samples_draw_no_trail(qtbot: Any) -> None:
+    view, src = make(qtbot, straight_run())
+    assert trail_row(view).max() > 0.5
+    view.act_trail.setChecked(False)
+    view.refresh()
+    qtbot.wait(50)
+    row = trail_row(view)
+    left, rat = x_px(view, -0.45), x_px(view, 0.4)
+    assert row[left: rat - 25].max() < 0.05  # only the rat (at the end of the run) is left
+    view.act_trail.setChecked(True)
+    src.all_samples = Samples.empty()
+    src.step_ += 1
+    view.refresh()
+    qtbot.wait(50)
+    assert trail_row(view)[left: rat - 25].max() < 0.05
