@@ -40,7 +40,7 @@ RUNS = ROOT / "science" / "runs"
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 #: Order of the protocols in the docs (the rows of docs/model.md's experiments table).
 ORDER = ("place-cells", "rate-remapping", "global-remapping", "morph", "stretch", "objects",
-         "pattern-separation", "novelty", "lesion", "global-remapping-familiar")
+         "pattern-separation", "novelty", "lesion", "global-remapping-familiar", "morph-box")
 
 
 def run_protocol(name: str, seeds: str, preset: str, sets: list[str]) -> None:

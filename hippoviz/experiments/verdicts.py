@@ -223,8 +223,7 @@ def _monotone(curve: Sequence[Any]) -> bool | None:
     return all(b <= a for a, b in itertools.pairwise(c))  # type: ignore[operator]
 
 
-def morph(runs: Sequence[dict[str, Any]]) -> list[Verdict]:
-    P = "morph"
+def morph(runs: Sequence[dict[str, Any]], P: str = "morph") -> list[Verdict]:
     rodent = "PV falls from A to B; endpoints distinct (Wills et al. 2005; Leutgeb et al. 2005)"
     out = []
     for L in ("ca3", "ca1"):
@@ -292,6 +291,7 @@ TARGETS: dict[str, Callable[[Sequence[dict[str, Any]]], list[Verdict]]] = {
     "rate-remapping": rate_remapping, "morph": morph, "stretch": stretch, "objects": objects,
     "pattern-separation": pattern_separation, "novelty": novelty,
     "global-remapping-familiar": lambda runs: global_remapping(runs, "global-remapping-familiar"),
+    "morph-box": lambda runs: morph(runs, "morph-box"),
 }
 
 

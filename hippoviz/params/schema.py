@@ -171,6 +171,14 @@ class InputParams:
                         choices=("switch", "blend"), kernel="blend")
     room: int = p(0, "Room index: each room realigns the grid modules (phase shift and "
                   "rotation); 0 is the home room.", lo=0, hi=99, step=1)
+    grid_shape_realign: bool = p(
+        True, "The square and the circular box are different environments for MEC too: each "
+        "grid module realigns (rotation and phase shift) once the box is more circle than its "
+        "switch point (drawn per module from U(0.25, 0.75); modules realign independently, "
+        "Stensola et al. 2012, Nature 492:72-78). Global remapping of place cells always came "
+        "with grid realignment (Fyhn et al. 2007, Nature 446:190-194), and rats trained in a "
+        "square and a circle remap globally between them (Wills et al. 2005). Off: the grids "
+        "ignore the box's shape.")
     gamma_mec: float = p(1.0, "Input gain of the MEC grid cells (path integration).", lo=0.0,
                          hi=2.0, step=0.05, gating=True, kernel="gamma_mec")
     gamma_border: float = p(1.0, "Input gain of the MEC border cells.", lo=0.0, hi=2.0, step=0.05,
@@ -247,6 +255,15 @@ class NetworkParams:
         "completion, hysteresis). The recurrent drive is this gain times the spread (mean "
         "absolute deviation) of the feed-forward drive at that step (0 = off).",
         lo=0.0, hi=10.0, step=0.1, kernel="g_rc")
+    excitability_spread_ca1: float = p(
+        0.0, "Preconfigured excitability of CA1 (Mizuseki & Buzsaki 2013, Cell Rep 4:1010-1021: "
+        "log-normal firing rates that a cell keeps across environments and sleep; Rich, Liaw & "
+        "Lee 2014, Science 345:814-817: CA1 cells differ in their propensity to have fields, "
+        "the same in every environment; Alme et al. 2014: CA3 cells do not): homeostasis aims "
+        "each CA1 unit at the layer's target times its own factor exp(s z - s^2/2), z ~ N(0, 1) "
+        "drawn per unit and seed (normalised to mean 1), so some units are active in every "
+        "room more than others. 0 = every unit aims at the same target.",
+        lo=0.0, hi=2.0, step=0.1, live=False)
     sigma_hidden: float = p(0.0, "Gaussian noise on hidden pre-activations.", lo=0.0, hi=1.0,
                             step=0.01, kernel="sigma_h")
     dropout: float = p(0.0, "Probability that a hidden unit is silenced on a step.", lo=0.0,

@@ -50,12 +50,23 @@ def make_grid_layout(spacings_m: tuple[float, ...], n_per_module: int,
     return GridLayout(spacing, module, orient, phase_ab)
 
 
-def grid_room(layout: GridLayout, room: int, seed: int) -> tuple[
-        NDArray[np.float64], NDArray[np.float64]]:
+def grid_shape_switch(seed: int, room: int, n_modules: int) -> NDArray[np.float64]:
+    """Shape morph at which each grid module of ``room`` takes its circle alignment: drawn per
+    module from U(0.25, 0.75), since modules realign independently (Stensola et al. 2012)."""
+    r = np.random.default_rng([seed, 7919, room, 2])
+    return np.asarray(r.uniform(0.25, 0.75, size=n_modules), dtype=np.float64)
+
+
+def grid_room(layout: GridLayout, room: int, seed: int, shape_morph: float = 0.0,
+              shape_realign: bool = False) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Wave vectors and phase offsets of every grid cell in ``room``.
 
     Room 0 is the home room; every other room rotates each module's orientation and shifts its
-    phases coherently (global remapping of MEC, Fyhn et al. 2007).
+    phases coherently (global remapping of MEC, Fyhn et al. 2007). With ``shape_realign`` the
+    square and the circular box are two environments for MEC as well: a module whose switch
+    point (:func:`grid_shape_switch`) lies below ``shape_morph`` is rotated and shifted again,
+    by an amount drawn per room and module (Fyhn et al. 2007: global remapping of place cells
+    always came with grid realignment). The square box (``shape_morph`` = 0) is never changed.
 
     Returns
     -------
@@ -71,6 +82,14 @@ def grid_room(layout: GridLayout, room: int, seed: int) -> tuple[
         r = np.random.default_rng([seed, 7919, room])
         rot = np.asarray(r.uniform(0.0, math.pi / 3, size=n_mod), dtype=np.float64)
         shift_ab = np.asarray(r.uniform(0.0, 1.0, size=(n_mod, 2)), dtype=np.float64)
+    if shape_realign and shape_morph > 0.0:
+        moved = grid_shape_switch(seed, room, n_mod) < shape_morph
+        if moved.any():
+            r = np.random.default_rng([seed, 7919, room, 3])
+            rot_c = r.uniform(0.0, math.pi / 3, size=n_mod)
+            shift_c = r.uniform(0.0, 1.0, size=(n_mod, 2))
+            rot = rot + np.where(moved, rot_c, 0.0)
+            shift_ab = shift_ab + np.where(moved[:, None], shift_c, 0.0)
     theta = (layout.orientation_rad + rot)[layout.module]
     lam = layout.spacing_m
     ab = (layout.phase_ab + shift_ab[layout.module]) % 1.0

@@ -462,7 +462,8 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
               last_xhat: NDArray[np.float32], last_h: NDArray[np.float32],
               last_rates: NDArray[np.float32], carried: NDArray[np.float64],
               href: NDArray[np.float64], traj: NDArray[np.float64], traj_off: int,
-              ipstat: NDArray[np.float64], wrc: NDArray[np.float32]) -> int:
+              ipstat: NDArray[np.float64], wrc: NDArray[np.float32],
+              hscale: NDArray[np.float64]) -> int:
     """Run ``n`` steps from global step ``step0``; every array is updated in place.
 
     Steps run in blocks that end where a weight update happens: the rat and the entorhinal input
@@ -846,12 +847,14 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                         t1 = _target(sp_dg if kept else 1, pv[K_DG], n_dg)
                         t2 = _target(sp_ca3 if kept else 1, pv[K_CA3], n_ca3)
                         t3 = _target(sp_ca1 if kept else 1, pv[K_CA1], n_ca1)
+                        # (each unit's own factor on the target: network.excitability_spread_*)
                         for j in range(n_dg):
-                            th1[j] += eta * (act_count[j] * inv_b - t1)
+                            th1[j] += eta * (act_count[j] * inv_b - t1 * hscale[j])
                         for i in range(n_ca3):
-                            th2[i] += eta * (act_count[n1 + i] * inv_b - t2)
+                            th2[i] += eta * (act_count[n1 + i] * inv_b - t2 * hscale[n1 + i])
                         for l in range(n_ca1):
-                            th3[l] += eta * (act_count[n1 + n2 + l] * inv_b - t3)
+                            th3[l] += eta * (act_count[n1 + n2 + l] * inv_b
+                                             - t3 * hscale[n1 + n2 + l])
                     for j in range(act_count.shape[0]):
                         act_count[j] = 0.0
                     counters[0] = 0

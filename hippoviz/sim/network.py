@@ -269,6 +269,22 @@ class NetworkState:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+def homeostasis_scale(n_dg: int, n_ca3: int, n_ca1: int, spread_ca1: float,
+                      seed: int) -> NDArray[np.float64]:
+    """Each hidden unit's factor on its layer's homeostatic target, in the kernel's order
+    (DG, CA3, CA1): 1 everywhere, except CA1 with ``spread_ca1`` > 0, where the factors are
+    log-normal, ``exp(s z - s^2 / 2)`` with ``z ~ N(0, 1)`` per unit (their own random stream,
+    so the rest of the network is the same draw), scaled to mean 1 and capped at 8
+    (``network.excitability_spread_ca1``)."""
+    out = np.ones(n_dg + n_ca3 + n_ca1, dtype=np.float64)
+    if spread_ca1 > 0.0 and n_ca1 > 0:
+        z = np.random.default_rng([seed, 11]).standard_normal(n_ca1)
+        f = np.exp(spread_ca1 * z - spread_ca1**2 / 2)
+        f = np.minimum(f / f.mean(), 8.0)
+        out[n_dg + n_ca3:] = f / f.mean()
+    return out
+
+
 def init_network(n_ec: int, n_dg: int, n_ca3: int, n_ca1: int, scale: float,
                  rng: np.random.Generator) -> NetworkState:
     """Random initial weights ``N(0, scale^2 / fan_in)``, zero biases and thresholds."""

@@ -38,7 +38,7 @@ from hippoviz.sim.kernel import (
     normalise_rows,
     run_steps,
 )
-from hippoviz.sim.network import NetworkState, init_network
+from hippoviz.sim.network import NetworkState, homeostasis_scale, init_network
 from hippoviz.sim.rng import seed_state
 
 #: Projections available from :meth:`Simulator.weights`, each as ``(n_post, n_pre)``.
@@ -88,7 +88,7 @@ class Simulator:
         rng = np.random.default_rng([self.seed, 1])
         # -- entorhinal input
         self._grid_layout = make_grid_layout(ip.grid_spacings_m, ip.n_grid_per_module, rng)
-        self._set_room(ip.room)
+        self._set_grids(params)
         self._border_d, self._border_w = border_cells(ip.border_widths_m, ip.bvc_distances_m)
         self._lec_cache: dict[int, NDArray[np.float32]] = {}
         self._lec_geometry = (params.arena.width_m, params.arena.height_m)
@@ -126,6 +126,8 @@ class Simulator:
         n_hidden = npar.n_dg + npar.n_ca3 + npar.n_ca1
         self._act_count = np.zeros(n_hidden, dtype=np.float32)
         self._dg_idle = np.zeros(npar.n_dg, dtype=np.int64)  # batches since each DG unit fired
+        self._homeo_scale = homeostasis_scale(npar.n_dg, npar.n_ca3, npar.n_ca1,
+                                              npar.excitability_spread_ca1, self.seed)
         # -- the rat: start at the centre, heading and speed state from the seed
         self._rs_env = seed_state(self.seed, 2)
         self._rs = seed_state(self.seed, 3)
@@ -160,7 +162,8 @@ class Simulator:
         """Put every hidden unit's threshold where the unit is above it in a fraction k of the
         current arena, room, context and objects (see :mod:`hippoviz.sim.calibrate`)."""
         ip = self._params.inputs
-        k, phi = grid_room(self._grid_layout, ip.room, self.seed)
+        k, phi = grid_room(self._grid_layout, ip.room, self.seed, self._params.arena.shape_morph,
+                           ip.grid_shape_realign)
         x = ec_inputs(self._params, self.arena, lattice(self.arena), k, phi, self._border_d,
                       self._border_w,
                       self._lec_maps(ip.context_a), self._lec_maps(ip.context_b),
@@ -189,8 +192,12 @@ class Simulator:
                                                         ip.lec_rate_spread)
         return self._lec_cache[context]
 
-    def _set_room(self, room: int) -> None:
-        k, phi = grid_room(self._grid_layout, room, self.seed)
+    def _set_grids(self, params: Params) -> None:
+        """Grid wave vectors and phases for the room and, with ``inputs.grid_shape_realign``,
+        the shape of the box."""
+        ip = params.inputs
+        k, phi = grid_room(self._grid_layout, ip.room, self.seed, params.arena.shape_morph,
+                           ip.grid_shape_realign)
         (self._grid_kmod, self._grid_cos, self._grid_sin,
          self._grid_module) = grid_kernel_arrays(k, phi, self._grid_layout.module)
 
@@ -256,8 +263,8 @@ class Simulator:
         self._params = new
         if {"arena.width_m", "arena.height_m", "arena.shape_morph"} & changes.keys():
             self._set_arena()
-        if {"inputs.room"} & changes.keys():
-            self._set_room(new.inputs.room)
+        if {"inputs.room", "inputs.grid_shape_realign", "arena.shape_morph"} & changes.keys():
+            self._set_grids(new)
         geometry = {"arena.width_m", "arena.height_m", "analysis.bin_size_m"}
         if geometry & changes.keys():
             self._reset_ratemaps()
@@ -421,7 +428,7 @@ class Simulator:
             sp_count,
             self._samples, self._rm_occ, self._rm_acc, self._rm_w, self._last_x, self._last_xhat,
             self._last_h, self._last_rates, self._carried, self._href, self._traj,
-            self._traj_off, self._ipstat, net.w_ca3_ca3)
+            self._traj_off, self._ipstat, net.w_ca3_ca3, self._homeo_scale)
         done = n if bad < 0 else bad
         chunk = self._make_chunk(done, sp_count)
         self.step += done
@@ -566,7 +573,7 @@ class Simulator:
         """Restore a state saved by :meth:`state_dict` (same sizes)."""
         self._params = P.loads(str(d["params_toml"]))
         self._set_arena()
-        self._set_room(self._params.inputs.room)
+        self._set_grids(self._params)
         self._reset_ratemaps()
         for k, v in self.net.arrays().items():
             if f"net.{k}" in d:  # older states lack the CA3 recurrent weights (zero)

@@ -12,7 +12,7 @@ from hippoviz.cli import main
 from hippoviz.experiments import protocol as PR
 
 BUILTIN = ["place-cells", "rate-remapping", "global-remapping", "morph", "stretch", "objects",
-           "pattern-separation", "novelty", "lesion", "global-remapping-familiar"]
+           "pattern-separation", "novelty", "lesion", "global-remapping-familiar", "morph-box"]
 
 GOOD = """\
 [protocol]
@@ -31,7 +31,7 @@ learning = false
 """
 
 
-def test_builtins_are_the_ten_in_model_order() -> None:
+def test_builtins_are_the_eleven_in_model_order() -> None:
     assert PR.builtin_names() == BUILTIN
     for i, name in enumerate(BUILTIN, start=1):
         p = PR.resolve(name)

@@ -102,7 +102,7 @@ def test_experiments_menu_lists_the_ten(qtbot) -> None:
     qtbot.addWidget(parent)
     menu = QtExperimentsMenu(parent)
     names = [a.data() for a in menu.actions() if a.data()]
-    assert names == PR.builtin_names() and len(names) == 10
+    assert names == PR.builtin_names() and len(names) == 11
     with qtbot.waitSignal(menu.chosen) as blocker:
         menu.actions()[1].trigger()
     assert blocker.args == ["rate-remapping"]

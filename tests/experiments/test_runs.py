@@ -29,6 +29,7 @@ PER_LAYER = {
                                   "rate_map_correlation_median"],
     "pattern-separation": ["pv_correlation", "pv_correlation_baseline", "decorrelation"],
     "morph": ["morph_pv_curve", "morph_monotonic", "morph_b_preference"],
+    "morph-box": ["morph_pv_curve", "morph_monotonic", "morph_b_preference"],
     "stretch": ["field_elongation_ratio"],
 }
 FIGURES = {
@@ -38,6 +39,7 @@ FIGURES = {
     "global-remapping-familiar": ["pv_correlation", "ratemaps_1"],
     "pattern-separation": ["pv_correlation", "ratemaps_1"],
     "morph": ["morph"],
+    "morph-box": ["morph"],
     "stretch": ["stretch", "ratemaps_1"],
     "objects": ["objects", "ratemaps_1", "ratemaps_2", "ratemaps_3"],
     "novelty": ["mismatch"],
@@ -63,7 +65,7 @@ def _check_keys(name: str, m: dict[str, Any]) -> None:
             assert k in m["layers"][L], (L, k)
     for key in PER_LAYER.get(name, []):
         assert set(m[key]) == set(HIDDEN), key
-    if name == "morph":
+    if name in ("morph", "morph-box"):
         assert len(m["morph_values"]) == 6
         assert all(len(m["morph_pv_curve"][L]) == 6 for L in HIDDEN)
     if name == "stretch":

@@ -15,7 +15,8 @@ from hippoviz.sim.network import SPARSITY_CODES, sparsify_np
 
 def _inputs_at(sim, positions):  # type: ignore[no-untyped-def]
     ip = sim.params.inputs
-    k, phi = grid_room(sim._grid_layout, ip.room, sim.seed)
+    k, phi = grid_room(sim._grid_layout, ip.room, sim.seed, sim.params.arena.shape_morph,
+                       ip.grid_shape_realign)
     return ec_inputs(sim.params, sim.arena, positions, k, phi, sim._border_d, sim._border_w,
                      sim._lec_maps(ip.context_a), sim._lec_maps(ip.context_b), sim._switch_at,
                      sim._obj_pos, sim._obj_on, sim._obj_vec)

@@ -9,6 +9,7 @@ import pytest
 from hippoviz import params as P
 from hippoviz.analysis import border_score, grid_score
 from hippoviz.sim import build
+from hippoviz.sim.inputs import grid_rates_np, grid_room, grid_shape_switch, make_grid_layout
 
 
 @pytest.fixture(scope="module")
@@ -77,3 +78,54 @@ def test_context_morph_switches_cells_one_by_one() -> None:
     from_b = np.isclose(half, b, atol=1e-6)
     assert np.all(from_a | from_b)
     assert 0.3 < from_b.mean() < 0.7
+
+
+def test_the_circular_box_realigns_the_grid_modules_one_by_one() -> None:
+    """``inputs.grid_shape_realign``: the square box keeps the home alignment; along the morph
+    to the circle more and more modules realign (and stay realigned), each as a whole: spacing
+    and the cells' relative phases are kept, as in a rigid rotation and shift."""
+    layout = make_grid_layout((0.4, 0.5, 0.7, 1.0), 16, np.random.default_rng(5))
+    k0, phi0 = grid_room(layout, 2, 9)
+    k_sq, phi_sq = grid_room(layout, 2, 9, 0.0, True)
+    assert np.array_equal(k0, k_sq) and np.array_equal(phi0, phi_sq)
+    mods = layout.module
+    moved_before = np.zeros(4, bool)
+    for m in np.linspace(0.0, 1.0, 21):
+        k, _ = grid_room(layout, 2, 9, float(m), True)
+        moved = np.array([not np.allclose(k[mods == i], k0[mods == i]) for i in range(4)])
+        assert np.all(moved >= moved_before)  # a realigned module stays realigned
+        moved_before = moved
+        k_off, phi_off = grid_room(layout, 2, 9, float(m), False)
+        assert np.array_equal(k_off, k0) and np.array_equal(phi_off, phi0)
+    assert moved_before.all()
+    switch = grid_shape_switch(9, 2, 4)
+    assert np.all((switch >= 0.25) & (switch <= 0.75))
+    k1, phi1 = grid_room(layout, 2, 9, 1.0, True)
+    np.testing.assert_allclose(np.linalg.norm(k1, axis=2), np.linalg.norm(k0, axis=2))
+    xs = np.linspace(-2.0, 2.0, 161)
+    gx, gy = np.meshgrid(xs, xs)
+    before = grid_rates_np(gx.ravel(), gy.ravel(), k0, phi0)
+    after = grid_rates_np(gx.ravel(), gy.ravel(), k1, phi1)
+    for i in range(4):
+        sel = mods == i
+        c0 = np.corrcoef(before[:, sel].T)
+        c1 = np.corrcoef(after[:, sel].T)
+        assert np.abs(c0 - c1).max() < 0.1  # the module's phase structure survives
+        # and the fields moved: the cells' maps before and after are unrelated
+        r = [np.corrcoef(before[:, j], after[:, j])[0, 1] for j in np.flatnonzero(sel)]
+        assert np.median(r) < 0.5
+
+
+@pytest.mark.parametrize("realign", [True, False])
+def test_changing_the_box_shape_realigns_the_running_grids(realign: bool) -> None:
+    params = P.replace(P.load_preset("small"), {"inputs.grid_shape_realign": realign})
+    sim = build(params, 3)
+    sim.run_chunk(5)
+    before = sim._grid_cos.copy(), sim._grid_kmod.copy()
+    sim.command({"op": "set", "patch": {"arena.shape_morph": 1.0}})
+    sim.run_chunk(5)
+    changed = not (np.array_equal(before[0], sim._grid_cos)
+                   and np.array_equal(before[1], sim._grid_kmod))
+    assert changed == realign
+    sim.command({"op": "set", "patch": {"arena.shape_morph": 0.0}})  # back to the square
+    assert np.array_equal(before[0], sim._grid_cos) and np.array_equal(before[1], sim._grid_kmod)

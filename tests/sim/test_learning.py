@@ -73,3 +73,38 @@ def test_manipulations_apply_between_chunks(layer: str) -> None:
         sim.command({"op": "set", "patch": {"network.n_dg": 10}})
     with pytest.raises(P.ParamError, match="no object"):
         sim.command({"op": "move_object", "id": 3, "x": 0, "y": 0})
+
+
+def test_homeostasis_scale_is_one_unless_ca1_is_preconfigured() -> None:
+    from hippoviz.sim.network import homeostasis_scale
+    assert np.array_equal(homeostasis_scale(40, 20, 10, 0.0, 3), np.ones(70))
+    f = homeostasis_scale(40, 20, 100, 1.0, 3)
+    assert np.array_equal(f[:60], np.ones(60))  # DG and CA3 untouched
+    assert abs(f[60:].mean() - 1.0) < 1e-12 and f[60:].max() <= 8.0 + 1e-9
+    assert f[60:].std() > 0.5  # log-normal with s = 1: sd near 1.3 before the cap
+    assert np.array_equal(f, homeostasis_scale(40, 20, 100, 1.0, 3))  # from the seed
+    assert not np.array_equal(f, homeostasis_scale(40, 20, 100, 1.0, 4))
+
+
+def test_preconfigured_ca1_units_fire_as_their_factor_says() -> None:
+    """With ``network.excitability_spread_ca1`` homeostasis holds each CA1 unit at its own
+    share of the activity: after learning, the units with the larger factors fire more."""
+    from scipy.stats import spearmanr
+    params = P.replace(P.load_preset("small"), {"network.excitability_spread_ca1": 1.0})
+    sim = build(params, 5)
+    counts = np.zeros(params.network.n_ca1)
+    for i in range(60):  # 6 simulated minutes
+        chunk = sim.run_chunk(1000)
+        if i >= 30:
+            counts += np.bincount(chunk.spikes["ca1"].units, minlength=counts.size)
+    factor = sim._homeo_scale[-params.network.n_ca1:]
+    rho = spearmanr(factor, counts).statistic
+    assert rho > 0.5, rho
+    # and without the spread the same seed's CA1 units are not ordered by those factors
+    plain = build(P.load_preset("small"), 5)
+    counts0 = np.zeros(params.network.n_ca1)
+    for i in range(60):
+        chunk = plain.run_chunk(1000)
+        if i >= 30:
+            counts0 += np.bincount(chunk.spikes["ca1"].units, minlength=counts0.size)
+    assert abs(spearmanr(factor, counts0).statistic) < 0.3
