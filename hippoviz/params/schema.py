@@ -256,13 +256,15 @@ class NetworkParams:
         "absolute deviation) of the feed-forward drive at that step (0 = off).",
         lo=0.0, hi=10.0, step=0.1, kernel="g_rc")
     excitability_spread_ca1: float = p(
-        0.0, "Preconfigured excitability of CA1 (Mizuseki & Buzsaki 2013, Cell Rep 4:1010-1021: "
+        1.0, "Preconfigured excitability of CA1 (Mizuseki & Buzsaki 2013, Cell Rep 4:1010-1021: "
         "log-normal firing rates that a cell keeps across environments and sleep; Rich, Liaw & "
         "Lee 2014, Science 345:814-817: CA1 cells differ in their propensity to have fields, "
         "the same in every environment; Alme et al. 2014: CA3 cells do not): homeostasis aims "
         "each CA1 unit at the layer's target times its own factor exp(s z - s^2/2), z ~ N(0, 1) "
         "drawn per unit and seed (normalised to mean 1), so some units are active in every "
-        "room more than others. 0 = every unit aims at the same target.",
+        "room more than others (s = 1, the default: rats' CA1 rates spread over about an "
+        "order of magnitude, a log-normal with sd near 1 in natural log). 0 = every unit aims at "
+        "the same target (hippoviz 0.2).",
         lo=0.0, hi=2.0, step=0.1, live=False)
     sigma_hidden: float = p(0.0, "Gaussian noise on hidden pre-activations.", lo=0.0, hi=1.0,
                             step=0.01, kernel="sigma_h")

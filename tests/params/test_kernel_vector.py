@@ -18,6 +18,7 @@ from hippoviz.sim.network import SPARSITY_CODES
 #: Live parameters the kernel does not read from its vector: they rebuild arrays (the grid
 #: modules of a room, the LEC maps of a context) or serve the analysis of the rate maps.
 NOT_IN_THE_VECTOR = {"inputs.context_a", "inputs.context_b", "inputs.room",
+                     "inputs.grid_shape_realign",  # through the grid arrays, as the room
                      "inputs.grid_rescale"}  # through the derived slots grid_sx, grid_sy
 
 #: How a choice becomes a number in the kernel (written out here, independently of the schema).
