@@ -8,18 +8,26 @@ arrow: a gap with a cross.
 
 Geometry is built once (and again only when layer sizes or lesion states change); each refresh
 uploads the sheet colours and sets the widths of three lines.
+
+The scene is drawn offscreen: the VisPy canvas lives in a top-level widget that is never mapped
+on the screen (``WA_DontShowOnScreen``), renders into a framebuffer, and the view shows the
+pixels as an image in a plain widget. The app's windows thus hold no OpenGL widget: showing the
+circuit does not make Qt re-create the main window as an OpenGL surface (the X server showed it
+black until everything was drawn again), nothing composites every view of the window through
+OpenGL, and floating a dock keeps the same canvas and GL context.
 """
 
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import vispy.app
 from numpy.typing import NDArray
-from PyQt6 import QtWidgets
+from PyQt6 import QtCore, QtGui, QtWidgets
 from vispy import scene
 from vispy.visuals.text.text import FontManager
 from vispy.visuals.transforms import STTransform
@@ -165,7 +173,8 @@ Label = tuple[_Labels, int]
 
 
 class VispyCircuit(scene.SceneCanvas):
-    """The loop as a VisPy scene (a ``SceneCanvas``; embed ``.native`` in a Qt layout)."""
+    """The loop as a VisPy scene (a ``SceneCanvas``). :class:`QtCircuitView` keeps it offscreen
+    and shows :meth:`render_image`; it can also be embedded (``.native``) in a Qt layout."""
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         vispy.app.use_app("pyqt6")
@@ -231,24 +240,26 @@ class VispyCircuit(scene.SceneCanvas):
         self.ta_label = self._groups["shortcut"]
         self.waiting_label = self._groups["waiting"]
         self.ta_label.visual.visible = False
-        #: The window the canvas first drew in, and whether it has since moved to another one
-        #: (a dock floated or docked again): Qt then gives the widget a new GL context, and
-        #: the textures and programs VisPy made in the old one are gone.
-        self._window: QtWidgets.QWidget | None = None
-        self.stale = False
         self.freeze()
 
+    def reset(self) -> None:
+        """Forget the smoothing state of the inhibitory widths (a new view takes the canvas;
+        its first refresh sets everything else)."""
+        self._err_ref = 0.0
+        self.widths = [-1.0, -1.0, -1.0]
+
     def on_draw(self, event: Any) -> None:
-        """Draw the scene, unless the canvas moved to another window (see :attr:`stale`):
-        its owner then makes a new canvas instead."""
-        window = self.native.window()
-        if self._window is None:
-            self._window = window
-        elif window is not self._window:
-            self.stale = True
-        if self.stale:
-            return
-        super().on_draw(event)
+        """Nothing: Qt's paints of the never-shown widget draw nowhere; :meth:`render_image`
+        draws the scene into its own framebuffer when the view asks."""
+
+    def render_image(self) -> QtGui.QImage:
+        """The scene drawn now into a framebuffer of the canvas's physical size, as an image
+        (its device pixel ratio set)."""
+        a = np.ascontiguousarray(self.render(alpha=True))
+        h, w = a.shape[:2]
+        img = QtGui.QImage(a.data, w, h, 4 * w, QtGui.QImage.Format.Format_RGBX8888).copy()
+        img.setDevicePixelRatio(float(self.pixel_scale))
+        return img
 
     def glyphs(self, text: str) -> str:
         """``text`` as the chosen font can draw it (ASCII stand-ins without DejaVu Sans)."""
@@ -553,8 +564,49 @@ class VispyCircuit(scene.SceneCanvas):
             group.flush()
 
 
+#: Offscreen canvases no view uses now. A view takes one (or makes one) and hands it back when
+#: it goes; canvases are never freed, because a VisPy canvas that Python collects while
+#: another draws broke the other's GL state (its shaders no longer compiled).
+_FREE: list[VispyCircuit] = []
+
+
+def _take_canvas() -> VispyCircuit:
+    """A free offscreen canvas, or a new one: a top-level GL widget Qt never maps."""
+    if _FREE:
+        c = _FREE.pop()
+        c.reset()
+        return c
+    c = VispyCircuit(parent=None)
+    native = c.native
+    native.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+    native.setAttribute(QtCore.Qt.WidgetAttribute.WA_QuitOnClose, False)
+    native.resize(400, 300)
+    native.show()
+    return c
+
+
+class _Picture(QtWidgets.QWidget):
+    """Shows the last image the offscreen canvas rendered (the background until the first)."""
+
+    def __init__(self, parent: QtWidgets.QWidget) -> None:
+        super().__init__(parent)
+        self.image: QtGui.QImage | None = None
+        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
+        self._bg = QtGui.QColor(palette.BACKGROUND)
+
+    def paintEvent(self, event: QtGui.QPaintEvent | None) -> None:  # noqa: N802 (Qt API)
+        p = QtGui.QPainter(self)
+        p.fillRect(self.rect(), self._bg)
+        if self.image is not None:
+            # drawn at its own size (it was rendered for this one); a resize shows the old
+            # picture at its place until the next render
+            p.drawImage(QtCore.QPointF(0.0, 0.0), self.image)
+        p.end()
+
+
 class QtCircuitView(QtWidgets.QWidget):
-    """Dock widget hosting :class:`VispyCircuit` (needs a real GL surface: xcb / Xvfb)."""
+    """Dock widget showing :class:`VispyCircuit`, which draws offscreen (it needs OpenGL:
+    xcb / Xvfb, no window of the app's becomes an OpenGL surface)."""
 
     title = "Circuit"
     #: Fewest seconds (wall time) between two redraws: software GL pays ~20 ms per frame, and
@@ -582,31 +634,38 @@ class QtCircuitView(QtWidgets.QWidget):
         self._t_drawn = -np.inf
         self._sizes: dict[str, int] = {}
         self._silent: list[str] = []
-        self.canvas = VispyCircuit(parent=self)
+        #: Renders since the view was made (the benchmarks and tests count them).
+        self.renders = 0
+        self._dirty = True  # the picture does not show the scene as it is
+        self.picture = _Picture(self)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.canvas.native)
+        layout.addWidget(self.picture)
         self.setMinimumSize(200, 140)
+        self.canvas = _take_canvas()
+        # handed back when Python lets the view go (a slot on ``destroyed`` would run inside
+        # Qt's destructor, where PyQt may no longer call Python safely)
+        weakref.finalize(self, _FREE.append, self.canvas)
 
-    def _renew_canvas(self) -> None:
-        """A fresh canvas for a new GL context (the dock floated, or docked again)."""
-        old = self.canvas
-        self.canvas = VispyCircuit(parent=self)
-        layout = self.layout()
-        assert layout is not None
-        layout.replaceWidget(old.native, self.canvas.native)
-        old.native.hide()
-        old.native.deleteLater()
-        self._seen = None
-        self._silent = []
-        self._t_drawn = self._t_labels = -np.inf
-        self._labels_pending = False
+    def _render(self) -> None:
+        """Draw the scene at the picture's size and show it."""
+        w, h = max(self.picture.width(), 1), max(self.picture.height(), 1)
+        native = self.canvas.native
+        if (native.width(), native.height()) != (w, h):
+            native.resize(w, h)
+        self.picture.image = self.canvas.render_image()
+        self.renders += 1
+        self._dirty = False
+        self.picture.update()
+
+    def resizeEvent(self, event: QtGui.QResizeEvent | None) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._dirty = True  # the next refresh renders at the new size
 
     def refresh(self) -> None:
         """Pull the last activities and the gains; recolour only if they changed."""
-        c = self.canvas
-        if c.stale or (c._window is not None and c.native.window() is not c._window):
-            self._renew_canvas()
+        if not self.isVisible():
+            return
         last = self.source.last()
         params = self.source.params()
         build_id = self.source.build_id()
@@ -641,7 +700,9 @@ class QtCircuitView(QtWidgets.QWidget):
                                              last.get("carried_error"))
                     self.canvas.set_mismatch(_mismatch(last.get("x"), last.get("x_hat")))
                 self.canvas.flush_labels()
-                self.canvas.update()
+                self._render()
+            elif self._dirty:
+                self._render()  # resized, or never drawn
             return
         if now - self._t_drawn < self.min_interval_s:
             return  # too soon: not marked as seen, so a later tick draws it
@@ -682,7 +743,7 @@ class QtCircuitView(QtWidgets.QWidget):
                 c.set_mismatch(_mismatch(last.get("x"), last.get("x_hat")))
         if slow_due:
             c.flush_labels()
-        c.update()
+        self._render()
 
 
 def _font_face() -> tuple[str, bool]:
