@@ -594,7 +594,7 @@ class _Picture(QtWidgets.QWidget):
         self.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self._bg = QtGui.QColor(palette.BACKGROUND)
 
-    def paintEvent(self, event: QtGui.QPaintEvent | None) -> None:  # noqa: N802 (Qt API)
+    def paintEvent(self, event: QtGui.QPaintEvent | None) -> None:
         p = QtGui.QPainter(self)
         p.fillRect(self.rect(), self._bg)
         if self.image is not None:
@@ -658,7 +658,7 @@ class QtCircuitView(QtWidgets.QWidget):
         self._dirty = False
         self.picture.update()
 
-    def resizeEvent(self, event: QtGui.QResizeEvent | None) -> None:  # noqa: N802 (Qt API)
+    def resizeEvent(self, event: QtGui.QResizeEvent | None) -> None:
         super().resizeEvent(event)
         self._dirty = True  # the next refresh renders at the new size
 
