@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PyQt6.QtGui import QImage
 
 from hippoviz import params as P
 from hippoviz.gui import palette
@@ -199,3 +200,58 @@ def test_a_silent_layer_is_labelled(make_view: Any) -> None:
     assert "SILENT" not in view.canvas.text_of(view.canvas.layer_text["ca3"])
     after = render(view)
     assert (np.abs(after.astype(int) - before.astype(int)).sum(axis=2) > 30).sum() > 20
+
+
+def _shown(view: QtCircuitView) -> np.ndarray:
+    """What the view's own widget paints (the picture of the offscreen canvas)."""
+    img = view.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    ptr = img.constBits()
+    ptr.setsize(img.sizeInBytes())
+    return np.frombuffer(ptr, np.uint8).reshape(img.height(), img.bytesPerLine() // 4, 4)[
+        :, : img.width(), 2::-1].copy()
+
+
+def test_the_view_shows_the_offscreen_scene_at_its_own_size(qtbot: Any) -> None:
+    """No GL widget in the view: it paints the canvas's framebuffer, rendered again at the
+    view's size after a resize; a closed view's canvas serves the next view."""
+    import gc
+
+    src = FakeSource(make_last(np.random.default_rng(6), (0.03, 0.02, 0.01)), P.Params())
+    view = QtCircuitView(src, StandInSelection())
+    view.min_interval_s = view.label_interval_s = 0.0
+    view.resize(420, 320)
+    view.show()
+    qtbot.waitExposed(view)
+    view.refresh()
+    assert not view.findChildren(type(view.canvas.native))  # the GL widget is elsewhere
+    assert view.canvas.native.window() is view.canvas.native  # a top-level of its own
+    shown = _shown(view)
+    n = shown.shape[0] * shown.shape[1]
+    assert count_near(shown, palette.BACKGROUND, 12) > 0.3 * n
+    assert count_near(shown, palette.INHIBITORY, 30) > 100  # the red back-projections
+    assert view.picture.image is not None
+    assert (view.picture.image.width(), view.picture.image.height()) == (
+        round(view.picture.width() * view.picture.image.devicePixelRatio()),
+        round(view.picture.height() * view.picture.image.devicePixelRatio()))
+    renders = view.renders
+    view.resize(600, 400)
+    qtbot.wait(20)
+    view.refresh()  # same data, new size: drawn again
+    assert view.renders == renders + 1
+    assert view.picture.image.width() == round(
+        view.picture.width() * view.picture.image.devicePixelRatio())
+    canvas = view.canvas
+    view.close()
+    view.deleteLater()
+    qtbot.wait(20)
+    del view
+    gc.collect()
+    other = QtCircuitView(src, StandInSelection())
+    qtbot.addWidget(other)
+    assert other.canvas is canvas  # handed on, not made anew (nor ever freed)
+    other.min_interval_s = 0.0
+    other.resize(420, 320)
+    other.show()
+    qtbot.waitExposed(other)
+    other.refresh()
+    assert count_near(_shown(other), palette.INHIBITORY, 30) > 100
