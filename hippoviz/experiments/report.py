@@ -320,7 +320,8 @@ def _row9(m: dict[str, Any], sd: dict[str, Any], rodent: str, cite: str) -> list
 
 
 _ROWS = {1: _row1, 2: _row2, 3: _row3, 4: _row4, 5: _row5, 6: _row6, 7: _row7, 8: _row8,
-         9: _row9, 10: _row3}  # 10: global remapping between two familiar rooms
+         9: _row9, 10: _row3,  # 10: global remapping between two familiar rooms
+         11: _row4}  # 11: the morph of the box (square -> circle)
 
 
 # ----------------------------------------------------------------------------------------------
