@@ -173,8 +173,9 @@ Label = tuple[_Labels, int]
 
 
 class VispyCircuit(scene.SceneCanvas):
-    """The loop as a VisPy scene (a ``SceneCanvas``). :class:`QtCircuitView` keeps it offscreen
-    and shows :meth:`render_image`; it can also be embedded (``.native``) in a Qt layout."""
+    """The loop as a VisPy scene (a ``SceneCanvas``), drawn only by :meth:`render_image`:
+    :class:`QtCircuitView` keeps it offscreen and shows the image (Qt's own paints of
+    ``.native`` draw nothing, so embedding ``.native`` in a layout would show nothing)."""
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         vispy.app.use_app("pyqt6")
