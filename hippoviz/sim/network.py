@@ -274,8 +274,8 @@ def homeostasis_scale(n_dg: int, n_ca3: int, n_ca1: int, spread_ca1: float,
     """Each hidden unit's factor on its layer's homeostatic target, in the kernel's order
     (DG, CA3, CA1): 1 everywhere, except CA1 with ``spread_ca1`` > 0, where the factors are
     log-normal, ``exp(s z - s^2 / 2)`` with ``z ~ N(0, 1)`` per unit (their own random stream,
-    so the rest of the network is the same draw), scaled to mean 1 and capped at 8
-    (``network.excitability_spread_ca1``)."""
+    so the rest of the network is the same draw), scaled to mean 1, capped at 8 and scaled to
+    mean 1 again (``network.excitability_spread_ca1``)."""
     out = np.ones(n_dg + n_ca3 + n_ca1, dtype=np.float64)
     if spread_ca1 > 0.0 and n_ca1 > 0:
         z = np.random.default_rng([seed, 11]).standard_normal(n_ca1)
