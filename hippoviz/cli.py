@@ -200,6 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--preset", metavar="P", default="default", help="parameter preset")
     b.add_argument("--seconds", type=float, default=10.0,
                    help="wall-clock seconds to measure (default: %(default)s)")
+    b.add_argument("--profile", action="store_true",
+                   help="then time each phase of a step for as long again (share of the step "
+                        "and microseconds per step)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     return ap
 
@@ -624,7 +627,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     if not (args.seconds > 0):
         raise UsageError(f"--seconds must be positive, got {args.seconds}")
-    res = run_bench(load_params(args.preset, None, []), seconds=args.seconds)
+    res = run_bench(load_params(args.preset, None, []), seconds=args.seconds,
+                    profile=args.profile)
     res["preset"] = args.preset
     if args.json:
         print(json.dumps(res))
@@ -635,6 +639,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
               f"float32 GEMM on this machine: {res['numpy_gemm_gflops']:.1f} GFLOP/s")
         print(f"  memory: simulator {res['simulator_mb']:.0f} MB; whole process "
               f"{res['rss_mb']:.0f} MB RSS (NumPy, SciPy and Numba's LLVM included)")
+        if "phases" in res:
+            print("  where a step's time goes (a second, timed run):")
+            for name, ph in res["phases"].items():
+                print(f"    {name:32s} {100 * ph['share']:5.1f} %  {ph['us_per_step']:7.1f} us")
     return 0
 
 

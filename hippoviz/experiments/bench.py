@@ -52,8 +52,10 @@ def numpy_gemm_gflops(n: int = 1024, repeats: int = 5) -> float:
 
 
 def run_bench(params: Params, seconds: float = 10.0, seed: int = 1,
-              chunk_steps: int = 200) -> dict[str, Any]:
-    """Steps per second with learning and spikes on (after a warm-up), plus context."""
+              chunk_steps: int = 200, profile: bool = False) -> dict[str, Any]:
+    """Steps per second with learning and spikes on (after a warm-up), plus context. With
+    ``profile``, a second run of the same length times each phase of the kernel and the result
+    gains ``phases``: name -> share of the step and microseconds per step."""
     rss0 = _rss_mb()
     sim = build(params, seed)
     sim.run_chunk(chunk_steps)  # compile / load the cache, warm up
@@ -69,7 +71,19 @@ def run_bench(params: Params, seconds: float = 10.0, seed: int = 1,
     sps = steps / wall
     flops = model_flops_per_step(params, sim.n_ec)
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {
+    phases: dict[str, dict[str, float]] = {}
+    if profile:
+        sim.profile_phases()
+        p_steps = 0
+        t1 = time.perf_counter()
+        while time.perf_counter() - t1 < seconds:
+            sim.run_chunk(chunk_steps)
+            p_steps += chunk_steps
+        us = (time.perf_counter() - t1) / p_steps * 1e6
+        phases = {name: {"share": f, "us_per_step": f * us}
+                  for name, f in sim.phase_profile().items()}
+        sim.profile_phases(False)
+    out = {
         "steps_per_second": sps,
         "real_time_factor": sps * sim.dt_s,
         "steps": steps,
@@ -82,3 +96,6 @@ def run_bench(params: Params, seconds: float = 10.0, seed: int = 1,
         "simulator_mb": sim_mb,
         "layer_sizes": sim.layer_sizes,
     }
+    if profile:
+        out["phases"] = phases
+    return out

@@ -17,7 +17,10 @@ import math
 from typing import Any
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 from numpy.typing import NDArray
 
 from hippoviz.sim.agent import agent_follow, agent_step
@@ -67,9 +70,37 @@ SAMPLE_COLUMNS = ("t", "x", "y", "heading", "speed", "theta", "mm_total", "mm_gr
  S_ACTIVE_DG, S_ACTIVE_CA3, S_ACTIVE_CA1) = range(len(SAMPLE_COLUMNS))
 #: Most steps processed together in one block.
 BLOCK = 32
+#: Phases of a step that ``run_steps`` can time (``hippoviz bench --profile``), in order.
+PROFILE_PHASES: tuple[str, ...] = (
+    "rat and entorhinal input", "EC -> DG product", "forward DG -> CA3 -> CA1 -> EC",
+    "mismatch and error pathway", "gradient accumulation", "weight update",
+    "synaptic scaling", "homeostasis", "rates, spikes and rate maps")
+(P_INPUT, P_EC_DG, P_FORWARD, P_ERROR, P_GRAD, P_UPDATE, P_SCALING, P_HOMEO,
+ P_SPIKES) = range(len(PROFILE_PHASES))
 #: Steps between two applications of the rate-map forgetting factor.
 RM_DECAY_EVERY = 100
 _TWO_PI = 2.0 * math.pi
+
+
+@intrinsic
+def _cycles(typingctx: Any) -> Any:
+    # the CPU's time-stamp counter (LLVM's readcyclecounter): a clock for the phase profile
+    sig = types.int64()
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        fnty = ir.FunctionType(ir.IntType(64), [])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.readcyclecounter")
+        return builder.call(fn, [])
+
+    return sig, codegen
+
+
+@njit(cache=True, nogil=True)
+def _lap(prof: NDArray[np.int64], phase: int, t_last: int) -> int:
+    # add the cycles since ``t_last`` to ``phase``; returns now
+    t = _cycles()
+    prof[phase] += t - t_last
+    return t
 
 
 @njit(cache=True, nogil=True)
@@ -463,13 +494,15 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
               last_rates: NDArray[np.float32], carried: NDArray[np.float64],
               href: NDArray[np.float64], traj: NDArray[np.float64], traj_off: int,
               ipstat: NDArray[np.float64], wrc: NDArray[np.float32],
-              hscale: NDArray[np.float64]) -> int:
+              hscale: NDArray[np.float64], prof: NDArray[np.int64]) -> int:
     """Run ``n`` steps from global step ``step0``; every array is updated in place.
 
     Steps run in blocks that end where a weight update happens: the rat and the entorhinal input
     of a block are computed first (generator ``rs_env``), then the EC -> DG product for the whole
     block (each weight row reused from cache), then the rest of each step (generator ``rs``).
-    Results do not depend on how a run is cut into chunks.
+    Results do not depend on how a run is cut into chunks. A non-empty ``prof`` (one slot per
+    :data:`PROFILE_PHASES`) accumulates the CPU cycles spent in each phase; timing changes
+    nothing else.
 
     Returns -1 on success, or the index (within the chunk) of the first step whose
     reconstruction was not finite (the chunk stops there).
@@ -573,6 +606,8 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
     mb2 = 0
     mb3 = 0
 
+    tp = prof.shape[0] > 0
+    t_lap = _cycles() if tp else 0
     s0 = 0
     while s0 < n:
         # ---- phase A: the rat and the entorhinal input of a block of steps
@@ -642,8 +677,12 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                 cnt += 1
                 if cnt >= batch:
                     break
+        if tp:
+            t_lap = _lap(prof, P_INPUT, t_lap)
         # ---- phase B: EC -> DG for the whole block
         block_forward(w1, xinb, nb, b1, h1b)
+        if tp:
+            t_lap = _lap(prof, P_EC_DG, t_lap)
         # ---- phase C: the rest of each step
         for sb in range(nb):
             s = s0 + sb
@@ -699,6 +738,8 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
             if dn:
                 mean3 = _normalise_activity(h3, act3, m3)
             sparse_forward(w4t, h3, act3, m3, b4, xhat)
+            if tp:
+                t_lap = _lap(prof, P_FORWARD, t_lap)
             # --- mismatch
             e_tot = 0.0
             x_tot = 0.0
@@ -744,6 +785,8 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
             carried[0] = _abs_sum(d3, act3, mb3) / max(m3, 1)
             carried[1] = _abs_sum(d2, act2, mb2) / max(m2, 1)
             carried[2] = _abs_sum(d1, act1, mb1) / max(m1, 1)
+            if tp:
+                t_lap = _lap(prof, P_ERROR, t_lap)
             # --- plasticity: accumulate this step's gradient
             if pv[LEARN] > 0.5 and plastic > 0.0:
                 for i in range(n_ec):
@@ -795,6 +838,8 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                     for i in range(n_ec):
                         grow[i] += dj * xin[i]
                 counters[0] += 1
+                if tp:
+                    t_lap = _lap(prof, P_GRAD, t_lap)
                 if counters[0] >= batch:
                     inv_b = 1.0 / counters[0]
                     adam = pv[ADAM] > 0.5
@@ -832,12 +877,16 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                                   ta_, 0.0)
                     _apply_update(b4, gb4, vel[8], mom2[8], pv[LR_OUT], mom, inv_b, adam, ta_,
                                   0.0)
+                    if tp:
+                        t_lap = _lap(prof, P_UPDATE, t_lap)
                     # synaptic scaling: every hidden unit's incoming weights back to their norm
                     wn = pv[WNORM]
                     if wn > 0.0:
                         normalise_rows(w1, wn, dg_idle, k_idle)
                         normalise_columns(w2t, wn)
                         normalise_columns(w3t, wn)
+                    if tp:
+                        t_lap = _lap(prof, P_SCALING, t_lap)
                     # homeostasis: adaptive thresholds pull each unit's activity to the layer
                     # target (for k-WTA the fraction it actually keeps, k_count / n, so that
                     # the mean threshold does not drift while the competition binds)
@@ -858,6 +907,8 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                     for j in range(act_count.shape[0]):
                         act_count[j] = 0.0
                     counters[0] = 0
+                    if tp:
+                        t_lap = _lap(prof, P_HOMEO, t_lap)
             for q in range(mb3):
                 d3[act3[q]] = 0.0
             for q in range(mb2):
@@ -929,5 +980,7 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                 r_ca3[act2[q]] = 0.0
             for q in range(m3):
                 r_ca1[act3[q]] = 0.0
+            if tp:
+                t_lap = _lap(prof, P_SPIKES, t_lap)
         s0 += nb
     return -1

@@ -31,6 +31,7 @@ from hippoviz.sim.inputs import (
 from hippoviz.sim.kernel import (
     DERIVED_SLOTS,
     PV,
+    PROFILE_PHASES,
     PV_NAMES,
     RM_DECAY_EVERY,
     SAMPLE_COLUMNS,
@@ -151,6 +152,7 @@ class Simulator:
         self._ipstat = np.zeros((2, n_hidden), np.float64)
         self._ipstat[1] = 1.0
         self._buf_n = 0
+        self._prof = np.zeros(0, np.int64)  # cycles per kernel phase (profile_phases)
         self._pv = np.zeros(len(PV_NAMES), dtype=np.float64)
         self._set_arena()
         self._reset_ratemaps()
@@ -428,7 +430,7 @@ class Simulator:
             sp_count,
             self._samples, self._rm_occ, self._rm_acc, self._rm_w, self._last_x, self._last_xhat,
             self._last_h, self._last_rates, self._carried, self._href, self._traj,
-            self._traj_off, self._ipstat, net.w_ca3_ca3, self._homeo_scale)
+            self._traj_off, self._ipstat, net.w_ca3_ca3, self._homeo_scale, self._prof)
         done = n if bad < 0 else bad
         chunk = self._make_chunk(done, sp_count)
         self.step += done
@@ -436,6 +438,20 @@ class Simulator:
             self.step += 1  # the failed step happened; keep time consistent with the log
             raise SimulationDiverged(self._divergence_hint())
         return chunk
+
+    def profile_phases(self, on: bool = True) -> None:
+        """Time each phase of a step from now on (``kernel.PROFILE_PHASES``), or stop; either
+        way the counts start from zero. Timing changes no result."""
+        self._prof = np.zeros(len(PROFILE_PHASES) if on else 0, np.int64)
+
+    def phase_profile(self) -> dict[str, float]:
+        """Share of the timed CPU cycles spent in each phase since :meth:`profile_phases`
+        (empty when not timing or nothing ran)."""
+        total = int(self._prof.sum())
+        if total <= 0:
+            return {}
+        return {name: float(c) / total for name, c in zip(PROFILE_PHASES, self._prof,
+                                                         strict=True)}
 
     def _make_chunk(self, n: int, sp_count: NDArray[np.int64]) -> Chunk:
         s = self._samples[:n]

@@ -99,6 +99,21 @@ def test_bench_json(capsys: pytest.CaptureFixture[str]) -> None:
     d = json.loads(out)
     for k in ("steps_per_second", "achieved_gflops", "numpy_gemm_gflops", "rss_mb"):
         assert d[k] > 0
+    assert "phases" not in d
+
+
+def test_bench_profile_reports_each_phase(capsys: pytest.CaptureFixture[str]) -> None:
+    from hippoviz.sim.kernel import PROFILE_PHASES
+
+    rc, out, _ = _cli(["bench", "--preset", "small", "--seconds", "0.5", "--profile",
+                       "--json"], capsys)
+    assert rc == 0
+    ph = json.loads(out)["phases"]
+    assert list(ph) == list(PROFILE_PHASES)
+    assert abs(sum(v["share"] for v in ph.values()) - 1.0) < 1e-9
+    assert all(v["us_per_step"] > 0 for v in ph.values())
+    rc, out, _ = _cli(["bench", "--preset", "small", "--seconds", "0.5", "--profile"], capsys)
+    assert rc == 0 and "weight update" in out and " us" in out
 
 
 def test_version_and_help() -> None:
