@@ -89,7 +89,8 @@ def _cycles(typingctx: Any) -> Any:
 
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
         fnty = ir.FunctionType(ir.IntType(64), [])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.readcyclecounter")
+        fn = cgutils.get_or_insert_function(  # type: ignore[no-untyped-call]
+            builder.module, fnty, "llvm.readcyclecounter")
         return builder.call(fn, [])
 
     return sig, codegen
@@ -98,7 +99,7 @@ def _cycles(typingctx: Any) -> Any:
 @njit(cache=True, nogil=True)
 def _lap(prof: NDArray[np.int64], phase: int, t_last: int) -> int:
     # add the cycles since ``t_last`` to ``phase``; returns now
-    t = _cycles()
+    t: int = _cycles()  # type: ignore[call-arg]
     prof[phase] += t - t_last
     return t
 
@@ -607,7 +608,7 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
     mb3 = 0
 
     tp = prof.shape[0] > 0
-    t_lap = _cycles() if tp else 0
+    t_lap = _cycles() if tp else 0  # type: ignore[call-arg]
     s0 = 0
     while s0 < n:
         # ---- phase A: the rat and the entorhinal input of a block of steps

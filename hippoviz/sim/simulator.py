@@ -30,8 +30,8 @@ from hippoviz.sim.inputs import (
 )
 from hippoviz.sim.kernel import (
     DERIVED_SLOTS,
-    PV,
     PROFILE_PHASES,
+    PV,
     PV_NAMES,
     RM_DECAY_EVERY,
     SAMPLE_COLUMNS,
