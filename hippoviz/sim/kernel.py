@@ -44,7 +44,7 @@ PV_NAMES: tuple[str, ...] = (
     "kappa", "rmax_grid", "rmax_lec", "rmax_dg", "rmax_ca3", "rmax_ca1", "rmax_out",
     "ph_ec", "ph_dg", "ph_ca3", "ph_ca1",
     "rm_bin", "rm_xmin", "rm_ymin", "rm_nx", "rm_ny", "rm_decay",
-    "grid_sx", "grid_sy", "g_rc", "lr_rc",
+    "grid_sx", "grid_sy", "g_rc", "lr_rc", "nov_ca1",
 )
 PV = {name: i for i, name in enumerate(PV_NAMES)}
 #: Slots the simulator derives itself (the rate-map grid and its forgetting), not parameters.
@@ -61,7 +61,7 @@ DERIVED_SLOTS: tuple[str, ...] = ("rm_bin", "rm_xmin", "rm_ymin", "rm_nx", "rm_n
  KAPPA, RMAX_GRID, RMAX_LEC, RMAX_DG, RMAX_CA3, RMAX_CA1, RMAX_OUT,
  PH_EC, PH_DG, PH_CA3, PH_CA1,
  RM_BIN, RM_XMIN, RM_YMIN, RM_NX, RM_NY, RM_DECAY,
- GRID_SX, GRID_SY, G_RC, LR_RC) = range(len(PV_NAMES))
+ GRID_SX, GRID_SY, G_RC, LR_RC, NOV_CA1) = range(len(PV_NAMES))
 
 #: Columns of the per-step sample output.
 SAMPLE_COLUMNS = ("t", "x", "y", "heading", "speed", "theta", "mm_total", "mm_grid",
@@ -80,6 +80,11 @@ PROFILE_PHASES: tuple[str, ...] = (
 #: Steps between two applications of the rate-map forgetting factor.
 RM_DECAY_EVERY = 100
 _TWO_PI = 2.0 * math.pi
+#: Novelty (``network.novelty_disinhibition_ca1``): time constants (s) of the fast average of
+#: the mismatch and of its familiar level (a slow average), and the most CA1's k may grow by.
+NOV_TAU_FAST = 0.5
+NOV_TAU_SLOW = 120.0
+NOV_MAX_FACTOR = 3.0
 
 
 @intrinsic
@@ -313,6 +318,18 @@ def normalise_columns(wt: NDArray[np.float32], norm: float) -> None:
 
 
 @njit(cache=True, nogil=True)
+def novelty_factor(nov: NDArray[np.float64], b: float) -> float:
+    """How much CA1's k grows with novelty: ``1 + b max(0, m_fast / m_slow - 1)``, at most
+    :data:`NOV_MAX_FACTOR` (``nov`` = fast and slow average of the mismatch)."""
+    if b <= 0.0 or nov[0] <= 0.0:
+        return 1.0
+    if nov[0] >= NOV_MAX_FACTOR * nov[1]:  # (also before anything is familiar: nov[1] = 0)
+        return NOV_MAX_FACTOR
+    f = 1.0 + b * max(0.0, nov[0] / nov[1] - 1.0)
+    return min(f, NOV_MAX_FACTOR)
+
+
+@njit(cache=True, nogil=True)
 def _target(mode: int, k_frac: float, n: int) -> float:
     # the active fraction homeostasis aims at: what k-WTA keeps (as sparsify rounds it)
     if mode == 0:
@@ -495,7 +512,8 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
               last_rates: NDArray[np.float32], carried: NDArray[np.float64],
               href: NDArray[np.float64], traj: NDArray[np.float64], traj_off: int,
               ipstat: NDArray[np.float64], wrc: NDArray[np.float32],
-              hscale: NDArray[np.float64], prof: NDArray[np.int64]) -> int:
+              hscale: NDArray[np.float64], nov: NDArray[np.float64],
+              prof: NDArray[np.int64]) -> int:
     """Run ``n`` steps from global step ``step0``; every array is updated in place.
 
     Steps run in blocks that end where a weight update happens: the rat and the entorhinal input
@@ -734,7 +752,8 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                     h3[i] += pv[G_TA] * (ta[i] - b3[i])
             if ip_on:
                 _standardise(h3, ipstat, n1 + n2, ip_rate, isd3)
-            m3 = _hidden(h3, th3, sp_ca1, pv[K_CA1], pv[E_CA1], pv[SIGMA_H], pv[DROPOUT], rs,
+            k3 = pv[K_CA1] * novelty_factor(nov, pv[NOV_CA1])
+            m3 = _hidden(h3, th3, sp_ca1, k3, pv[E_CA1], pv[SIGMA_H], pv[DROPOUT], rs,
                          scratch, act3, tau, 2)
             if dn:
                 mean3 = _normalise_activity(h3, act3, m3)
@@ -760,7 +779,16 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                 x_tot += x_grp[gi]
             if not math.isfinite(e_tot):
                 return s
-            samples[s, S_MM_TOTAL] = e_tot / max(x_tot, 1e-12)
+            mm = e_tot / max(x_tot, 1e-12)
+            samples[s, S_MM_TOTAL] = mm
+            # novelty: the mismatch's fast average and its familiar level, a slow average that
+            # starts at 0 (nov[1] < 0: not started; to a new network nothing is familiar)
+            if nov[1] < 0.0:
+                nov[0] = mm
+                nov[1] = min(1.0, dt / NOV_TAU_SLOW) * mm
+            else:
+                nov[0] += min(1.0, dt / NOV_TAU_FAST) * (mm - nov[0])
+                nov[1] += min(1.0, dt / NOV_TAU_SLOW) * (mm - nov[1])
             for gi in range(3):
                 samples[s, S_MM_GRID + gi] = (e_grp[gi] / max(x_grp[gi], 1e-12)
                                               if x_grp[gi] > 0 else 0.0)

@@ -147,6 +147,8 @@ class Simulator:
         self._last_rates = np.zeros(self.n_units_total, np.float32)
         self._carried = np.zeros(3, np.float64)
         self._href = np.full(3, 0.1, np.float64)  # slow reference of active-unit activity
+        # fast and slow average of the mismatch (novelty; -1: not started)
+        self._nov = np.full(2, -1.0, np.float64)
         # intrinsic plasticity: running mean (row 0) and variance (row 1) of every hidden
         # unit's pre-activation
         self._ipstat = np.zeros((2, n_hidden), np.float64)
@@ -430,7 +432,8 @@ class Simulator:
             sp_count,
             self._samples, self._rm_occ, self._rm_acc, self._rm_w, self._last_x, self._last_xhat,
             self._last_h, self._last_rates, self._carried, self._href, self._traj,
-            self._traj_off, self._ipstat, net.w_ca3_ca3, self._homeo_scale, self._prof)
+            self._traj_off, self._ipstat, net.w_ca3_ca3, self._homeo_scale, self._nov,
+            self._prof)
         done = n if bad < 0 else bad
         chunk = self._make_chunk(done, sp_count)
         self.step += done
@@ -573,7 +576,7 @@ class Simulator:
             "counters": self._counters.copy(), "act_count": self._act_count.copy(),
             "dg_idle": self._dg_idle.copy(),
             "rng": self._rs.copy(), "rng_env": self._rs_env.copy(),
-            "agent": self._agent.copy(), "href": self._href.copy(),
+            "agent": self._agent.copy(), "href": self._href.copy(), "novelty": self._nov.copy(),
             "ipstat": self._ipstat.copy(), "last_h": self._last_h.copy(),
             "obj_pos": self._obj_pos.copy(), "obj_on": self._obj_on.copy(),
             "rm_occ": self._rm_occ.copy(), "rm_acc": self._rm_acc.copy(),
@@ -608,6 +611,7 @@ class Simulator:
         self._agent[:] = 0.0
         self._agent[:a.shape[0]] = a  # older states hold the first six entries
         self._href[:] = d["href"]
+        self._nov[:] = d["novelty"] if "novelty" in d else -1.0  # older states: start again
         if "ipstat" in d:
             self._ipstat[...] = d["ipstat"]
         if "last_h" in d:

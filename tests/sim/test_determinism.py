@@ -62,6 +62,27 @@ def test_ca3_recurrent_collaterals_keep_chunking_and_state_invariance() -> None:
     assert np.array_equal(sim.weights("ca3_ca3"), other.weights("ca3_ca3"))
 
 
+def test_novelty_disinhibition_keeps_chunking_and_state_invariance() -> None:
+    """CA1's k follows the mismatch's running averages, which live across chunks and in the
+    saved state."""
+    params = P.replace(P.load_preset("small"), {"network.novelty_disinhibition_ca1": 2.0})
+    a = _run(4, [1500], params=params)
+    c = _run(4, [7, 593, 1, 899], params=params)
+    assert _equal(a, c)
+    plain = _run(4, [1500])
+    assert not np.array_equal(a["t_ca1"], plain["t_ca1"])  # it changed what CA1 did
+    sim = build(params, 2)
+    sim.run_chunk(700)
+    state = sim.state_dict()
+    assert "novelty" in state
+    x = sim.run_chunk(300)
+    other = build(params, 2)
+    other.load_state_dict(state)
+    y = other.run_chunk(300)
+    assert np.array_equal(x.spikes["ca1"].times_s, y.spikes["ca1"].times_s)
+    assert np.array_equal(x.active_fraction, y.active_fraction)
+
+
 def test_another_seed_differs() -> None:
     a = _run(5, [300])
     b = _run(6, [300])

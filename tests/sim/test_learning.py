@@ -108,3 +108,35 @@ def test_preconfigured_ca1_units_fire_as_their_factor_says() -> None:
         if i >= 30:
             counts0 += np.bincount(chunk.spikes["ca1"].units, minlength=counts0.size)
     assert abs(spearmanr(factor, counts0).statistic) < 0.3
+
+
+def test_novelty_factor_follows_the_mismatch_over_its_familiar_level() -> None:
+    from hippoviz.sim.kernel import NOV_MAX_FACTOR, novelty_factor
+
+    nov = np.array([0.3, 0.2])
+    assert novelty_factor(nov, 0.0) == 1.0  # off
+    assert novelty_factor(nov, 1.0) == pytest.approx(1.5)
+    assert novelty_factor(nov, 2.0) == pytest.approx(2.0)
+    assert novelty_factor(np.array([0.1, 0.2]), 1.0) == 1.0  # more familiar than usual
+    assert novelty_factor(np.array([0.3, 0.0]), 1.0) == NOV_MAX_FACTOR  # nothing familiar yet
+    assert novelty_factor(np.array([0.9, 0.1]), 5.0) == NOV_MAX_FACTOR  # capped
+
+
+def test_novelty_disinhibition_recruits_ca1_in_a_new_network() -> None:
+    """To a new network nothing is familiar: with the option CA1 keeps up to 3 k winners at
+    first, and fewer once the familiar level of the mismatch has caught up; without it CA1 keeps
+    exactly k. (Whether a new room or an object recruits CA1 too is for the protocols to show:
+    docs/science.md section 5.)"""
+    on = P.replace(P.load_preset("small"), {"network.novelty_disinhibition_ca1": 2.0})
+    off = P.replace(on, {"network.novelty_disinhibition_ca1": 0.0})
+    a, b = build(on, 6), build(off, 6)
+    n = a.layer_sizes["ca1"]
+    k = round(on.network.k_ca1 * n) / n
+    first_on = a.run_chunk(1000).active_fraction[:, 2]
+    first_off = b.run_chunk(1000).active_fraction[:, 2]
+    assert np.all(first_off == np.float32(k))
+    assert first_on.mean() > 2.0 * k
+    assert first_on.max() <= (round(3 * on.network.k_ca1 * n) + 1) / n  # at most 3 k (+ rounding)
+    for _ in range(12):  # 2 minutes of the room
+        a.run_chunk(6000)
+    assert a.run_chunk(3000).active_fraction[:, 2].mean() < 1.5 * k
