@@ -307,8 +307,11 @@ def objects(a: Analysis, ctx: Context) -> None:
     radius = float(a.options.get("radius_m", 0.15))
     w = max(ref.width_m, cond.width_m)
     h = max(ref.height_m, cond.height_m)
+    # how long the rat was near the place in each probe: the ratios below rest on it
+    near_s = [float(np.sum(np.hypot(d.pos[:, 0] - at[0], d.pos[:, 1] - at[1]) <= radius)
+                    * d.dt_s) for d in (ref, cond)]
     out: dict[str, Any] = {"at": list(at), "radius_m": radius, "reference": ref.name,
-                           "condition": cond.name}
+                           "condition": cond.name, "time_near_s": near_s}
     ref_maps, cond_maps = {}, {}
     for L in HIDDEN:
         ma = maps(ref, L, w, h, bin_m)

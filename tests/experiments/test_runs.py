@@ -72,9 +72,12 @@ def _check_keys(name: str, m: dict[str, Any]) -> None:
         assert m["field_elongation"]["axis"] == "y"
     if name == "objects":
         assert set(m["objects"]) == {"added", "moved", "trace"}
+        longest_s = 60.0 * max(p["minutes"] for p in m["phases"])
         for d in m["objects"].values():
             for L in HIDDEN:
                 assert {"near_rate_ratio", "p_value", "n_cells"} <= set(d[L])
+            assert len(d["time_near_s"]) == 2
+            assert all(0.0 <= t <= longest_s for t in d["time_near_s"])
     if name == "novelty":
         for k in ("mismatch", "mismatch_control"):
             assert {"baseline", "peak", "decay_time_s"} <= set(m[k])
