@@ -114,6 +114,15 @@ class AgentParams:
                         "or tangent (hippoviz 0.1's wall following, which can trap the rat in "
                         "corners; kept to reproduce old runs).", choices=("ratinabox", "tangent"),
                         kernel="wall_model")
+    object_exploration: float = p(
+        1.0, "Novel objects draw the rat, as rats explore new and displaced objects (Ennaceur & "
+        "Delacour 1988, Behav Brain Res 31:47-59; Dix & Aggleton 1999): RatInABox's drift "
+        "velocity towards the most novel object, at this times the object's novelty over the "
+        "speed's coherence time (RatInABox's drift_to_random_strength_ratio); an object is "
+        "novel (1) when added or moved, and habituates while the rat is within 0.1 m of it "
+        "(time constant 20 s). 1 = as strong as the random motion (RatInABox's default ratio); "
+        "0 = off (hippoviz 0.3.0 and before). RatInABox walls only.", lo=0.0, hi=5.0, step=0.1,
+        kernel="obj_explore")
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,67 @@ X, Y, HEADING, SPEED, Z, OMEGA, VX, VY = range(8)
 WALL_MODELS: dict[str, int] = {"ratinabox": 0, "tangent": 1}
 #: Time constant of the turn towards a wall tangent at full thigmotaxis, at the wall.
 WALL_TURN_TAU_S = 0.2
+#: Object exploration (``agent.object_exploration``): the rat explores an object within this
+#: distance of it (m), and an object's novelty decays with this time constant (s) meanwhile.
+EXPLORE_RADIUS_M = 0.1
+HABITUATION_S = 20.0
+
+
+@njit(cache=True, nogil=True)
+def object_drift(state: NDArray[np.float64], dt: float, speed_mean: float, speed_tau: float,
+                 strength: float, obj_pos: NDArray[np.float64], obj_on: NDArray[np.bool_],
+                 obj_nov: NDArray[np.float64]) -> None:
+    """Novel objects draw the rat (before :func:`agent_step`, RatInABox walls only).
+
+    Objects within :data:`EXPLORE_RADIUS_M` of the rat habituate: their novelty ``obj_nov``
+    decays with time constant :data:`HABITUATION_S`. Then, as RatInABox's drift velocity, the
+    velocity relaxes towards ``speed_mean * min(1, d / EXPLORE_RADIUS_M)`` in the direction of
+    the most novel object present (distance ``d``; the rat slows down to explore it) at the
+    rate ``strength * novelty / speed_tau``.
+    """
+    x = state[0]
+    y = state[1]
+    best = -1
+    nov = 0.0
+    for o in range(obj_on.shape[0]):
+        if not obj_on[o]:
+            continue
+        if math.hypot(obj_pos[o, 0] - x, obj_pos[o, 1] - y) < EXPLORE_RADIUS_M:
+            obj_nov[o] *= math.exp(-dt / HABITUATION_S)
+        if obj_nov[o] > nov:
+            nov = obj_nov[o]
+            best = o
+    if strength <= 0.0 or best < 0:
+        return
+    dx = obj_pos[best, 0] - x
+    dy = obj_pos[best, 1] - y
+    d = math.hypot(dx, dy)
+    if d <= 0.0:
+        return
+    sp = speed_mean * min(1.0, d / EXPLORE_RADIUS_M) / d
+    a = min(1.0, strength * nov * dt / speed_tau)
+    state[6] += a * (sp * dx - state[6])
+    state[7] += a * (sp * dy - state[7])
+
+
+def object_drift_np(state: NDArray[np.float64], dt: float, speed_mean: float,
+                    speed_tau: float, strength: float, obj_pos: NDArray[np.float64],
+                    obj_on: NDArray[np.bool_], obj_nov: NDArray[np.float64]) -> None:
+    """NumPy twin of :func:`object_drift`."""
+    pos = np.asarray(state[:2], np.float64)
+    on = np.flatnonzero(obj_on)
+    near = on[np.hypot(*(obj_pos[on] - pos).T) < EXPLORE_RADIUS_M]
+    obj_nov[near] *= math.exp(-dt / HABITUATION_S)
+    if strength <= 0.0 or on.size == 0 or not np.any(obj_nov[on] > 0.0):
+        return
+    best = int(on[np.argmax(obj_nov[on])])
+    r = obj_pos[best] - pos
+    d = float(np.hypot(*r))
+    if d <= 0.0:
+        return
+    target = speed_mean * min(1.0, d / EXPLORE_RADIUS_M) * r / d
+    a = min(1.0, strength * float(obj_nov[best]) * dt / speed_tau)
+    state[6:8] += a * (target - state[6:8])
 
 
 @njit(cache=True, nogil=True)

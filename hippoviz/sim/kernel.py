@@ -23,7 +23,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 from numpy.typing import NDArray
 
-from hippoviz.sim.agent import agent_follow, agent_step
+from hippoviz.sim.agent import agent_follow, agent_step, object_drift
 from hippoviz.sim.arena import wall_distances
 from hippoviz.sim.inputs import border_rates, grid_rates, lec_context_rates, object_rates
 from hippoviz.sim.network import block_forward, dense_forward, sigmoid, sparse_forward, sparsify
@@ -44,7 +44,7 @@ PV_NAMES: tuple[str, ...] = (
     "kappa", "rmax_grid", "rmax_lec", "rmax_dg", "rmax_ca3", "rmax_ca1", "rmax_out",
     "ph_ec", "ph_dg", "ph_ca3", "ph_ca1",
     "rm_bin", "rm_xmin", "rm_ymin", "rm_nx", "rm_ny", "rm_decay",
-    "grid_sx", "grid_sy", "g_rc", "lr_rc", "nov_ca1",
+    "grid_sx", "grid_sy", "g_rc", "lr_rc", "nov_ca1", "obj_explore",
 )
 PV = {name: i for i, name in enumerate(PV_NAMES)}
 #: Slots the simulator derives itself (the rate-map grid and its forgetting), not parameters.
@@ -61,7 +61,7 @@ DERIVED_SLOTS: tuple[str, ...] = ("rm_bin", "rm_xmin", "rm_ymin", "rm_nx", "rm_n
  KAPPA, RMAX_GRID, RMAX_LEC, RMAX_DG, RMAX_CA3, RMAX_CA1, RMAX_OUT,
  PH_EC, PH_DG, PH_CA3, PH_CA1,
  RM_BIN, RM_XMIN, RM_YMIN, RM_NX, RM_NY, RM_DECAY,
- GRID_SX, GRID_SY, G_RC, LR_RC, NOV_CA1) = range(len(PV_NAMES))
+ GRID_SX, GRID_SY, G_RC, LR_RC, NOV_CA1, OBJ_EXPLORE) = range(len(PV_NAMES))
 
 #: Columns of the per-step sample output.
 SAMPLE_COLUMNS = ("t", "x", "y", "heading", "speed", "theta", "mm_total", "mm_grid",
@@ -513,7 +513,7 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
               href: NDArray[np.float64], traj: NDArray[np.float64], traj_off: int,
               ipstat: NDArray[np.float64], wrc: NDArray[np.float32],
               hscale: NDArray[np.float64], nov: NDArray[np.float64],
-              prof: NDArray[np.int64]) -> int:
+              obj_nov: NDArray[np.float64], prof: NDArray[np.int64]) -> int:
     """Run ``n`` steps from global step ``step0``; every array is updated in place.
 
     Steps run in blocks that end where a weight update happens: the rat and the entorhinal input
@@ -643,6 +643,9 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
             if 0 <= row < traj.shape[0]:  # a recorded trajectory drives the rat
                 agent_follow(agent, traj[row, 0], traj[row, 1], dt)
             else:
+                if int(pv[WALL_MODEL]) == 0:  # novel objects draw the rat (RatInABox walls)
+                    object_drift(agent, dt, pv[SPEED_MEAN], pv[SPEED_TAU], pv[OBJ_EXPLORE],
+                                 obj_pos, obj_on, obj_nov)
                 agent_step(agent, dt, pv[SPEED_MEAN], pv[SPEED_TAU], rot_std, pv[ROT_TAU],
                            pv[THIG], pv[WALL_RANGE], pv[WALL_STRENGTH], int(pv[WALL_MODEL]),
                            pv[WIDTH], pv[HEIGHT], pv[SHAPE], segments, seg_wall, n_a, n_b)

@@ -98,6 +98,7 @@ class Simulator:
                                             ip.object_vector_max_m, rng)
         self._obj_pos = np.zeros((ip.max_objects, 2), dtype=np.float64)
         self._obj_on = np.zeros(ip.max_objects, dtype=np.bool_)
+        self._obj_nov = np.zeros(ip.max_objects, dtype=np.float64)  # novelty to the rat
         n_grid = self._grid_cos.shape[0]
         n_border = 4 * self._border_w.shape[0]
         n_obj = ip.max_objects * ip.n_object_cells
@@ -306,11 +307,13 @@ class Simulator:
             raise ParamError(f"object slot {i} is not free")
         self._obj_pos[i] = (x, y)
         self._obj_on[i] = True
+        self._obj_nov[i] = 1.0
         return i, {**cmd, "id": i}  # the slot chosen is logged, so a replay picks the same
 
     def _cmd_move_object(self, cmd: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         i = self._checked_id(cmd)
         self._obj_pos[i] = self._checked_xy(cmd)
+        self._obj_nov[i] = 1.0  # a displaced object is explored again
         return None, cmd
 
     def _cmd_remove_object(self, cmd: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
@@ -433,7 +436,7 @@ class Simulator:
             self._samples, self._rm_occ, self._rm_acc, self._rm_w, self._last_x, self._last_xhat,
             self._last_h, self._last_rates, self._carried, self._href, self._traj,
             self._traj_off, self._ipstat, net.w_ca3_ca3, self._homeo_scale, self._nov,
-            self._prof)
+            self._obj_nov, self._prof)
         done = n if bad < 0 else bad
         chunk = self._make_chunk(done, sp_count)
         self.step += done
@@ -579,6 +582,7 @@ class Simulator:
             "agent": self._agent.copy(), "href": self._href.copy(), "novelty": self._nov.copy(),
             "ipstat": self._ipstat.copy(), "last_h": self._last_h.copy(),
             "obj_pos": self._obj_pos.copy(), "obj_on": self._obj_on.copy(),
+            "obj_novelty": self._obj_nov.copy(),
             "rm_occ": self._rm_occ.copy(), "rm_acc": self._rm_acc.copy(),
             "rm_w": self._rm_w.copy(),
             "traj": self._traj.copy(), "traj_off": np.array([self._traj_off], np.int64),
@@ -618,6 +622,7 @@ class Simulator:
             self._last_h[...] = d["last_h"]
         self._obj_pos[:] = d["obj_pos"]
         self._obj_on[:] = d["obj_on"]
+        self._obj_nov[:] = d["obj_novelty"] if "obj_novelty" in d else 0.0
         self._rm_occ = np.array(d["rm_occ"], np.float64)
         self._rm_acc = np.array(d["rm_acc"], np.float32)
         self._rm_w = np.array(d["rm_w"], np.float64)

@@ -4,6 +4,7 @@ model; tests/sim/test_crosscheck_ratinabox.py compares it with RatInABox itself)
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -69,3 +70,61 @@ def test_shrinking_arena_moves_the_rat_inside() -> None:
                    small.segments, small.seg_wall, 0.0, 0.0)
         assert contains(state[0], state[1], 1.0, 1.0, 0.0)
     del big
+
+
+def test_object_drift_matches_its_numpy_twin() -> None:
+    from hippoviz.sim.agent import object_drift, object_drift_np
+
+    rng = np.random.default_rng(4)
+    for _ in range(200):
+        state = np.zeros(8)
+        state[:2] = rng.uniform(-0.5, 0.5, 2)
+        state[6:8] = rng.normal(0.0, 0.1, 2)
+        pos = rng.uniform(-0.5, 0.5, (4, 2))
+        pos[0] = state[:2] + rng.normal(0.0, 0.05, 2)  # often within the exploring radius
+        on = rng.random(4) < 0.7
+        nov = rng.random(4) * (rng.random(4) < 0.8)
+        strength = float(rng.choice([0.0, 0.5, 1.0, 3.0]))
+        a, b = state.copy(), state.copy()
+        na, nb = nov.copy(), nov.copy()
+        object_drift(a, 0.01, 0.08, 0.7, strength, pos, on, na)
+        object_drift_np(b, 0.01, 0.08, 0.7, strength, pos, on, nb)
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(na, nb, rtol=1e-12, atol=1e-15)
+
+
+def _near_object_s(strength: float, seed: int, minutes: float) -> tuple[float, float, Any]:
+    from hippoviz import params as P
+    from hippoviz.sim import build
+
+    sim = build(P.replace(P.load_preset("small"), {"agent.object_exploration": strength}), seed)
+    sim.run_chunk(200)
+    sim.command({"op": "add_object", "x": 0.25, "y": 0.25})
+    pos = np.concatenate([sim.run_chunk(3000).pos_m for _ in range(int(minutes * 2))])
+    near = np.hypot(pos[:, 0] - 0.25, pos[:, 1] - 0.25) < 0.1
+    return float(near[:6000].sum() * 0.01), float(near.sum() * 0.01), sim
+
+
+def test_a_new_object_draws_the_rat_until_it_is_familiar() -> None:
+    """With object exploration the rat spends far more of its first minute at a new object
+    than by chance, and the object's novelty wears off while it explores; a displaced object
+    is novel again. Without it the object does not move the rat at all."""
+    for seed in (2, 3):
+        first_on, total_on, sim = _near_object_s(1.0, seed, 5)
+        first_off, _, _ = _near_object_s(0.0, seed, 1)
+        assert first_on > 10.0  # seconds of the first minute within 0.1 m (chance: ~2 s)
+        assert first_on > 3.0 * first_off
+        assert sim._obj_nov[0] < 0.3  # habituated
+        sim.command({"op": "move_object", "id": 0, "x": -0.25, "y": -0.25})
+        assert sim._obj_nov[0] == 1.0
+
+
+def test_without_exploration_an_object_leaves_the_path_unchanged() -> None:
+    from hippoviz import params as P
+    from hippoviz.sim import build
+
+    params = P.replace(P.load_preset("small"), {"agent.object_exploration": 0.0})
+    a, b = build(params, 5), build(params, 5)
+    b.command({"op": "add_object", "x": 0.1, "y": 0.1})
+    for _ in range(3):
+        assert np.array_equal(a.run_chunk(2000).pos_m, b.run_chunk(2000).pos_m)

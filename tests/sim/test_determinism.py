@@ -83,6 +83,25 @@ def test_novelty_disinhibition_keeps_chunking_and_state_invariance() -> None:
     assert np.array_equal(x.active_fraction, y.active_fraction)
 
 
+def test_object_exploration_keeps_chunking_and_state_invariance() -> None:
+    params = P.replace(P.load_preset("small"), {"agent.object_exploration": 1.0})
+    cmds = {300: [{"op": "add_object", "x": 0.2, "y": 0.2}]}
+    a = _run(3, [300, 1200], commands={k: list(v) for k, v in cmds.items()}, params=params)
+    c = _run(3, [300, 7, 593, 1, 599], commands={k: list(v) for k, v in cmds.items()},
+             params=params)
+    assert _equal(a, c)
+    sim = build(params, 2)
+    sim.command({"op": "add_object", "x": -0.2, "y": 0.1})
+    sim.run_chunk(700)
+    state = sim.state_dict()
+    assert 0.0 < state["obj_novelty"][0] <= 1.0
+    x = sim.run_chunk(300)
+    other = build(params, 2)
+    other.load_state_dict(state)
+    y = other.run_chunk(300)
+    assert np.array_equal(x.pos_m, y.pos_m)
+
+
 def test_another_seed_differs() -> None:
     a = _run(5, [300])
     b = _run(6, [300])
