@@ -281,9 +281,11 @@ class NetworkParams:
         "J Neurosci 28:14271-14281: CA1 is more active in novelty and grows sparser with "
         "experience): CA1's k-WTA keeps k * (1 + b * max(0, m_fast / m_slow - 1)) winners, at "
         "most 3 k, where m_fast is the entorhinal mismatch over the last 0.5 s and m_slow over "
-        "the last 2 minutes, starting from 0 (to a new network nothing is familiar); so a place whose input the loop does not yet reconstruct (a new "
-        "object, a missing one, a new room) recruits more CA1 units. Homeostasis still aims at "
-        "k. 0 = off.", lo=0.0, hi=5.0, step=0.1, kernel="nov_ca1")
+        "the last 2 minutes, starting from 0 (to a new network nothing is familiar); so a "
+        "place whose input the loop does not yet reconstruct (a new object, a missing one, a "
+        "new room) recruits more CA1 units. Homeostasis still aims at k. 0 = off (measured: "
+        "no consistent answer to objects; docs/science.md).", lo=0.0, hi=5.0, step=0.1,
+        kernel="nov_ca1")
     sigma_hidden: float = p(0.0, "Gaussian noise on hidden pre-activations.", lo=0.0, hi=1.0,
                             step=0.01, kernel="sigma_h")
     dropout: float = p(0.0, "Probability that a hidden unit is silenced on a step.", lo=0.0,

@@ -110,7 +110,7 @@ def test_a_new_object_draws_the_rat_until_it_is_familiar() -> None:
     than by chance, and the object's novelty wears off while it explores; a displaced object
     is novel again. Without it the object does not move the rat at all."""
     for seed in (2, 3):
-        first_on, total_on, sim = _near_object_s(1.0, seed, 5)
+        first_on, _, sim = _near_object_s(1.0, seed, 5)
         first_off, _, _ = _near_object_s(0.0, seed, 1)
         assert first_on > 10.0  # seconds of the first minute within 0.1 m (chance: ~2 s)
         assert first_on > 3.0 * first_off
