@@ -609,6 +609,11 @@ class QtMainWindow(QMainWindow):
                 self.params_panel.resync()
                 if self.params_panel_b is not None:
                     self.params_panel_b.resync()
+                if keys == ("agent.object_exploration",):
+                    self.statusBar().showMessage(
+                        f"Objects are {branch.upper()}'s alone, and A and B share one rat "
+                        f"path: the rat no longer explores objects, in either branch", 10000)
+                    return
                 self.statusBar().showMessage(
                     f"{', '.join(keys)} moves the rat: applied to both branches (A and B "
                     f"share one rat path), not to {branch.upper()} alone", 10000)

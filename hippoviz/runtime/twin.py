@@ -15,7 +15,11 @@ for bit as long as what moves the rat is the same in both. What moves the rat is
   model; ``time.*``: the step and the theta clock) and :data:`PATH_KEYS` (``inputs.sigma_input``
   draws its noise from the rat's generator, so a different value in one branch would move that
   branch's rat on);
-- a recorded trajectory (:class:`~hippoviz.runtime.commands.SetTrajectory`).
+- a recorded trajectory (:class:`~hippoviz.runtime.commands.SetTrajectory`);
+- the objects, as far as the rat explores them (``agent.object_exploration``): objects stay
+  per branch, so an object added, moved or removed in one branch only would draw that
+  branch's rat elsewhere; such a command therefore first turns object exploration off in both
+  branches (:attr:`Routed.shared` names ``agent.object_exploration``).
 
 A change of any of these given to one branch is applied to **both**, at the same step (the part
 of a patch that does not move the rat still goes to the one branch only), and
@@ -56,6 +60,8 @@ from hippoviz.runtime.session import CHUNK_STEPS, Builder, Session
 from hippoviz.sim import HIDDEN, Chunk
 
 Branch = Literal["a", "b"]
+#: The rat's exploration of objects: off in both branches once their objects may differ.
+EXPLORATION = "agent.object_exploration"
 BRANCHES: tuple[Branch, Branch] = ("a", "b")
 
 #: Parameter sections whose every key moves the rat (shared by both branches).
@@ -282,7 +288,14 @@ class Twin:
             case SetTrajectory():
                 return Routed({name: s.apply(cmd) for name, s in
                                zip(BRANCHES, (self.a, self.b), strict=True)}, ("trajectory",))
-            case AddObject() | MoveObject() | RemoveObject() | ResetRatemaps():
+            case AddObject() | MoveObject() | RemoveObject():
+                off = {EXPLORATION: 0.0}
+                if any(s.params.agent.object_exploration > 0.0 for s in (self.a, self.b)):
+                    for s in (self.a, self.b):
+                        s.apply(SetParams(off))
+                    return Routed({branch: target.apply(cmd)}, (EXPLORATION,))
+                return Routed({branch: target.apply(cmd)})
+            case ResetRatemaps():
                 return Routed({branch: target.apply(cmd)})
             case _:
                 assert_never(cmd)

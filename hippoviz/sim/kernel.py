@@ -325,8 +325,8 @@ def novelty_factor(nov: NDArray[np.float64], b: float) -> float:
         return 1.0
     if nov[0] >= NOV_MAX_FACTOR * nov[1]:  # (also before anything is familiar: nov[1] = 0)
         return NOV_MAX_FACTOR
-    f = 1.0 + b * max(0.0, nov[0] / nov[1] - 1.0)
-    return min(f, NOV_MAX_FACTOR)
+    f = 1.0 + b * max(0.0, float(nov[0] / nov[1]) - 1.0)
+    return float(min(f, NOV_MAX_FACTOR))
 
 
 @njit(cache=True, nogil=True)

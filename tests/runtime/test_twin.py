@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from hippoviz import params as P
-from hippoviz.runtime import AddObject, Session, SetParams, SetTrajectory
+from hippoviz.runtime import AddObject, MoveObject, Session, SetParams, SetTrajectory
 from hippoviz.runtime.twin import (
     PathDiverged,
     Twin,
@@ -143,11 +143,18 @@ def test_what_moves_the_rat_goes_to_both(session: Session) -> None:
 
 
 def test_objects_are_per_branch(session: Session) -> None:
+    """An object in one branch only would draw that branch's rat: the first such command turns
+    the rat's object exploration off in both, so the branches keep one rat path."""
+    assert session.params.agent.object_exploration > 0
     with Twin.fork(session) as twin:
-        twin.apply(AddObject(0.3, 0.3), "b")
+        routed = twin.apply(AddObject(0.3, 0.3), "b")
+        assert routed.shared == ("agent.object_exploration",)
+        assert twin.a.params.agent.object_exploration == 0.0
+        assert twin.b.params.agent.object_exploration == 0.0
         assert twin.a.sim.objects == [] and len(twin.b.sim.objects) == 1
-        twin.run(200)
+        twin.run(200)  # the path guard did not fire
         assert not twin.identical()
+        assert twin.apply(MoveObject(0, -0.2, 0.1), "b").shared == ()  # already off
 
 
 def test_the_guard_catches_a_rat_moved_behind_the_twins_back(session: Session) -> None:
