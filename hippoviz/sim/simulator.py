@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import ctypes
 import json
 import math
 from collections.abc import Callable
@@ -123,7 +124,9 @@ class Simulator:
         opt = [getattr(self.net, k) for k in _OPT_NAMES]
         self._grads = tuple(np.zeros_like(w) for w in opt)
         self._vel = tuple(np.zeros_like(w) for w in opt)
-        self._mom2 = tuple(np.zeros_like(w) for w in opt)
+        # Adam's second moments: np.zeros leaves the pages untouched (not resident) until Adam
+        # is switched on and writes them; zeros_like would write 2 MB of zeros for SGD too
+        self._mom2 = tuple(np.zeros(w.shape, w.dtype) for w in opt)
         self._counters = np.zeros(2, dtype=np.int64)
         n_hidden = npar.n_dg + npar.n_ca3 + npar.n_ca1
         self._act_count = np.zeros(n_hidden, dtype=np.float32)
@@ -636,9 +639,24 @@ class Simulator:
         self._sync_pv()
 
 
+def _release_free_heap() -> None:
+    """Hand the C heap's free pages back to the system (glibc's ``malloc_trim``; nothing
+    elsewhere). Building a simulator frees several MB of temporaries (the LEC context fields'
+    filtering, weight initialisation) that glibc would otherwise keep resident."""
+    try:
+        libc = ctypes.CDLL(None)
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim.argtypes = [ctypes.c_size_t]
+    trim(0)
+
+
 def build(params: Params | None = None, seed: int = 0) -> Simulator:
     """Allocate a simulator for ``params`` (default parameters if None) and ``seed``."""
-    return Simulator(params if params is not None else Params(), seed)
+    sim = Simulator(params if params is not None else Params(), seed)
+    _release_free_heap()
+    return sim
 
 
 __all__ = ["HIDDEN", "WEIGHT_NAMES", "SimulationDiverged", "Simulator", "build"]
