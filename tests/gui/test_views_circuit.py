@@ -255,3 +255,26 @@ def test_the_view_shows_the_offscreen_scene_at_its_own_size(qtbot: Any) -> None:
     qtbot.waitExposed(other)
     other.refresh()
     assert count_near(_shown(other), palette.INHIBITORY, 30) > 100
+
+
+def test_a_new_canvas_draws_once_unseen_before_the_view_is_shown(qtbot: Any,
+                                                                   monkeypatch: Any) -> None:
+    """The first draw of a canvas (shaders, glyph atlas: seconds of the GUI thread) happens
+    soon after the view is made, not when the Circuit tab is first raised; the view itself has
+    rendered nothing yet, and its first refresh once shown draws the data."""
+    import hippoviz.gui.views.circuit_view as cv
+
+    monkeypatch.setattr(cv, "_FREE", [])  # a fresh canvas, never drawn
+    src = FakeSource(make_last(np.random.default_rng(8), (0.03, 0.02, 0.01)), P.Params())
+    view = QtCircuitView(src, StandInSelection())
+    qtbot.addWidget(view)
+    assert not view.canvas.drawn
+    qtbot.waitUntil(lambda: view.canvas.drawn, timeout=30_000)
+    assert not view.isVisible() and view.renders == 0 and view.picture.image is None
+    view.min_interval_s = view.label_interval_s = 0.0
+    view.resize(420, 320)
+    view.show()
+    qtbot.waitExposed(view)
+    view.refresh()
+    assert view.renders == 1
+    assert count_near(_shown(view), palette.INHIBITORY, 30) > 100

@@ -241,6 +241,8 @@ class VispyCircuit(scene.SceneCanvas):
         self.ta_label = self._groups["shortcut"]
         self.waiting_label = self._groups["waiting"]
         self.ta_label.visual.visible = False
+        #: Whether the canvas has drawn once (compiled its shaders, laid out its glyphs).
+        self.drawn = False
         self.freeze()
 
     def reset(self) -> None:
@@ -256,6 +258,7 @@ class VispyCircuit(scene.SceneCanvas):
     def render_image(self) -> QtGui.QImage:
         """The scene drawn now into a framebuffer of the canvas's physical size, as an image
         (its device pixel ratio set)."""
+        self.drawn = True
         a = np.ascontiguousarray(self.render(alpha=True))
         h, w = a.shape[:2]
         img = QtGui.QImage(a.data, w, h, 4 * w, QtGui.QImage.Format.Format_RGBX8888).copy()
@@ -618,6 +621,9 @@ class QtCircuitView(QtWidgets.QWidget):
     #: glyphs out again (or rebuilds a transform). Structural changes (sizes, a lesion, a
     #: silent layer, new parameters) show at once.
     label_interval_s = 0.5
+    #: Milliseconds after the view is made (the window is up by then) at which a canvas that
+    #: never drew draws once, unseen.
+    warm_up_ms = 500
 
     def __init__(
         self, source: DataSource, selection: QtSelection,
@@ -647,6 +653,16 @@ class QtCircuitView(QtWidgets.QWidget):
         # handed back when Python lets the view go (a slot on ``destroyed`` would run inside
         # Qt's destructor, where PyQt may no longer call Python safely)
         weakref.finalize(self, _FREE.append, self.canvas)
+        if not self.canvas.drawn:
+            # a canvas's first draw compiles its shaders and lays out its glyph atlas: 1-3 s
+            # of the GUI thread with software GL. Done offscreen soon after the window is up,
+            # so that raising the Circuit tab later does not freeze the window.
+            QtCore.QTimer.singleShot(self.warm_up_ms, self._warm_up)
+
+    def _warm_up(self) -> None:
+        """Draw the canvas once, unseen, unless it has drawn already."""
+        if not self.canvas.drawn:
+            self.canvas.render_image()
 
     def _render(self) -> None:
         """Draw the scene at the picture's size and show it."""
