@@ -232,7 +232,8 @@ def _row6(m: dict[str, Any], sd: dict[str, Any], rodent: str, cite: str) -> list
     objs = m.get("objects") or {}
     titles = {"added": "New fields at an added object",
               "moved": "Fields at the object's new place",
-              "trace": "Traces where the object was"}
+              "trace": "Traces where the object was",
+              "control": "A place no object took (control)"}
     out = []
     for label, d in objs.items():
         n_ok = sum(_num((d.get(L) or {}).get("near_rate_ratio")) > 1 and

@@ -264,6 +264,10 @@ def objects(runs: Sequence[dict[str, Any]]) -> list[Verdict]:
         threshold("objects", "CA1 follows the moved object: rate at its new place >= 1.2x "
                   "before", _col(runs, "objects", "moved", "ca1", "near_rate_ratio"), 1.2,
                   above=True, rodent=rodent),
+        # the control: the same measure, same probes, at a place no object took
+        paired("objects", "CA1's rate ratio near the added object exceeds that at a place no "
+               "object took (control)", _col(runs, "objects", "added", "ca1", "near_rate_ratio"),
+               _col(runs, "objects", "control", "ca1", "near_rate_ratio"), rodent=rodent),
     ]
 
 

@@ -41,7 +41,7 @@ FIGURES = {
     "morph": ["morph"],
     "morph-box": ["morph"],
     "stretch": ["stretch", "ratemaps_1"],
-    "objects": ["objects", "ratemaps_1", "ratemaps_2", "ratemaps_3"],
+    "objects": ["objects", "ratemaps_1", "ratemaps_2", "ratemaps_3", "ratemaps_4"],
     "novelty": ["mismatch"],
     "lesion": ["lesion", "place_cells"],
 }
@@ -71,7 +71,7 @@ def _check_keys(name: str, m: dict[str, Any]) -> None:
     if name == "stretch":
         assert m["field_elongation"]["axis"] == "y"
     if name == "objects":
-        assert set(m["objects"]) == {"added", "moved", "trace"}
+        assert set(m["objects"]) == {"added", "moved", "trace", "control"}
         longest_s = 60.0 * max(p["minutes"] for p in m["phases"])
         for d in m["objects"].values():
             for L in HIDDEN:
