@@ -236,16 +236,22 @@ def _row6(m: dict[str, Any], sd: dict[str, Any], rodent: str, cite: str) -> list
               "control": "A place no object took (control)"}
     out = []
     for label, d in objs.items():
-        n_ok = sum(_num((d.get(L) or {}).get("near_rate_ratio")) > 1 and
-                   _num((d.get(L) or {}).get("p_value")) < P_MAX for L in ("ca3", "ca1"))
+        rises = [_num((d.get(L) or {}).get("near_rate_ratio")) > 1 and
+                 _num((d.get(L) or {}).get("p_value")) < P_MAX for L in ("ca3", "ca1")]
         text = (f"rate near ({_fmt(d['at'][0])}, {_fmt(d['at'][1])}) m vs elsewhere, relative "
                 f"to {d.get('reference')}: " + ", ".join(
                     f"{NAMES[L]} {_fmt((d.get(L) or {}).get('near_rate_ratio'))} "
                     f"(p = {_fmt((d.get(L) or {}).get('p_value'), 3)}, "
                     f"n = {(d.get(L) or {}).get('n_cells', 'n/a')})" for L in HIDDEN))
+        if label == "control":  # nothing happened there: what agrees is no rise
+            out.append(Finding(titles[label], text, "no new fields where nothing changed",
+                               cite, _verdict(sum(not r for r in rises), 2),
+                               f"no rise (median ratio > 1 with sign test p < {P_MAX}) in CA3 "
+                               f"or CA1"))
+            continue
         out.append(Finding(titles.get(label, f"Object: {label}"), text, rodent, cite,
-                           _verdict(n_ok, 2), f"median ratio > 1 and sign test p < {P_MAX} in "
-                           f"CA3 and CA1"))
+                           _verdict(sum(rises), 2), f"median ratio > 1 and sign test p < "
+                           f"{P_MAX} in CA3 and CA1"))
     return out
 
 

@@ -83,3 +83,23 @@ def test_verdicts_follow_the_stated_criteria() -> None:
         "lesioned": {"dg": 0.2, "ca3": 0.6, "ca1": 0.5}}}}
     assert R.assess(les)[0].verdict == "agrees"
     assert R.assess({"model_row": None}) == []
+
+
+def test_the_object_control_agrees_when_nothing_rises_there() -> None:
+    """At an object a significant rise in CA3 and CA1 agrees with the rats; at the control
+    place, where nothing happened, the same rise disagrees and no rise agrees."""
+    def layer(ratio: float, p: float) -> dict[str, float]:
+        return {"near_rate_ratio": ratio, "p_value": p, "n_cells": 40}
+
+    def obj(ratio: float, p: float) -> dict[str, object]:
+        return {"at": [0.25, 0.25], "reference": "probe_empty",
+                **{L: layer(ratio, p) for L in ("dg", "ca3", "ca1")}}
+
+    m = {"model_row": 6, "objects": {"added": obj(2.0, 0.001), "control": obj(1.0, 0.6)}}
+    added, control = R.assess(m)
+    assert (added.verdict, control.verdict) == ("agrees", "agrees")
+    assert "control" in control.result and control.rodent != added.rodent
+    m["objects"]["control"] = obj(2.0, 0.001)
+    assert R.assess(m)[1].verdict == "disagrees"
+    m["objects"]["added"] = obj(1.0, 0.6)
+    assert R.assess(m)[0].verdict == "disagrees"
