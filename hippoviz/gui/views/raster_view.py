@@ -487,7 +487,12 @@ class QtRasterView(QWidget):
             self._xrange = window
             self.vb.setXRange(-window, 0.0, padding=0)
 
-        s = self.source.samples(float(self.window_spin.value()))
+        s = self.source.samples(window)
+        if len(s.t_s) and s.t_s[-1] > t_now:
+            # the samples run ahead of the published time (at full speed by a publication,
+            # ~0.4 s simulated): take as many more, so that the trace covers the window that
+            # ends at t_now (the spikes' window) instead of stopping short of its left edge
+            s = self.source.samples(window + float(s.t_s[-1] - t_now))
         t, ph = s.t_s, s.theta_phase_rad
         if len(t):
             self.theta_curve.setData(t - t_now, np.cos(ph))
