@@ -262,7 +262,10 @@ def stretch(a: Analysis, ctx: Context) -> None:
     bin_m = ctx.bin(ref)
     grew_y = cond.height_m / ref.height_m
     grew_x = cond.width_m / ref.width_m
-    axis = "y" if grew_y >= grew_x else "x"
+    axis = str(a.options.get("axis") or ("y" if grew_y >= grew_x else "x"))
+    # a labelled analysis (say, a control probe of the unstretched box) writes beside the
+    # main result: field_elongation_ratio_<label>, field_elongation_<label>
+    suffix = f"_{a.options['label']}" if a.options.get("label") else ""
     out_ratio, detail = {}, {}
     ref_maps, cond_maps = {}, {}
     for L in HIDDEN:
@@ -289,10 +292,11 @@ def stretch(a: Analysis, ctx: Context) -> None:
         detail[L] = {"n_cells": int(r.size), "p_value": p, "fraction_elongated":
                      float(np.mean(r > 1)) if r.size else float("nan")}
     m = ctx.metrics
-    m["field_elongation_ratio"] = out_ratio
-    m["field_elongation"] = {"axis": axis, "reference": ref.name, "condition": cond.name,
-                             "arena_ref_m": [ref.width_m, ref.height_m],
-                             "arena_cond_m": [cond.width_m, cond.height_m], "layers": detail}
+    m["field_elongation_ratio" + suffix] = out_ratio
+    m["field_elongation" + suffix] = {
+        "axis": axis, "reference": ref.name, "condition": cond.name,
+        "arena_ref_m": [ref.width_m, ref.height_m],
+        "arena_cond_m": [cond.width_m, cond.height_m], "layers": detail}
     ctx.figures["ratemaps"].append(_examples(
         ref_maps, cond_maps, _extent(ref.width_m, ref.height_m),
         _extent(cond.width_m, cond.height_m), f"Rate maps: {ref.name} vs {cond.name} (stretch)",

@@ -43,7 +43,8 @@ ANALYSES: dict[str, dict[str, tuple[bool, str]]] = {
     "remapping": {"reference": (True, "phase"), "control": (False, "phase")},
     "morph": {"reference": (True, "phase"), "phases": (True, "phases"),
               "reference_b": (False, "phase")},
-    "stretch": {"reference": (True, "phase")},
+    "stretch": {"reference": (True, "phase"), "label": (False, "label"),
+                "axis": (False, "axis")},
     "object": {"reference": (True, "phase"), "at": (True, "xy"), "label": (True, "label"),
                "radius_m": (False, "radius")},
     "mismatch": {"label": (False, "label"), "baseline_s": (False, "seconds"),
@@ -599,6 +600,9 @@ class _Parser:
             elif typ == "label":
                 if not isinstance(v, str) or not re.fullmatch(r"[A-Za-z0-9_\-]+", v):
                     raise err(f"analysis '{kind}': {k} must be a name, got {v!r}", "analyses")
+            elif typ == "axis" and v not in ("x", "y"):
+                raise err(f"analysis '{kind}': {k} must be \"x\" or \"y\", got {v!r}",
+                          "analyses")
             elif typ in ("radius", "seconds") and (isinstance(v, bool) or not isinstance(
                     v, int | float) or not v > 0):
                 raise err(f"analysis '{kind}': {k} must be a positive number, got {v!r}",
@@ -636,13 +640,16 @@ def _check_outputs(proto: Protocol) -> None:
                 key = f"objects.{a.options['label']}"
             elif a.kind == "mismatch":
                 key = str(a.options.get("label", "mismatch"))
+            elif a.kind == "stretch":
+                key = "stretch." + str(a.options.get("label", ""))
             else:
                 key = a.kind
             if key in seen:
                 raise ProtocolError(
                     f"protocol {proto.source}, phase '{ph.name}', key 'analyses': a second "
                     f"'{a.kind}' analysis would overwrite the result of phase '{seen[key]}'"
-                    + ("; give it another 'label'" if a.kind in ("object", "mismatch") else ""))
+                    + ("; give it another 'label'" if a.kind in ("object", "mismatch", "stretch")
+                       else ""))
             seen[key] = ph.name
 
 

@@ -223,9 +223,23 @@ def _row5(m: dict[str, Any], sd: dict[str, Any], rodent: str, cite: str) -> list
     text = (f"median elongation ratio: {_layers(r, 2, sd.get('field_elongation_ratio'))}; "
             + ", ".join(f"{NAMES[L]} p = {_fmt((det.get(L) or {}).get('p_value'), 3)} "
                         f"(n = {(det.get(L) or {}).get('n_cells', 'n/a')})" for L in HIDDEN))
-    return [Finding("Fields stretch along the stretched axis", text, rodent, cite,
-                    _verdict(n_ok, 2), f"ratio > 1 and one-sided sign test p < {P_MAX} in CA3 "
-                    f"and CA1")]
+    out = [Finding("Fields stretch along the stretched axis", text, rodent, cite,
+                   _verdict(n_ok, 2), f"ratio > 1 and one-sided sign test p < {P_MAX} in CA3 "
+                   f"and CA1")]
+    rc = m.get("field_elongation_ratio_control")
+    if rc:  # two probes of the same box: what agrees is no elongation
+        dc = (m.get("field_elongation_control") or {}).get("layers", {})
+        n_flat = sum(not (_num(rc.get(L)) > 1 and _num((dc.get(L) or {}).get("p_value")) < P_MAX)
+                     for L in ("ca3", "ca1"))
+        text = (f"median elongation ratio between two probes of the unstretched box: "
+                f"{_layers(rc, 2, sd.get('field_elongation_ratio_control'))}; " + ", ".join(
+                    f"{NAMES[L]} p = {_fmt((dc.get(L) or {}).get('p_value'), 3)} "
+                    f"(n = {(dc.get(L) or {}).get('n_cells', 'n/a')})" for L in HIDDEN))
+        out.append(Finding("The same box probed twice (control)", text,
+                           "no elongation where nothing was stretched", cite,
+                           _verdict(n_flat, 2), f"no elongation (ratio > 1 with sign test p < "
+                           f"{P_MAX}) in CA3 or CA1"))
+    return out
 
 
 def _row6(m: dict[str, Any], sd: dict[str, Any], rodent: str, cite: str) -> list[Finding]:

@@ -249,10 +249,15 @@ def morph(runs: Sequence[dict[str, Any]], P: str = "morph") -> list[Verdict]:
 
 
 def stretch(runs: Sequence[dict[str, Any]]) -> list[Verdict]:
+    rodent = "fields stretch along the stretched axis (O'Keefe & Burgess 1996)"
     return [threshold("stretch", "CA1 fields elongate along the stretched axis: median "
                       "elongation ratio >= 1.2", _col(runs, "field_elongation_ratio", "ca1"),
-                      1.2, above=True, rodent="fields stretch along the stretched axis "
-                      "(O'Keefe & Burgess 1996)")]
+                      1.2, above=True, rodent=rodent),
+            # the control: the same measure between two probes of the unstretched box
+            paired("stretch", "CA1's elongation ratio in the stretched box exceeds that between "
+                   "two probes of the square box (control)",
+                   _col(runs, "field_elongation_ratio", "ca1"),
+                   _col(runs, "field_elongation_ratio_control", "ca1"), rodent=rodent)]
 
 
 def objects(runs: Sequence[dict[str, Any]]) -> list[Verdict]:

@@ -103,3 +103,19 @@ def test_the_object_control_agrees_when_nothing_rises_there() -> None:
     assert R.assess(m)[1].verdict == "disagrees"
     m["objects"]["added"] = obj(1.0, 0.6)
     assert R.assess(m)[0].verdict == "disagrees"
+
+
+def test_the_stretch_control_agrees_when_the_same_box_shows_no_elongation() -> None:
+    lay = {L: {"p_value": 0.001, "n_cells": 30} for L in ("dg", "ca3", "ca1")}
+    m = {"model_row": 5, "field_elongation_ratio": {"dg": 1.3, "ca3": 1.3, "ca1": 1.3},
+         "field_elongation": {"layers": lay},
+         "field_elongation_ratio_control": {"dg": 1.0, "ca3": 1.0, "ca1": 1.0},
+         "field_elongation_control": {"layers": {L: {"p_value": 0.5, "n_cells": 30}
+                                                 for L in ("dg", "ca3", "ca1")}}}
+    stretched, control = R.assess(m)
+    assert (stretched.verdict, control.verdict) == ("agrees", "agrees")
+    m["field_elongation_ratio_control"] = {"dg": 1.3, "ca3": 1.3, "ca1": 1.3}
+    m["field_elongation_control"] = {"layers": lay}
+    assert R.assess(m)[1].verdict == "disagrees"
+    del m["field_elongation_ratio_control"]
+    assert len(R.assess(m)) == 1  # runs made before the control: the one finding

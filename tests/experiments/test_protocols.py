@@ -102,6 +102,11 @@ BAD = [
     (GOOD.replace("title = \"Tiny\"", "title = \"Tiny\"\nduration = 3"),
      ["line 4", "[protocol]", "key 'duration'"]),
     (GOOD + "[params]\n\"learning.lr_dg\" = 9.0\n", ["learning.lr_dg", "out of range"]),
+    (GOOD + "analyses = [{ kind = \"stretch\", reference = \"train\", axis = \"z\" }]\n",
+     ["key 'analyses'", "axis must be \"x\" or \"y\""]),
+    (GOOD + "analyses = [{ kind = \"stretch\", reference = \"train\" },\n"
+     "            { kind = \"stretch\", reference = \"train\" }]\n",
+     ["a second 'stretch' analysis would overwrite", "another 'label'"]),
 ]
 
 

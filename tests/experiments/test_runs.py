@@ -30,7 +30,7 @@ PER_LAYER = {
     "pattern-separation": ["pv_correlation", "pv_correlation_baseline", "decorrelation"],
     "morph": ["morph_pv_curve", "morph_monotonic", "morph_b_preference"],
     "morph-box": ["morph_pv_curve", "morph_monotonic", "morph_b_preference"],
-    "stretch": ["field_elongation_ratio"],
+    "stretch": ["field_elongation_ratio", "field_elongation_ratio_control"],
 }
 FIGURES = {
     "place-cells": ["place_cells", "mismatch", "place_maps"],
@@ -40,7 +40,7 @@ FIGURES = {
     "pattern-separation": ["pv_correlation", "ratemaps_1"],
     "morph": ["morph"],
     "morph-box": ["morph"],
-    "stretch": ["stretch", "ratemaps_1"],
+    "stretch": ["stretch", "ratemaps_1", "ratemaps_2"],
     "objects": ["objects", "ratemaps_1", "ratemaps_2", "ratemaps_3", "ratemaps_4"],
     "novelty": ["mismatch"],
     "lesion": ["lesion", "place_cells"],
@@ -70,6 +70,8 @@ def _check_keys(name: str, m: dict[str, Any]) -> None:
         assert all(len(m["morph_pv_curve"][L]) == 6 for L in HIDDEN)
     if name == "stretch":
         assert m["field_elongation"]["axis"] == "y"
+        control = m["field_elongation_control"]
+        assert control["axis"] == "y" and control["arena_cond_m"] == control["arena_ref_m"]
     if name == "objects":
         assert set(m["objects"]) == {"added", "moved", "trace", "control"}
         longest_s = 60.0 * max(p["minutes"] for p in m["phases"])
