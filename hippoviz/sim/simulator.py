@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import ctypes
 import json
 import math
 from collections.abc import Callable
@@ -639,24 +638,9 @@ class Simulator:
         self._sync_pv()
 
 
-def _release_free_heap() -> None:
-    """Hand the C heap's free pages back to the system (glibc's ``malloc_trim``; nothing
-    elsewhere). Building a simulator frees several MB of temporaries (the LEC context fields'
-    filtering, weight initialisation) that glibc would otherwise keep resident."""
-    try:
-        libc = ctypes.CDLL(None)
-        trim = libc.malloc_trim
-    except (OSError, AttributeError):
-        return
-    trim.argtypes = [ctypes.c_size_t]
-    trim(0)
-
-
 def build(params: Params | None = None, seed: int = 0) -> Simulator:
     """Allocate a simulator for ``params`` (default parameters if None) and ``seed``."""
-    sim = Simulator(params if params is not None else Params(), seed)
-    _release_free_heap()
-    return sim
+    return Simulator(params if params is not None else Params(), seed)
 
 
 __all__ = ["HIDDEN", "WEIGHT_NAMES", "SimulationDiverged", "Simulator", "build"]
