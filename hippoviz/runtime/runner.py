@@ -167,6 +167,7 @@ class SimRunner:
         self._anchor: tuple[float, float] | None = None  # (wall, sim t) for speed control
         self._chunk_n = 2
         self._s_per_step = 1e-3
+        self._chunks_run = 0  # chunks run since the thread started (all builds)
         self._build_id = 0
         self._version = 0  # changes whenever the simulator state does
         self._published: dict[str, tuple[int, float]] = {}
@@ -280,6 +281,12 @@ class SimRunner:
         fut: Future[Any] = Future()
         self._put((cmd, None, fut, "a"))
         return fut
+
+    @property
+    def chunks_run(self) -> int:
+        """Chunks run so far: a command queued while chunk ``c`` runs applies before chunk
+        ``c + 1`` starts (the simulation thread drains its queue between every two chunks)."""
+        return self._chunks_run
 
     def call(self, fn: Callable[[Session], T]) -> Future[T]:
         """Run ``fn(session)`` in the simulation thread between chunks; a future of its result
@@ -786,6 +793,7 @@ class SimRunner:
             self.source.slots.step.put(session.step)
             self._diverged(str(exc))
             return
+        self._chunks_run += 1
         # a chunk that compiled the kernels says nothing about the speed of a step
         elapsed = max(1e-9, time.perf_counter() - t0 - (self._compile.compile_s - compiled0))
         if self._pending_steps > 0:

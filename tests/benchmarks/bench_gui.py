@@ -7,6 +7,8 @@ Measures, on this machine:
   drawing), as a fraction of headless;
 - display frames per second and dropped frames;
 - the p99 interval of a 10 ms QTimer on the GUI thread while the simulation runs;
+- the latency of a gating edit (set in the parameter tree, as the user's spin box does, every
+  200 ms) until the simulator applies it (``gating_latency_ms``: p50, p99, max);
 - the time from launching ``python -m hippoviz.gui.app`` to the window being up (warm Numba cache);
 - the same figures with each view shown in turn (``--views``; the JSON's ``views``: name ->
   ``app_vs_headless``, ``display_fps``, ``timer10ms_p99_ms``, the GUI thread's milliseconds of CPU
@@ -154,8 +156,29 @@ def app_figures(preset: str, seconds: float, rows: tuple[str, ...] = ("default",
 
     status_timer = QTimer()
     status_timer.timeout.connect(read_status)
+    # a gating edit every 200 ms, timed from the edit to the simulator applying it
+    gating_key = "learning.g_ca3_dg"
+    gating = win.params_panel.parameter(gating_key, "gating")
+    g0 = float(gating.value())
+    edits: dict[float, float] = {}  # value -> wall time of the edit
+    latencies: list[float] = []
+
+    def on_applied(a: Any) -> None:  # the simulation thread, between chunks
+        v = getattr(a.command, "patch", {}).get(gating_key)
+        t = edits.pop(v, None) if v is not None else None
+        if t is not None:
+            latencies.append(time.perf_counter() - t)
+
+    def edit_gating() -> None:
+        v = g0 * (0.99 if gating.value() == g0 else 1.0)
+        edits[v] = time.perf_counter()
+        gating.setValue(v)
+
+    edit_timer = QTimer()
+    edit_timer.timeout.connect(edit_gating)
 
     def start() -> None:
+        win.runner.call(lambda s: s.applied.connect(on_applied)).result(5)
         win.controls.play()
         win.timer.timeout.connect(count)
         QTimer.singleShot(2000, next_row)  # let the chunk size settle
@@ -186,6 +209,8 @@ def app_figures(preset: str, seconds: float, rows: tuple[str, ...] = ("default",
                          "maps": win.runner._maps._thread.native_id}
         state["cpu0"] = {k: thread_cpu_s(t) for k, t in state["tids"].items()}
         status_timer.start(int(1000 * STATUS_EVERY_S))
+        latencies.clear()
+        edit_timer.start(200)
         if profile_dir:
             import cProfile
 
@@ -203,6 +228,7 @@ def app_figures(preset: str, seconds: float, rows: tuple[str, ...] = ("default",
             prof = None
         probe.stop()
         status_timer.stop()
+        edit_timer.stop()
         r: dict[str, Any] = {}
         r["app_steps_per_s"] = (win.source.step() - state["step0"]) / wall
         r["display_fps"] = state["frames"] / wall
@@ -214,6 +240,11 @@ def app_figures(preset: str, seconds: float, rows: tuple[str, ...] = ("default",
         iv = np.array(intervals) * 1000
         r["timer10ms_p50_ms"] = float(np.percentile(iv, 50)) if iv.size else float("nan")
         r["timer10ms_p99_ms"] = float(np.percentile(iv, 99)) if iv.size else float("nan")
+        lat = np.array(latencies) * 1000
+        r["gating_latency_ms"] = ({"p50": round(float(np.percentile(lat, 50)), 1),
+                                   "p99": round(float(np.percentile(lat, 99)), 1),
+                                   "max": round(float(lat.max()), 1), "n": int(lat.size)}
+                                  if lat.size else {})
         r["refresh_ms"] = {k: round(v, 2) for k, v in win.refresh_ms.items()
                            if state["refresh0"].get(k) != v}
         st = np.array(state["status"][1:] or [(float("nan"), float("nan"))])
@@ -323,13 +354,14 @@ def run(args: argparse.Namespace, ap: argparse.ArgumentParser) -> int:
             continue
         print(f"{k:>24}: {v:.3g}" if isinstance(v, float) else f"{k:>24}: {v}")
     head = (f"{'view':>14} {'app/headless':>12} {'fps':>5} {'p99 ms':>7} {'gui ms/frame':>12} "
-            f"{'gui cpu':>7} {'status steps/s':>14} {'status fps':>10}")
+            f"{'gui cpu':>7} {'status steps/s':>14} {'status fps':>10} {'edit ms p99':>11}")
     print(head)
     for name, r in res["views"].items():
+        edit_p99 = r["gating_latency_ms"].get("p99", float("nan"))
         print(f"{name:>14} {r['app_vs_headless']:>12.0%} {r['display_fps']:>5.1f} "
               f"{r['timer10ms_p99_ms']:>7.1f} {r['gui_ms_per_frame']:>12.1f} "
               f"{r['cpu_share']['gui']:>7.2f} {r['status_bar_steps_per_s']:>14,.0f} "
-              f"{r['status_bar_fps']:>10.0f}")
+              f"{r['status_bar_fps']:>10.0f} {edit_p99:>11.1f}")
     return 0
 
 
