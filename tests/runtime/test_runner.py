@@ -63,13 +63,21 @@ def test_step_and_until_step(make_runner: Callable[..., SimRunner]) -> None:
     assert r.source.step() == 123
 
 
-def test_set_applies_between_chunks_quickly(make_runner: Callable[..., SimRunner]) -> None:
+def test_set_applies_before_the_next_chunk(make_runner: Callable[..., SimRunner]) -> None:
+    """A command waits at most for the chunk running when it is queued (chunks aim at 15 ms;
+    the wall-clock latency is a benchmark's: tests/benchmarks/bench_gui.py)."""
     r = make_runner()
+    seen: list[tuple[Any, int]] = []
+    r.call(lambda s: s.applied.connect(lambda a: seen.append((a, r.chunks_run)))).result(5)
     r.command(Play())
-    t0 = time.monotonic()
+    wait_until(lambda: r.chunks_run > 3)
     r.command(SetParams({"learning.g_ca3_dg": 0.25}))
+    c0 = r.chunks_run
+    wait_until(lambda: bool(seen))
+    applied, c1 = seen[0]
+    assert applied.command == SetParams({"learning.g_ca3_dg": 0.25})
+    assert c1 - c0 <= 1, f"the command waited {c1 - c0} chunks"
     wait_until(lambda: P.get(r.source.params(), "learning.g_ca3_dg") == 0.25)
-    assert time.monotonic() - t0 < 0.1
 
 
 def test_bad_command_is_an_event_not_a_crash(make_runner: Callable[..., SimRunner]) -> None:
