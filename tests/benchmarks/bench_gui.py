@@ -7,6 +7,7 @@ Measures, on this machine:
   drawing), as a fraction of headless;
 - display frames per second and dropped frames;
 - the p99 interval of a 10 ms QTimer on the GUI thread while the simulation runs;
+- the garbage collector's full passes (count, longest), which stall every thread;
 - the latency of a gating edit (set in the parameter tree, as the user's spin box does, every
   200 ms) until the simulator applies it (``gating_latency_ms``: p50, p99, max);
 - the time from launching ``python -m hippoviz.gui.app`` to the window being up (warm Numba cache);
@@ -27,6 +28,7 @@ Run it under a real X server so VisPy draws (docs/architecture.md)::
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import re
@@ -176,6 +178,19 @@ def app_figures(preset: str, seconds: float, rows: tuple[str, ...] = ("default",
 
     edit_timer = QTimer()
     edit_timer.timeout.connect(edit_gating)
+    # the garbage collector's passes over the oldest generation, timed (any thread)
+    gc_full: list[float] = []
+    gc_t0 = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            gc_t0[0] = time.perf_counter()
+        else:
+            gc_full.append(1000 * (time.perf_counter() - gc_t0[0]))
+
+    gc.callbacks.append(on_gc)
 
     def start() -> None:
         win.runner.call(lambda s: s.applied.connect(on_applied)).result(5)
@@ -210,6 +225,7 @@ def app_figures(preset: str, seconds: float, rows: tuple[str, ...] = ("default",
         state["cpu0"] = {k: thread_cpu_s(t) for k, t in state["tids"].items()}
         status_timer.start(int(1000 * STATUS_EVERY_S))
         latencies.clear()
+        gc_full.clear()
         edit_timer.start(200)
         if profile_dir:
             import cProfile
@@ -240,6 +256,8 @@ def app_figures(preset: str, seconds: float, rows: tuple[str, ...] = ("default",
         iv = np.array(intervals) * 1000
         r["timer10ms_p50_ms"] = float(np.percentile(iv, 50)) if iv.size else float("nan")
         r["timer10ms_p99_ms"] = float(np.percentile(iv, 99)) if iv.size else float("nan")
+        r["gc_full_passes"] = len(gc_full)
+        r["gc_full_max_ms"] = round(max(gc_full), 1) if gc_full else 0.0
         lat = np.array(latencies) * 1000
         r["gating_latency_ms"] = ({"p50": round(float(np.percentile(lat, 50)), 1),
                                    "p99": round(float(np.percentile(lat, 99)), 1),
@@ -255,6 +273,7 @@ def app_figures(preset: str, seconds: float, rows: tuple[str, ...] = ("default",
 
     QTimer.singleShot(1500, start)
     app.exec()
+    gc.callbacks.remove(on_gc)
     return out
 
 
