@@ -325,6 +325,19 @@ class LearningParams:
         "fires: its incoming recurrent weights move towards the CA3 activity by this fraction "
         "times its own activity). Used only with network.ca3_recurrent_gain > 0.",
         lo=0.0, hi=0.1, step=0.0005, kernel="lr_rc")
+    competitive_dg: float = p(
+        0.0, "Competitive learning in EC -> DG (Rumelhart & Zipser 1985; Rolls 1989, the "
+        "dentate gyrus as a competitive network that separates patterns): besides the "
+        "error's gradient, each DG winner's incoming weights grow by this times its activity "
+        "times the input (a Hebbian term, at DG's learning rate); synaptic scaling keeps their "
+        "norm, so a winner turns towards the inputs it wins for (0 = off).",
+        lo=0.0, hi=5.0, step=0.05, kernel="comp_dg")
+    competitive_ca3: float = p(
+        0.0, "Competitive learning in DG -> CA3 (Rolls 1989; Treves & Rolls 1992, the mossy "
+        "fibres): each weight between a DG winner and a CA3 winner grows by this times the "
+        "product of their activities (at CA3's learning rate), besides the error's gradient; "
+        "synaptic scaling keeps each CA3 unit's norm (0 = off).",
+        lo=0.0, hi=5.0, step=0.05, kernel="comp_ca3")
     lr_ca1: float = p(0.0002, "Learning rate of CA3 -> CA1 (and the EC -> CA1 shortcut).",
                       lo=0.0, hi=0.05, step=0.0001, gating=True, kernel="lr_ca1")
     lr_out: float = p(0.002, "Learning rate of CA1 -> EC.", lo=0.0, hi=0.05, step=0.0001,

@@ -44,7 +44,7 @@ PV_NAMES: tuple[str, ...] = (
     "kappa", "rmax_grid", "rmax_lec", "rmax_dg", "rmax_ca3", "rmax_ca1", "rmax_out",
     "ph_ec", "ph_dg", "ph_ca3", "ph_ca1",
     "rm_bin", "rm_xmin", "rm_ymin", "rm_nx", "rm_ny", "rm_decay",
-    "grid_sx", "grid_sy", "g_rc", "lr_rc", "nov_ca1", "obj_explore",
+    "grid_sx", "grid_sy", "g_rc", "lr_rc", "nov_ca1", "obj_explore", "comp_dg", "comp_ca3",
 )
 PV = {name: i for i, name in enumerate(PV_NAMES)}
 #: Slots the simulator derives itself (the rate-map grid and its forgetting), not parameters.
@@ -61,7 +61,7 @@ DERIVED_SLOTS: tuple[str, ...] = ("rm_bin", "rm_xmin", "rm_ymin", "rm_nx", "rm_n
  KAPPA, RMAX_GRID, RMAX_LEC, RMAX_DG, RMAX_CA3, RMAX_CA1, RMAX_OUT,
  PH_EC, PH_DG, PH_CA3, PH_CA1,
  RM_BIN, RM_XMIN, RM_YMIN, RM_NX, RM_NY, RM_DECAY,
- GRID_SX, GRID_SY, G_RC, LR_RC, NOV_CA1, OBJ_EXPLORE) = range(len(PV_NAMES))
+ GRID_SX, GRID_SY, G_RC, LR_RC, NOV_CA1, OBJ_EXPLORE, COMP_DG, COMP_CA3) = range(len(PV_NAMES))
 
 #: Columns of the per-step sample output.
 SAMPLE_COLUMNS = ("t", "x", "y", "heading", "speed", "theta", "mm_total", "mm_grid",
@@ -854,6 +854,8 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                     act_count[n1 + i] += 1.0
                 for q in range(m2, mb2):
                     gb2[act2[q]] += d2[act2[q]]
+                c_dg = pv[COMP_DG]
+                c_ca3 = pv[COMP_CA3]
                 for q in range(mb1):
                     j = act1[q]
                     hj = h1[j]
@@ -861,11 +863,17 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                         for r in range(mb2):
                             i = act2[r]
                             g2t[j, i] += hj * d2[i]
+                        if c_ca3 > 0.0:  # competitive learning: co-active winners (descent)
+                            for r in range(m2):
+                                i = act2[r]
+                                g2t[j, i] -= c_ca3 * hj * h2[i]
                         act_count[j] += 1.0
                     else:  # DG's threshold unit learns: mark its row as not idle
                         dg_idle[j] = -1
                     gb1[j] += d1[j]
                     dj = d1[j]
+                    if c_dg > 0.0 and q < m1:
+                        dj -= c_dg * hj
                     grow = g1[j]
                     for i in range(n_ec):
                         grow[i] += dj * xin[i]

@@ -167,8 +167,12 @@ def loop_step_np(x: F32, xin: F32, net: NetworkState, params: Params,
     if n.sparsity_dg == "none":
         d1 = d1 + n.l1 * (h1 > 0)
     d1 = inhibition(normalise_error(d1, h1, n1), t1, c1) * i1
+    # competitive learning (learning.competitive_*): a Hebbian term between co-active
+    # winners, on the same descent as the error's
     grads = {
-        "ec_dg": np.outer(d1, xin), "dg_ca3": np.outer(d2, h1), "ca3_ca1": np.outer(d3, h2),
+        "ec_dg": np.outer(d1 - lp.competitive_dg * h1, xin),
+        "dg_ca3": np.outer(d2, h1) - lp.competitive_ca3 * np.outer(h2, h1),
+        "ca3_ca1": np.outer(d3, h2),
         "ec_ca1": np.outer(ip.gamma_ta * d3, xin), "ca1_out": np.outer(d4, h3),
         "b_dg": d1, "b_ca3": d2, "b_ca1": d3, "b_out": d4,
     }

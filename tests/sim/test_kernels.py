@@ -252,6 +252,7 @@ def _one_step_setup(patch: dict[str, object]) -> tuple[object, dict[str, np.ndar
     {"network.intrinsic_plasticity_s": 30.0, "learning.synaptic_scaling": 1.0},
     {"network.divisive_normalisation": True, "network.sparsity_ca3": "emax"},
     {"network.ca3_recurrent_gain": 2.5, "learning.lr_ca3_recurrent": 0.05},
+    {"learning.competitive_dg": 0.7, "learning.competitive_ca3": 1.3},
 ])
 def test_full_step_matches_reference(patch: dict[str, object]) -> None:
     """One kernel step (forward, mismatch, error pathway, update) against docs/model.md in NumPy."""
