@@ -872,11 +872,14 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                         dg_idle[j] = -1
                     gb1[j] += d1[j]
                     dj = d1[j]
-                    if c_dg > 0.0 and q < m1:
-                        dj -= c_dg * hj
                     grow = g1[j]
-                    for i in range(n_ec):
-                        grow[i] += dj * xin[i]
+                    if c_dg > 0.0 and q < m1:  # (a float32 of its own: dj's type stays)
+                        dc = np.float32(dj - c_dg * hj)
+                        for i in range(n_ec):
+                            grow[i] += dc * xin[i]
+                    else:
+                        for i in range(n_ec):
+                            grow[i] += dj * xin[i]
                 counters[0] += 1
                 if tp:
                     t_lap = _lap(prof, P_GRAD, t_lap)

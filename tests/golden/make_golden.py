@@ -12,7 +12,9 @@ final state, and the machine it ran on (CPU and library versions: ``fastmath`` k
 differently on CPUs with other vector units, so the stored spikes hold for that machine's kind).
 
 Regenerate it only for a deliberate change of the model's arithmetic; the tests exist to
-show that everything else leaves the spikes untouched.
+show that everything else leaves the spikes untouched. ``--this-machine`` replays the stored
+run on this machine and writes ``session_small.<cpu>.npz`` beside it, for the tests on CPUs of
+that kind.
 """
 
 from __future__ import annotations
@@ -102,12 +104,30 @@ def run_golden(params_toml: str, seed: int, schedule: list[tuple[int, dict[str, 
     return out
 
 
+def stored_for(cpu_name: str) -> Path:
+    """The golden run written on a CPU of this name (``session_small.npz`` is the first one,
+    written on an AMD znver5 before the runtime was restructured)."""
+    return HERE / f"session_small.{cpu_name}.npz"
+
+
 def main() -> int:
+    """Write ``session_small.npz``; with ``--this-machine``, replay that file's run here and
+    write it as ``session_small.<cpu>.npz``, so that the bit-identity tests hold on this kind
+    of CPU too (run it with the code whose arithmetic is to be kept)."""
     from hippoviz import params as P
     from hippoviz.sim import LAYERS
 
-    out = run_golden(P.dumps(P.load_preset("small"), comments=False), SEED, SCHEDULE, CHUNKS)
-    np.savez_compressed(HERE / "session_small.npz", **out)
+    if "--this-machine" in sys.argv[1:]:
+        with np.load(HERE / "session_small.npz", allow_pickle=False) as z:
+            first = {k: z[k] for k in z.files}
+        schedule = [(int(s), dict(c)) for s, c in json.loads(str(first["schedule"]))]
+        out = run_golden(str(first["params_toml"]), int(first["seed"]), schedule,
+                         [int(n) for n in first["chunks"]])
+        path = stored_for(machine()["cpu_name"])
+    else:
+        out = run_golden(P.dumps(P.load_preset("small"), comments=False), SEED, SCHEDULE, CHUNKS)
+        path = HERE / "session_small.npz"
+    np.savez_compressed(path, **out)
     n_spikes = sum(out[f"spikes.{L}.units"].size for L in LAYERS)
     print(f"{int(np.sum(CHUNKS))} steps, {n_spikes} spikes")
     return 0
