@@ -5,9 +5,9 @@ changes through :meth:`SimRunner.command` (typed commands, :mod:`hippoviz.runtim
 they are applied between chunks, never mid-step, and a chunk aims at 15 ms of wall time (twice
 that while other threads hold a core) so changes take effect well within 100 ms. After every
 chunk the runner fills the rings and slots of its :class:`~hippoviz.runtime.LiveSource`; it
-reports what happened as typed events
-(:mod:`hippoviz.runtime.events`). Code that must run on the simulation thread (a recorder that
-plugs into the session's hooks, an experiment protocol) goes through :meth:`SimRunner.call`.
+reports what happened as typed events (:mod:`hippoviz.runtime.events`). Code that must run on
+the simulation thread (a recorder that plugs into the session's hooks, an experiment protocol)
+goes through :meth:`SimRunner.call`.
 """
 
 from __future__ import annotations
