@@ -275,6 +275,17 @@ class NetworkParams:
         "order of magnitude, a log-normal with sd near 1 in natural log). 0 = every unit aims at "
         "the same target (hippoviz 0.2).",
         lo=0.0, hi=2.0, step=0.1, live=False)
+    excitability_memory_ca3_s: float = p(
+        0.0, "How long a CA3 unit keeps the excitability that homeostasis gives it (Alme et "
+        "al. 2014, Nature 514:358: which CA3 cells are active in one room does not predict "
+        "which are active in another; contrast network.excitability_spread_ca1). While "
+        "homeostasis runs, each batch moves every CA3 threshold towards the layer's mean "
+        "threshold by the batch's learning time over this time constant, so a unit's lasting "
+        "departure from the others fades within it; homeostasis still holds each unit at its "
+        "target meanwhile. 0 = kept for ever (the default). At 12 s a new room's CA3 "
+        "population shares fewer units with the old one's, but two familiar rooms' share "
+        "more and the LEC-only morph moves less (docs/science.md).",
+        unit="s", lo=0.0, hi=3600.0, step=10.0, kernel="exc_tau_ca3")
     novelty_disinhibition_ca1: float = p(
         0.0, "Novelty releases CA1 from inhibition (Nitz & McNaughton 2004, J Neurophysiol "
         "91:863-872: CA1 interneurons fire less in a novel environment; Karlsson & Frank 2008, "

@@ -45,6 +45,7 @@ PV_NAMES: tuple[str, ...] = (
     "ph_ec", "ph_dg", "ph_ca3", "ph_ca1",
     "rm_bin", "rm_xmin", "rm_ymin", "rm_nx", "rm_ny", "rm_decay",
     "grid_sx", "grid_sy", "g_rc", "lr_rc", "nov_ca1", "obj_explore", "comp_dg", "comp_ca3",
+    "exc_tau_ca3",
 )
 PV = {name: i for i, name in enumerate(PV_NAMES)}
 #: Slots the simulator derives itself (the rate-map grid and its forgetting), not parameters.
@@ -61,7 +62,8 @@ DERIVED_SLOTS: tuple[str, ...] = ("rm_bin", "rm_xmin", "rm_ymin", "rm_nx", "rm_n
  KAPPA, RMAX_GRID, RMAX_LEC, RMAX_DG, RMAX_CA3, RMAX_CA1, RMAX_OUT,
  PH_EC, PH_DG, PH_CA3, PH_CA1,
  RM_BIN, RM_XMIN, RM_YMIN, RM_NX, RM_NY, RM_DECAY,
- GRID_SX, GRID_SY, G_RC, LR_RC, NOV_CA1, OBJ_EXPLORE, COMP_DG, COMP_CA3) = range(len(PV_NAMES))
+ GRID_SX, GRID_SY, G_RC, LR_RC, NOV_CA1, OBJ_EXPLORE, COMP_DG, COMP_CA3,
+ EXC_TAU_CA3) = range(len(PV_NAMES))
 
 #: Columns of the per-step sample output.
 SAMPLE_COLUMNS = ("t", "x", "y", "heading", "speed", "theta", "mm_total", "mm_grid",
@@ -315,6 +317,19 @@ def normalise_columns(wt: NDArray[np.float32], norm: float) -> None:
         row = wt[i]
         for j in range(n_out):
             row[j] *= f[j]
+
+
+@njit(cache=True, nogil=True)
+def relax_thresholds(th: NDArray[np.float32], r: float) -> None:
+    """Move every threshold of a layer towards the layer's mean threshold by the fraction
+    ``r`` (NumPy twin: :func:`hippoviz.sim.reference.relax_thresholds_np`)."""
+    n = th.shape[0]
+    m = 0.0
+    for i in range(n):
+        m += th[i]
+    m /= n
+    for i in range(n):
+        th[i] -= r * (th[i] - m)
 
 
 @njit(cache=True, nogil=True)
@@ -944,6 +959,10 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                             th1[j] += eta * (act_count[j] * inv_b - t1 * hscale[j])
                         for i in range(n_ca3):
                             th2[i] += eta * (act_count[n1 + i] * inv_b - t2 * hscale[n1 + i])
+                        # CA3's excitability fades towards the layer's (its time constant
+                        # against the learning time of this batch)
+                        if pv[EXC_TAU_CA3] > 0.0:
+                            relax_thresholds(th2, min(1.0, counters[0] * dt / pv[EXC_TAU_CA3]))
                         for l in range(n_ca1):
                             th3[l] += eta * (act_count[n1 + n2 + l] * inv_b
                                              - t3 * hscale[n1 + n2 + l])

@@ -34,6 +34,13 @@ class StepResult:
     threshold_units: tuple[int, int, int] = (-1, -1, -1)
 
 
+def relax_thresholds_np(th: F32, r: float) -> F32:
+    """A layer's thresholds moved towards their mean by the fraction ``r`` (twin of the
+    kernel's ``relax_thresholds``)."""
+    t = th.astype(np.float64)
+    return (t - r * (t - t.mean())).astype(np.float32)
+
+
 def recurrent_drive_np(z: NDArray[np.float64], w: F32, prev: F32,
                        gain: float) -> NDArray[np.float64]:
     """CA3's feed-forward drive ``z`` plus its recurrent collaterals (twin of the kernel's).

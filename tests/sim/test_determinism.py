@@ -145,3 +145,12 @@ def test_state_dict_round_trip_continues_identically() -> None:
     assert np.array_equal(a.pos_m, b.pos_m)
     assert np.array_equal(a.spikes["dg"].times_s, b.spikes["dg"].times_s)
     assert np.array_equal(sim.weights("ca1_out"), other.weights("ca1_out"))
+
+
+def test_ca3_excitability_memory_keeps_chunking_invariance() -> None:
+    params = P.replace(P.load_preset("small"), {"network.excitability_memory_ca3_s": 20.0})
+    a = _run(5, [1200], params=params)
+    c = _run(5, [11, 589, 3, 597], params=params)
+    assert _equal(a, c)
+    plain = _run(5, [1200])
+    assert not np.array_equal(a["t_ca3"], plain["t_ca3"])  # it changed what CA3 did

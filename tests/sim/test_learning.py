@@ -140,3 +140,43 @@ def test_novelty_disinhibition_recruits_ca1_in_a_new_network() -> None:
     for _ in range(12):  # 2 minutes of the room
         a.run_chunk(6000)
     assert a.run_chunk(3000).active_fraction[:, 2].mean() < 1.5 * k
+
+
+def test_relax_thresholds_matches_its_numpy_twin() -> None:
+    from hippoviz.sim.kernel import relax_thresholds
+    from hippoviz.sim.reference import relax_thresholds_np
+
+    rng = np.random.default_rng(3)
+    th0 = rng.normal(0.1, 0.5, 256).astype(np.float32)
+    for r in (0.0, 0.001, 0.3, 1.0):
+        th = th0.copy()
+        relax_thresholds(th, r)
+        np.testing.assert_allclose(th, relax_thresholds_np(th0, r), rtol=0, atol=1e-7)
+    th = th0.copy()
+    relax_thresholds(th, 0.0)
+    assert np.array_equal(th, th0)  # r = 0 changes nothing
+    relax_thresholds(th, 1.0)
+    assert np.ptp(th) < 1e-6 and abs(float(th[0]) - float(th0.astype(np.float64).mean())) < 1e-6
+
+
+def test_ca3_excitability_memory_fades_only_ca3s_threshold_spread() -> None:
+    """With network.excitability_memory_ca3_s the CA3 thresholds homeostasis spreads out are
+    pulled back towards their mean while learning; without learning nothing moves."""
+    base = P.replace(P.load_preset("small"), {"network.excitability_memory_ca3_s": 0.0})
+    fast = P.replace(base, {"network.excitability_memory_ca3_s": 2.0})
+    runs = {}
+    for name, params in (("off", base), ("on", fast)):
+        sim = build(params, 8)
+        for _ in range(6):
+            sim.run_chunk(1000)
+        runs[name] = sim
+    sd_off = float(np.std(runs["off"].net.th_ca3))
+    sd_on = float(np.std(runs["on"].net.th_ca3))
+    assert sd_off > 0.0
+    assert sd_on < 0.5 * sd_off, (sd_on, sd_off)
+    # frozen: the relaxation is part of learning, so the thresholds stay bit for bit
+    sim = runs["on"]
+    sim.apply({"learning.enabled": False})
+    th = sim.net.th_ca3.copy()
+    sim.run_chunk(500)
+    assert np.array_equal(sim.net.th_ca3, th)
