@@ -38,7 +38,8 @@ def relax_thresholds_np(th: F32, r: float) -> F32:
     """A layer's thresholds moved towards their mean by the fraction ``r`` (twin of the
     kernel's ``relax_thresholds``)."""
     t = th.astype(np.float64)
-    return (t - r * (t - t.mean())).astype(np.float32)
+    out: F32 = (t - r * (t - t.mean())).astype(np.float32)
+    return out
 
 
 def recurrent_drive_np(z: NDArray[np.float64], w: F32, prev: F32,
