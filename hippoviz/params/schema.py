@@ -277,7 +277,7 @@ class NetworkParams:
         lo=0.0, hi=2.0, step=0.1, live=False)
     excitability_memory_ca3_s: float = p(
         0.0, "How long a CA3 unit keeps the excitability that homeostasis gives it (Alme et "
-        "al. 2014, Nature 514:358: which CA3 cells are active in one room does not predict "
+        "al. 2014, PNAS 111:18428-18435: which CA3 cells are active in one room does not predict "
         "which are active in another; contrast network.excitability_spread_ca1). While "
         "homeostasis runs, each batch moves every CA3 threshold towards the layer's mean "
         "threshold by the batch's learning time over this time constant, so a unit's lasting "
