@@ -170,13 +170,18 @@ def _row3(m: dict[str, Any], sd: dict[str, Any], rodent: str, cite: str) -> list
     pv = m.get("pv_correlation")
     if not pv:
         return []
-    n_ok = sum(abs(_num(pv.get(L))) < GLOBAL_PV_MAX for L in ("ca3", "ca1"))
+    # CA3 uncorrelated; CA1 overlapping more than CA3 and still remapping (Leutgeb et al. 2004)
+    base = m.get("pv_correlation_baseline") or {}
+    ca1, ca3 = _num(pv.get("ca1")), _num(pv.get("ca3"))
+    n_ok = int(abs(ca3) < GLOBAL_PV_MAX) + int(ca3 < ca1 < _num(base.get("ca1")))
     text = (f"PV correlation: {_layers(pv, 2, sd.get('pv_correlation'))} (same-room baseline "
             f"{_layers(m.get('pv_correlation_baseline'))}); median rate-map correlation: "
             f"{_layers(m.get('rate_map_correlation_median'))}; correlation of the units' mean "
             f"rates: {_layers(m.get('mean_rate_correlation'))}")
-    return [Finding("Population vectors uncorrelated", text, rodent, cite, _verdict(n_ok, 2),
-                    f"|PV correlation| < {GLOBAL_PV_MAX} in CA3 and CA1")]
+    return [Finding("CA3 population vectors uncorrelated, CA1 overlapping more", text, rodent,
+                    cite, _verdict(n_ok, 2),
+                    f"|PV correlation| < {GLOBAL_PV_MAX} in CA3; CA1's between CA3's and its "
+                    f"same-room PV")]
 
 
 def _row4(m: dict[str, Any], sd: dict[str, Any], rodent: str, cite: str) -> list[Finding]:

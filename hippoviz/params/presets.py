@@ -7,7 +7,8 @@ from pathlib import Path
 from hippoviz.params.core import ParamError, load
 from hippoviz.params.schema import Params
 
-PRESETS: tuple[str, ...] = ("small", "default", "large", "hippoviz-0.1", "hippoviz-0.2")
+PRESETS: tuple[str, ...] = ("small", "default", "large", "hippoviz-0.1", "hippoviz-0.2",
+                            "hippoviz-0.3")
 
 
 def _presets_dir() -> Path:

@@ -286,6 +286,20 @@ class NetworkParams:
         "population shares fewer units with the old one's, but two familiar rooms' share "
         "more and the LEC-only morph moves less (docs/science.md).",
         unit="s", lo=0.0, hi=3600.0, step=10.0, kernel="exc_tau_ca3")
+    excitability_per_room: str = p(
+        "dg_ca3", "Excitability kept per room (Alme et al. 2014, PNAS 111:18428-18435: which CA3 "
+        "cells are active in one room does not predict which are active in another): when "
+        "inputs.room changes, the thresholds that homeostasis gave the named layers in the "
+        "room left are stored with it, and those of the room entered are restored if the "
+        "network has been there; a room it has never been in starts as the first room did at "
+        "build: each threshold of a named layer where its unit fires in a fraction k of the "
+        "room (network.threshold_init = calibrated), so no unit carries another room's "
+        "excitability. "
+        "dg_ca3 (the default): DG's and CA3's (Chawla et al. 2005, Hippocampus 15:579-586: "
+        "largely distinct granule cells in two environments); ca3: CA3's alone; off: one set of "
+        "thresholds for every room (hippoviz 0.3). The room is recognised by its label, not "
+        "learned.",
+        choices=("off", "ca3", "dg_ca3"))
     novelty_disinhibition_ca1: float = p(
         0.0, "Novelty releases CA1 from inhibition (Nitz & McNaughton 2004, J Neurophysiol "
         "91:863-872: CA1 interneurons fire less in a novel environment; Karlsson & Frank 2008, "

@@ -65,18 +65,25 @@ def ec_inputs(params: Params, arena: Arena, positions: NDArray[np.float64],
                            ip.gamma_lec * obj], axis=1)
 
 
-def calibrate_thresholds(net: NetworkState, x: NDArray[np.float64], params: Params) -> None:
+def calibrate_thresholds(net: NetworkState, x: NDArray[np.float64], params: Params,
+                         layers: tuple[str, ...] = ("dg", "ca3", "ca1")) -> None:
     """Set ``net``'s thresholds in place so that each hidden unit's pre-activation exceeds its
     threshold at a fraction ``k`` of the places whose inputs are the rows of ``x``.
 
-    The EC -> CA1 shortcut (``gamma_ta``) is included in CA1's pre-activation, as in the kernel.
+    Only the thresholds of ``layers`` are set; a layer not named keeps its own, through which
+    the layers after it are read. The EC -> CA1 shortcut (``gamma_ta``) is included in CA1's
+    pre-activation, as in the kernel.
     """
     n = params.network
     a1 = x @ net.w_ec_dg.T.astype(np.float64) + net.b_dg
-    net.th_dg[:] = np.quantile(a1, 1.0 - n.k_dg, axis=0)
+    if "dg" in layers:
+        net.th_dg[:] = np.quantile(a1, 1.0 - n.k_dg, axis=0)
     h1 = hidden_layer_np(a1, net.th_dg, n.sparsity_dg, n.k_dg, n.e_dg)
     a2 = h1.astype(np.float64) @ net.wt_dg_ca3 + net.b_ca3
-    net.th_ca3[:] = np.quantile(a2, 1.0 - n.k_ca3, axis=0)
+    if "ca3" in layers:
+        net.th_ca3[:] = np.quantile(a2, 1.0 - n.k_ca3, axis=0)
+    if "ca1" not in layers:
+        return
     h2 = hidden_layer_np(a2, net.th_ca3, n.sparsity_ca3, n.k_ca3, n.e_ca3)
     a3 = h2.astype(np.float64) @ net.wt_ca3_ca1 + net.b_ca1
     if params.inputs.gamma_ta > 0.0:

@@ -156,6 +156,8 @@ class Simulator:
         # unit's pre-activation
         self._ipstat = np.zeros((2, n_hidden), np.float64)
         self._ipstat[1] = 1.0
+        #: hidden thresholds stored per room (network.excitability_per_room)
+        self._room_th: dict[int, dict[str, NDArray[np.float32]]] = {}
         self._buf_n = 0
         self._prof = np.zeros(0, np.int64)  # cycles per kernel phase (profile_phases)
         self._pv = np.zeros(len(PV_NAMES), dtype=np.float64)
@@ -165,9 +167,10 @@ class Simulator:
         if npar.threshold_init == "calibrated":
             self.calibrate_thresholds()
 
-    def calibrate_thresholds(self) -> None:
-        """Put every hidden unit's threshold where the unit is above it in a fraction k of the
-        current arena, room, context and objects (see :mod:`hippoviz.sim.calibrate`)."""
+    def calibrate_thresholds(self, layers: tuple[str, ...] = ("dg", "ca3", "ca1")) -> None:
+        """Put every hidden unit's threshold (of ``layers``) where the unit is above it in a
+        fraction k of the current arena, room, context and objects (see
+        :mod:`hippoviz.sim.calibrate`)."""
         ip = self._params.inputs
         k, phi = grid_room(self._grid_layout, ip.room, self.seed, self._params.arena.shape_morph,
                            ip.grid_shape_realign)
@@ -175,7 +178,7 @@ class Simulator:
                       self._border_w,
                       self._lec_maps(ip.context_a), self._lec_maps(ip.context_b),
                       self._switch_at, self._obj_pos, self._obj_on, self._obj_vec)
-        calibrate_thresholds(self.net, x, self._params)
+        calibrate_thresholds(self.net, x, self._params, layers)
 
     # ------------------------------------------------------------------ parameters
     @property
@@ -272,12 +275,29 @@ class Simulator:
             self._set_arena()
         if {"inputs.room", "inputs.grid_shape_realign", "arena.shape_morph"} & changes.keys():
             self._set_grids(new)
+        if "inputs.room" in changes:
+            self._swap_room_excitability(old.inputs.room, new.inputs.room)
         geometry = {"arena.width_m", "arena.height_m", "analysis.bin_size_m"}
         if geometry & changes.keys():
             self._reset_ratemaps()
         self._sync_pv()
         del old
         return changes
+
+    def _swap_room_excitability(self, left: int, entered: int) -> None:
+        """``network.excitability_per_room``: store the named layers' thresholds with the room
+        left and restore those of the room entered; a room never entered gets thresholds
+        calibrated on it, as the first room's were at build."""
+        mode = self._params.network.excitability_per_room
+        if mode == "off":
+            return
+        layers = ("ca3",) if mode == "ca3" else ("dg", "ca3")
+        self._room_th[left] = {L: getattr(self.net, f"th_{L}").copy() for L in layers}
+        if entered in self._room_th:
+            for L, th in self._room_th[entered].items():
+                getattr(self.net, f"th_{L}")[:] = th
+        else:
+            self.calibrate_thresholds(layers)
 
     # ------------------------------------------------------------------ commands
     def command(self, cmd: dict[str, Any]) -> Any:
@@ -592,6 +612,9 @@ class Simulator:
             "params_toml": np.array(P.dumps(self._params, comments=False)),
             "command_log": np.array(json.dumps(self.command_log)),
         })
+        for room, ths in self._room_th.items():
+            for k, th in ths.items():
+                d[f"room_th.{room}.{k}"] = th.copy()
         return d
 
     def load_state_dict(self, d: dict[str, NDArray[Any]]) -> None:
@@ -635,6 +658,11 @@ class Simulator:
         else:
             self._traj = np.zeros((0, 2), np.float64)
         self.command_log = [(int(s), c) for s, c in json.loads(str(d["command_log"]))]
+        self._room_th = {}
+        for key, v in d.items():
+            if key.startswith("room_th."):
+                _, room, name = key.split(".")
+                self._room_th.setdefault(int(room), {})[name] = np.array(v, np.float32)
         self._sync_pv()
 
 
