@@ -70,13 +70,19 @@ def test_aggregate_mean_sd_by_leaf() -> None:
 
 
 def test_verdicts_follow_the_stated_criteria() -> None:
-    m = {"model_row": 3, "pv_correlation": {"dg": 0.5, "ca3": 0.1, "ca1": -0.15}}
+    # a new room: CA3 uncorrelated, CA1 overlapping more than CA3 but still remapping
+    m = {"model_row": 3, "pv_correlation": {"dg": 0.5, "ca3": 0.1, "ca1": 0.4},
+         "pv_correlation_baseline": {"dg": 0.9, "ca3": 0.9, "ca1": 0.95}}
     (f,) = R.assess(m)
     assert f.verdict == "agrees"
-    m["pv_correlation"]["ca1"] = 0.7
+    m["pv_correlation"]["ca1"] = 0.05  # CA1 below CA3
     assert R.assess(m)[0].verdict == "partly"
-    m["pv_correlation"]["ca3"] = 0.25
+    m["pv_correlation"]["ca1"] = 0.97  # CA1 not remapping
+    assert R.assess(m)[0].verdict == "partly"
+    m["pv_correlation"]["ca3"] = -0.25
     assert R.assess(m)[0].verdict == "disagrees"
+    m["pv_correlation"]["ca1"] = 0.4  # CA1 above CA3, but CA3 correlated
+    assert R.assess(m)[0].verdict == "partly"
     les = {"model_row": 9, "lesion": {"ca3_dg": {
         "upstream": ["dg"], "lower_upstream": {"dg": True},
         "intact": {"dg": 0.5, "ca3": 0.5, "ca1": 0.5},
