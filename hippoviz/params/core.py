@@ -225,13 +225,36 @@ def from_dict(data: Mapping[str, Any], base: Params | None = None) -> Params:
     return replace(base or Params(), patch)
 
 
-def loads(text: str, base: Params | None = None, source: str = "<string>") -> Params:
+def _version(text: str) -> tuple[int, ...]:
+    """``"0.3.1"`` as ``(0, 3, 1)`` (a part that is not a number ends it: ``"0.4.0.dev1"``)."""
+    out: list[int] = []
+    for part in text.split("."):
+        if not part.isdigit():
+            break
+        out.append(int(part))
+    return tuple(out)
+
+
+def loads(text: str, base: Params | None = None, source: str = "<string>",
+          written_by: str | None = None) -> Params:
+    """Params from TOML text. ``written_by``: the hippoviz version that wrote it (a recording);
+    a parameter that came after that version and that the text does not name takes the value
+    the older model behaved as (``Meta.before``), not today's default."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ParamError(f"{source}: malformed TOML: {exc}") from None
     try:
-        return from_dict(data, base)
+        params = from_dict(data, base)
+        if written_by is None:
+            return params
+        old: dict[str, Any] = {}
+        for s in iter_specs():
+            before = s.meta.before
+            if (before is not None and _version(written_by) < _version(before[0])
+                    and s.name not in data.get(s.section, {})):
+                old[s.key] = before[1]
+        return replace(params, old) if old else params
     except ParamError as exc:
         raise ParamError(f"{source}: {exc}") from None
 

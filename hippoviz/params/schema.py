@@ -40,6 +40,11 @@ class Meta:
     kernel: str | None = None
     to_kernel: Callable[[Any], float] | None = None
     may_be_empty: bool = False  # a list parameter that may be empty
+    #: ``(version, value)``: the parameter (or its default) came with that hippoviz version, and
+    #: the model of older versions behaved as ``value``; a recording written by an older
+    #: version that does not name the parameter is read with it
+    #: (:func:`hippoviz.params.loads`, ``written_by``).
+    before: tuple[str, Any] | None = None
 
 
 def radians(degrees: float) -> float:
@@ -299,7 +304,7 @@ class NetworkParams:
         "largely distinct granule cells in two environments); ca3: CA3's alone; off: one set of "
         "thresholds for every room (hippoviz 0.3). The room is recognised by its label, not "
         "learned.",
-        choices=("off", "ca3", "dg_ca3"))
+        choices=("off", "ca3", "dg_ca3"), before=("0.4.0", "off"))
     novelty_disinhibition_ca1: float = p(
         0.0, "Novelty releases CA1 from inhibition (Nitz & McNaughton 2004, J Neurophysiol "
         "91:863-872: CA1 interneurons fire less in a novel environment; Karlsson & Frank 2008, "

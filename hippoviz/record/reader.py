@@ -197,7 +197,8 @@ class Recording:
         self.seed = int(a["seed"])
         self.params_toml = str(a["params_toml"])
         try:
-            self.params: P.Params = P.loads(self.params_toml, source=f"{self.path} params")
+            self.params: P.Params = P.loads(self.params_toml, source=f"{self.path} params",
+                                            written_by=self.version)
         except P.ParamError as exc:
             raise RecordError(f"corrupt recording {self.path}: {exc}") from None
         self.dt_s = float(a["dt_s"])

@@ -104,3 +104,14 @@ def test_live_and_rebuild() -> None:
     assert P.needs_rebuild({"network.n_dg": 10, "learning.g_ca3_dg": 0}) == ["network.n_dg"]
     assert all(f.metadata for sec in dataclasses.fields(P.Params)
                for f in dataclasses.fields(sec.default))  # type: ignore[arg-type]
+
+
+def test_a_parameter_missing_from_an_older_file_takes_the_older_model() -> None:
+    text = P.dumps(P.Params(), comments=False)
+    lines = [ln for ln in text.splitlines() if not ln.startswith("excitability_per_room")]
+    old = "\n".join(lines)
+    assert P.loads(old).network.excitability_per_room == "dg_ca3"  # no version: the default
+    assert P.loads(old, written_by="0.3.1").network.excitability_per_room == "off"
+    assert P.loads(old, written_by="0.4.0").network.excitability_per_room == "dg_ca3"
+    assert P.loads(old, written_by="0.4.0.dev1").network.excitability_per_room == "dg_ca3"
+    assert P.loads(text, written_by="0.3.1").network.excitability_per_room == "dg_ca3"  # named

@@ -162,3 +162,33 @@ def test_live_change_before_a_mid_run_start(small_params: P.Params, tmp_path: Pa
         rec.write(sim.run_chunk(100))
     report = replay(tmp_path / "late.h5")
     assert report.ok, report.summary()
+
+
+def test_a_recording_of_an_older_version_replays_with_its_model(small_params: P.Params,
+                                                                tmp_path: Path) -> None:
+    """A parameter that came later (here network.excitability_per_room, hippoviz 0.4.0) and that
+    an older recording does not name is read as the older model behaved, so that the recording
+    still replays exactly; read as a new recording, the same file does not."""
+    params = P.replace(small_params, {"network.excitability_per_room": "off"})
+    rooms = {1: [{"op": "set", "patch": {"inputs.room": 1}}],
+             2: [{"op": "set", "patch": {"inputs.room": 0}}]}
+    s = record_session(tmp_path / "rooms.h5", params, manipulations=rooms)
+    old = tmp_path / "old.h5"
+    shutil.copy(s.path, old)
+    with h5py.File(old, "r+") as f:
+        text = str(f.attrs["params_toml"])
+        lines = [ln for ln in text.splitlines() if not ln.startswith("excitability_per_room")]
+        assert len(lines) == len(text.splitlines()) - 1
+        f.attrs["params_toml"] = "\n".join(lines) + "\n"
+        f.attrs["hippoviz_version"] = "0.3.1"
+    rec = open_recording(old)
+    assert rec.params.network.excitability_per_room == "off"
+    rec.close()
+    report = replay(old)
+    assert report.ok, report.summary()
+    with h5py.File(old, "r+") as f:
+        f.attrs["hippoviz_version"] = "0.4.0"  # now today's default applies: the rooms differ
+    rec = open_recording(old)
+    assert rec.params.network.excitability_per_room == "dg_ca3"
+    rec.close()
+    assert not replay(old).ok
