@@ -278,3 +278,66 @@ def test_a_new_canvas_draws_once_unseen_before_the_view_is_shown(qtbot: Any,
     view.refresh()
     assert view.renders == 1
     assert count_near(_shown(view), palette.INHIBITORY, 30) > 100
+
+
+def _image(img: QImage) -> np.ndarray:
+    img = img.convertToFormat(QImage.Format.Format_RGBA8888)
+    ptr = img.constBits()
+    ptr.setsize(img.sizeInBytes())
+    return np.frombuffer(ptr, np.uint8).reshape(img.height(), img.bytesPerLine() // 4, 4)[
+        :, : img.width()].copy()
+
+
+def test_new_data_are_rendered_over_ticks_like_in_one_go(make_view: Any) -> None:
+    """New activities: the scene is drawn into a framebuffer a few visuals per display tick and
+    read back in a tick of its own; the view shows the previous picture until then, and the new
+    one has the pixels of a render in one go."""
+    src = FakeSource(make_last(np.random.default_rng(20), (0.03, 0.02, 0.01)), P.Params())
+    view = make_view(src)
+    assert view.picture.image is not None and not view.redraw_in_progress
+    view.slice_ms = 0.0  # one visual per tick: the longest render there is
+    before, shown_before, renders = view.picture.image, _shown(view), view.renders
+    src.data["last"] = make_last(np.random.default_rng(21), (0.01, 0.03, 0.02))
+    ticks = 0
+    while True:
+        view.refresh()
+        ticks += 1
+        if not view.redraw_in_progress:
+            break
+        assert view.picture.image is before and view.renders == renders
+        if ticks % 5 == 1:
+            np.testing.assert_array_equal(_shown(view), shown_before)
+    assert ticks > 10  # every visual in a tick of its own, then the read-back
+    assert view.renders == renders + 1
+    staged = _image(view.picture.image)
+    assert (staged != _image(before)).any()
+    np.testing.assert_array_equal(staged, _image(view.canvas.render_image()))
+    assert (_shown(view) != shown_before).any()
+    view.refresh()  # nothing new: nothing drawn
+    assert not view.redraw_in_progress and view.renders == renders + 1
+
+
+def test_a_resize_or_a_lesion_mid_render_is_drawn_at_once(make_view: Any, qtbot: Any) -> None:
+    last = make_last(np.random.default_rng(22), (0.03, 0.02, 0.01))
+    src = FakeSource(last, P.Params())
+    view = make_view(src)
+    view.slice_ms = 0.0
+    src.data["last"] = dict(last)
+    view.refresh()
+    assert view.redraw_in_progress
+    view.resize(500, 380)
+    qtbot.wait(20)
+    view.refresh()
+    assert not view.redraw_in_progress
+    assert view.picture.image.width() == round(
+        view.picture.width() * view.picture.image.devicePixelRatio())
+    src.data["last"] = dict(last)
+    view.refresh()
+    assert view.redraw_in_progress
+    src.data["params"] = P.replace(P.Params(), {"learning.g_ca3_dg": 0.0})
+    renders = view.renders
+    view.refresh()
+    assert not view.redraw_in_progress and view.renders == renders + 1
+    assert view.canvas.lesioned[2]
+    np.testing.assert_array_equal(_image(view.picture.image),
+                                  _image(view.canvas.render_image()))

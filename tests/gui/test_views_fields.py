@@ -193,3 +193,86 @@ def test_refresh_skips_when_nothing_changed(
     view.refresh()
     view.refresh()
     assert calls == []
+
+
+def gallery_state(view: QtFieldsView) -> dict[str, Any]:
+    """Everything the gallery shows: its image, labels, captions and read-outs."""
+    return {
+        "image": np.array(view.image.image, copy=True),
+        "labels": [(lab.textItem.toPlainText(), lab.isVisible()) for lab in view.labels],
+        "tags": [(tag.textItem.toPlainText(), tag.isVisible()) for tag in view.unit_tags],
+        "units": view.page_units,
+        "page": (view.page, view.page_label.text(), view.caption.text()),
+        "stats": [a.copy() for a in view._stats[view.layer]],
+        "pixels": pixels(view.view),
+    }
+
+
+def assert_same_gallery(a: dict[str, Any], b: dict[str, Any]) -> None:
+    for k in a:
+        if k == "stats":
+            for x, y in zip(a[k], b[k], strict=True):
+                np.testing.assert_array_equal(x, y, err_msg=k)
+        elif isinstance(a[k], np.ndarray):
+            np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+        else:
+            assert a[k] == b[k], k
+
+
+def test_new_maps_are_drawn_over_ticks_like_in_one_go(qtbot: Any) -> None:
+    """New rate maps of a large layer: the spatial information a chunk per display tick, then
+    the page; the previous page stays on show (image, labels, hover read-outs) until the new one
+    is complete, and that is the page a redraw in one go draws."""
+    rng = np.random.default_rng(8)
+    src = FakeSource({"dg": gaussian_maps(600, 20, rng)})
+    sel = StandInSelection("dg", None)
+    view = QtFieldsView(src, sel)
+    qtbot.addWidget(view)
+    view.resize(420, 320)
+    view.show()
+    qtbot.waitExposed(view)
+    view.refresh()
+    sel.select("dg", view.page_units[3])  # a framed tile: the selection is part of the page
+    before = gallery_state(view)
+    src.maps = {"dg": gaussian_maps(600, 20, rng)}  # a new publication
+    redraws = view.redraws
+    ticks = 0
+    while True:
+        view.refresh()
+        ticks += 1
+        if not view.redraw_in_progress:
+            break
+        assert_same_gallery(before, gallery_state(view))
+    assert ticks == 5  # 3 chunks of spatial information (256 units each), the page, the show
+    assert view.redraws == redraws + 1
+    sliced = gallery_state(view)
+    assert not np.array_equal(sliced["image"], before["image"])
+    view._redraw()  # the same maps in one go
+    assert_same_gallery(sliced, gallery_state(view))
+    # the order computed directly from the maps, as before the redraw was sliced
+    si = spatial_information(src.maps["dg"])[0]
+    order = np.argsort(np.where(np.isfinite(si), -si, np.inf), kind="stable")
+    assert view.page_units == [int(u) for u in order[: len(view.page_units)]]
+    np.testing.assert_array_equal(view._stats["dg"][0], si)
+
+
+def test_a_change_asked_for_mid_redraw_is_drawn_at_once(qtbot: Any) -> None:
+    rng = np.random.default_rng(9)
+    src = FakeSource({"dg": gaussian_maps(600, 20, rng)})
+    view = QtFieldsView(src, StandInSelection("dg", None))
+    qtbot.addWidget(view)
+    view.resize(420, 320)
+    view.show()
+    qtbot.waitExposed(view)
+    view.refresh()
+    src.maps = {"dg": gaussian_maps(600, 20, rng)}
+    view.refresh()
+    assert view.redraw_in_progress
+    view.set_page(1)  # the user's page, of the newest maps, at once
+    assert not view.redraw_in_progress and view.page == 1
+    si = spatial_information(src.maps["dg"])[0]
+    order = np.argsort(np.where(np.isfinite(si), -si, np.inf), kind="stable")
+    per = len(view.page_units)
+    assert view.page_units == [int(u) for u in order[per : 2 * per]]
+    view.refresh()
+    assert not view.redraw_in_progress

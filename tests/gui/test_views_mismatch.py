@@ -185,3 +185,53 @@ def test_refresh_skips_when_no_step_was_simulated(make_view: Any) -> None:
     src.data["step"] += 10
     view.refresh()
     assert src.sample_calls == n + 1
+
+
+def test_the_two_plots_are_never_repainted_in_the_same_tick(make_view: Any) -> None:
+    """When both plots are due in one tick, the x / x_hat plot waits for the next one, showing
+    its previous vectors meanwhile, and then goes first (the error plot waits a tick in turn);
+    neither waits twice in a row. A change the user asks for redraws both at once."""
+    src = FakeSource()
+    view = make_view(src)  # the first draw: both plots
+    rng = np.random.default_rng(1)
+    x0 = src.data["last"]["x_hat"]
+    ec_before = pixels(view.ec_plots)
+    err_before = pixels(view.plots)
+    for tick in range(6):
+        # a new step and new vectors at every tick (no rate caps in this test)
+        src.data["step"] += 10
+        x = rng.uniform(0, 1, 120).astype(np.float32)
+        src.data["last"] = {"x": x, "x_hat": np.clip(x + 0.05, 0, 1)}
+        n = src.sample_calls
+        view.refresh()
+        drew_error = src.sample_calls > n
+        assert view.redraw_in_progress  # one of the two waits, every tick
+        _e, xhat = view.xhat_curve.getData()
+        if tick % 2 == 0:
+            # the error plot drew: the x / x_hat plot shows what it showed before
+            assert drew_error
+            np.testing.assert_array_equal(xhat, x0)
+            np.testing.assert_array_equal(pixels(view.ec_plots), ec_before)
+            err_before = pixels(view.plots)
+        else:
+            # the x / x_hat plot drew (the newest vectors); the error plot waits
+            assert not drew_error
+            np.testing.assert_allclose(xhat, src.data["last"]["x_hat"], rtol=1e-6)
+            np.testing.assert_array_equal(pixels(view.plots), err_before)
+            x0, ec_before = xhat, pixels(view.ec_plots)
+    # the x / x_hat plot drawn a tick late is the one a single draw of the same data gives
+    staged = pixels(view.ec_plots)
+    view._seen_last = object()
+    view._draw_ec(src.last())
+    np.testing.assert_array_equal(pixels(view.ec_plots), staged)
+    # nothing new: the waiting plot draws, then nothing
+    view.refresh()
+    view.refresh()
+    assert not view.redraw_in_progress
+    # a change asked for draws both plots at once
+    src.data["step"] += 10
+    src.data["last"] = {"x": x, "x_hat": np.clip(x - 0.05, 0, 1)}
+    n = src.sample_calls
+    view.log_box.setChecked(False)
+    assert src.sample_calls > n and not view.redraw_in_progress
+    np.testing.assert_allclose(view.xhat_curve.getData()[1], src.data["last"]["x_hat"], rtol=1e-6)

@@ -172,3 +172,120 @@ def test_refresh_skips_when_nothing_changed(view: QtWeightsView, monkeypatch: An
     view.source.data["weights"] = dict(view.source.data["weights"])  # a new publication
     view.refresh()
     assert calls == [1]
+
+
+def big_weights(rng: np.random.Generator, scale: float) -> dict[str, np.ndarray]:
+    """DG -> CA3 and EC -> DG at sizes whose redraw is spread over ticks (default preset)."""
+    return {
+        "ec_dg": (rng.normal(0, scale, (1024, 400))).astype(np.float32),
+        "dg_ca3": (rng.normal(0, scale, (256, 1024))).astype(np.float32),
+    }
+
+
+def random_field_maps(n: int, rng: np.random.Generator, nbin: int = 12) -> np.ndarray:
+    return field_maps([(int(x), int(y)) for x, y in rng.integers(0, nbin, (n, 2))], nbin)
+
+
+def shown_state(v: QtWeightsView) -> dict[str, Any]:
+    """Everything the view shows, as arrays and texts (and the pixels of its plots)."""
+    x, counts = v.hist_curve.getData()
+    return {
+        "image": np.array(v.image.image, copy=True),
+        "displayed": np.array(v.displayed, copy=True),
+        "rows": v.row_order.copy(),
+        "cols": v.col_order.copy(),
+        "levels": v.levels,
+        "colorbar": tuple(v.colorbar.levels()),
+        "hist": (np.array(x, copy=True), np.array(counts, copy=True)),
+        "hist_lines": (v.hist_lo.value(), v.hist_hi.value()),
+        "stats": v.hist_stats.toPlainText(),
+        "info": v.info.text(),
+        "pixels": pixels(v.plots),
+    }
+
+
+def assert_same(a: dict[str, Any], b: dict[str, Any], keys: Any = None) -> None:
+    for k in keys or a:
+        if isinstance(a[k], tuple) and a[k] and isinstance(a[k][0], np.ndarray):
+            for x, y in zip(a[k], b[k], strict=True):
+                np.testing.assert_array_equal(x, y, err_msg=k)
+        elif isinstance(a[k], np.ndarray):
+            np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+        else:
+            assert a[k] == b[k], k
+
+
+@pytest.mark.parametrize("sort", [False, True])
+def test_a_new_publication_is_drawn_over_ticks_like_in_one_go(qtbot: Any, sort: bool) -> None:
+    """A large matrix's redraw takes several refreshes (display ticks); until its panels are
+    drawn they show the previous picture, and the end result is the one-go redraw's."""
+    rng = np.random.default_rng(11)
+    src = FakeSource(big_weights(rng, 0.1), {"dg": random_field_maps(1024, rng),
+                                             "ca3": random_field_maps(256, rng)})
+    v = QtWeightsView(src, StandInSelection())
+    qtbot.addWidget(v)
+    v.resize(450, 480)
+    v.show()
+    qtbot.waitExposed(v)
+    v.set_projection("dg_ca3")
+    v.set_sorting(sort, sort)
+    v.refresh()
+    assert not v.redraw_in_progress  # asked for: drawn at once
+    before = shown_state(v)
+    # a new publication: other weights (and, when sorting, other fields)
+    src.data["weights"] = big_weights(rng, 0.3)
+    if sort:
+        src.data["ratemaps"] = {"dg": random_field_maps(1024, rng),
+                                "ca3": random_field_maps(256, rng)}
+    redraws = v.redraws
+    v.refresh()
+    ticks = 1
+    while np.array_equal(v.image.image, before["image"]):
+        assert v.redraw_in_progress
+        assert_same(before, shown_state(v))  # nothing on show changed yet
+        v.refresh()
+        ticks += 1
+    assert ticks == (5 if sort else 3)  # (two field orders,) levels, histogram, heatmap
+    # the heatmap panel is new, the histogram panel still the previous one, for one tick
+    assert v.redraw_in_progress and v.redraws == redraws
+    assert_same(before, shown_state(v), ["hist", "hist_lines", "stats"])
+    v.refresh()
+    assert not v.redraw_in_progress and v.redraws == redraws + 1
+    sliced = shown_state(v)
+    # the same as a redraw of the same data in one go...
+    v._redraw()
+    assert_same(sliced, shown_state(v))
+    # ...and as the matrix computed directly
+    w = src.data["weights"]["dg_ca3"]
+    if sort:
+        expect = w[field_order(src.data["ratemaps"]["ca3"])][:, field_order(
+            src.data["ratemaps"]["dg"])]
+    else:
+        expect = w
+    np.testing.assert_array_equal(sliced["displayed"], expect)
+    a = np.abs(w)
+    lim = float(np.quantile(a.ravel()[:: a.size // 25_000], 0.995))
+    assert sliced["levels"] == (-lim, lim)
+    assert sliced["hist"][1].sum() == w.size
+    # nothing new: nothing drawn
+    n = v.redraws
+    v.refresh()
+    assert not v.redraw_in_progress and v.redraws == n
+
+
+def test_asking_for_a_change_mid_redraw_draws_it_at_once(qtbot: Any) -> None:
+    rng = np.random.default_rng(12)
+    src = FakeSource(big_weights(rng, 0.1))
+    v = QtWeightsView(src, StandInSelection())
+    qtbot.addWidget(v)
+    v.show()
+    qtbot.waitExposed(v)
+    v.refresh()
+    src.data["weights"] = big_weights(rng, 0.2)
+    v.refresh()
+    assert v.redraw_in_progress
+    v.set_projection("dg_ca3")  # the user's change wins, with the newest data
+    assert not v.redraw_in_progress
+    np.testing.assert_array_equal(v.displayed, src.data["weights"]["dg_ca3"])
+    v.refresh()
+    assert not v.redraw_in_progress

@@ -15,6 +15,10 @@ pixels as an image in a plain widget. The app's windows thus hold no OpenGL widg
 circuit does not make Qt re-create the main window as an OpenGL surface (the X server showed it
 black until everything was drawn again), nothing composites every view of the window through
 OpenGL, and floating a dock keeps the same canvas and GL context.
+
+A render for new data is spread over the display timer's ticks (:class:`StagedRender`: a few
+visuals into the framebuffer per tick, then the pixels read back in a tick of their own), the
+last complete picture staying on show meanwhile.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import numpy as np
 import vispy.app
 from numpy.typing import NDArray
 from PyQt6 import QtCore, QtGui, QtWidgets
-from vispy import scene
+from vispy import gloo, scene
 from vispy.visuals.text.text import FontManager
 from vispy.visuals.transforms import STTransform
 
@@ -259,7 +263,11 @@ class VispyCircuit(scene.SceneCanvas):
         """The scene drawn now into a framebuffer of the canvas's physical size, as an image
         (its device pixel ratio set)."""
         self.drawn = True
-        a = np.ascontiguousarray(self.render(alpha=True))
+        return self.to_image(self.render(alpha=True))
+
+    def to_image(self, rgba: NDArray[np.uint8]) -> QtGui.QImage:
+        """Pixels read from a framebuffer as an image (its device pixel ratio set)."""
+        a = np.ascontiguousarray(rgba)
         h, w = a.shape[:2]
         img = QtGui.QImage(a.data, w, h, 4 * w, QtGui.QImage.Format.Format_RGBX8888).copy()
         img.setDevicePixelRatio(float(self.pixel_scale))
@@ -568,6 +576,81 @@ class VispyCircuit(scene.SceneCanvas):
             group.flush()
 
 
+class StagedRender:
+    """One render of a :class:`VispyCircuit` spread over several calls of :meth:`step`, each
+    drawing the next visuals (in the order and with the visibility rules of
+    ``SceneCanvas.draw_visual``) into a framebuffer of its own until its time is up; a last
+    call reads the pixels back. The pixels are those :meth:`VispyCircuit.render_image` gives
+    for the same scene; the scene must not change between the calls.
+    """
+
+    def __init__(self, canvas: VispyCircuit) -> None:
+        self.canvas = canvas
+        canvas.set_current()
+        self.csize = tuple(canvas.size)
+        s = canvas.pixel_scale
+        size = tuple(int(x * s) for x in self.csize)
+        self.fbo = gloo.FrameBuffer(color=gloo.RenderBuffer(size[::-1]),
+                                    depth=gloo.RenderBuffer(size[::-1]))
+        self._order: list[tuple[Any, bool]] | None = None
+        self._pos = 0
+        self._invisible: Any = None
+        #: The picture once the last call has read it.
+        self.image: QtGui.QImage | None = None
+
+    @property
+    def all_drawn(self) -> bool:
+        """Whether every visual has been drawn (what is left: reading the pixels)."""
+        return self._order is not None and self._pos >= len(self._order)
+
+    def step(self, budget_s: float) -> bool:
+        """Draw visuals for about ``budget_s`` seconds (at least one), or read the pixels if
+        all are drawn; whether the image is ready."""
+        c = self.canvas
+        c.set_current()
+        c.push_fbo(self.fbo, (0, 0), self.csize)
+        try:
+            if self.all_drawn:
+                self.image = c.to_image(self.fbo.read())
+                c.drawn = True
+                return True
+            t_end = time.perf_counter() + budget_s
+            if self._order is None:  # the first call clears, as SceneCanvas.render does
+                c.context.clear(color=c._bgcolor, depth=True)
+                scene_root = c.scene
+                if scene_root not in c._draw_order:
+                    c._draw_order[scene_root] = c._generate_draw_order()
+                self._order = list(c._draw_order[scene_root])
+            c._drawing = True
+            try:
+                self._draw_until(t_end)
+            finally:
+                c._drawing = False
+            gloo.flush()  # the GL driver may rasterise these while the GUI does other work
+        finally:
+            c.pop_fbo()
+        return False
+
+    def _draw_until(self, t_end: float) -> None:
+        order = self._order
+        assert order is not None
+        drew = False
+        while self._pos < len(order):
+            if drew and time.perf_counter() >= t_end:
+                return
+            node, start = order[self._pos]
+            self._pos += 1
+            if start:
+                if self._invisible is None:
+                    if not node.visible:
+                        self._invisible = node  # skip its subtree
+                    elif hasattr(node, "draw"):
+                        node.draw()
+                        drew = True
+            elif node is self._invisible:
+                self._invisible = None
+
+
 #: Offscreen canvases no view uses now. A view takes one (or makes one) and hands it back when
 #: it goes; canvases are never freed, because a VisPy canvas that Python collects while
 #: another draws broke the other's GL state (its shaders no longer compiled).
@@ -619,11 +702,15 @@ class QtCircuitView(QtWidgets.QWidget):
     #: Fewest seconds between two updates of the numbers (error carried, mismatch) and of the
     #: inhibitory widths: text that changes faster cannot be read, and each change lays the
     #: glyphs out again (or rebuilds a transform). Structural changes (sizes, a lesion, a
-    #: silent layer, new parameters) show at once.
+    #: silent layer, new parameters) show at once, rendered in one go.
     label_interval_s = 0.5
     #: Milliseconds after the view is made (the window is up by then) at which a canvas that
     #: never drew draws once, unseen.
     warm_up_ms = 500
+    #: Milliseconds of one display tick spent drawing visuals of a render for new data (at least
+    #: one visual per tick; reading the pixels back takes a tick of its own). ``None``: render
+    #: in one go. The first picture and a picture at a new size are rendered in one go.
+    slice_ms: float | None = 5.0
 
     def __init__(
         self, source: DataSource, selection: QtSelection,
@@ -643,7 +730,9 @@ class QtCircuitView(QtWidgets.QWidget):
         self._silent: list[str] = []
         #: Renders since the view was made (the benchmarks and tests count them).
         self.renders = 0
-        self._dirty = True  # the picture does not show the scene as it is
+        self._dirty = True  # the picture does not show the scene as it is (size, first)
+        self._job: StagedRender | None = None  # a render spread over ticks, in progress
+        self._tick_t0 = 0.0
         self.picture = _Picture(self)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -664,25 +753,78 @@ class QtCircuitView(QtWidgets.QWidget):
         if not self.canvas.drawn:
             self.canvas.render_image()
 
-    def _render(self) -> None:
-        """Draw the scene at the picture's size and show it."""
+    @property
+    def redraws(self) -> int:
+        """Complete renders shown (as :attr:`renders`)."""
+        return self.renders
+
+    @property
+    def redraw_in_progress(self) -> bool:
+        """Whether a render spread over display ticks has visuals left to draw or read."""
+        return self._job is not None
+
+    def _fit_canvas(self) -> bool:
+        """Size the canvas as the picture; whether it had to change."""
         w, h = max(self.picture.width(), 1), max(self.picture.height(), 1)
         native = self.canvas.native
         if (native.width(), native.height()) != (w, h):
             native.resize(w, h)
-        self.picture.image = self.canvas.render_image()
+            return True
+        return False
+
+    def _render(self) -> None:
+        """Draw the scene at the picture's size and show it, now (drops a staged render)."""
+        self._job = None
+        self._fit_canvas()
+        self._show(self.canvas.render_image())
+
+    def _show(self, image: QtGui.QImage) -> None:
+        self.picture.image = image
         self.renders += 1
         self._dirty = False
         self.picture.update()
+
+    def _render_staged(self) -> None:
+        """Start a render of the scene spread over this and the next ticks; the picture keeps
+        the last one meanwhile. In one go if there is no picture yet, or it is not the size
+        of the view (resized), or :attr:`slice_ms` is None."""
+        if self.slice_ms is None or self._dirty or self.picture.image is None:
+            self._render()
+            return
+        if self._fit_canvas():
+            self._render()
+            return
+        self._job = StagedRender(self.canvas)
+        self._advance()
+
+    def _advance(self) -> None:
+        """The next part of the staged render; shows the picture once it is read."""
+        job = self._job
+        if job is None:
+            return
+        spent = time.perf_counter() - self._tick_t0
+        budget = max(0.0, (self.slice_ms or 0.0) / 1000.0 - spent)
+        try:
+            done = job.step(budget)
+        except BaseException:
+            self._job = None
+            raise
+        if done:
+            self._job = None
+            assert job.image is not None
+            self._show(job.image)
 
     def resizeEvent(self, event: QtGui.QResizeEvent | None) -> None:
         super().resizeEvent(event)
         self._dirty = True  # the next refresh renders at the new size
 
     def refresh(self) -> None:
-        """Pull the last activities and the gains; recolour only if they changed."""
+        """Pull the last activities and the gains; recolour only if they changed. A render for
+        new data is spread over this and the next calls (the display timer's ticks); the scene
+        does not change until it is shown."""
         if not self.isVisible():
             return
+        self._tick_t0 = time.perf_counter()
         last = self.source.last()
         params = self.source.params()
         build_id = self.source.build_id()
@@ -706,6 +848,13 @@ class QtCircuitView(QtWidgets.QWidget):
         silent = list(health.silent) if health is not None else []
         seen = self._seen
         now = time.monotonic()
+        structural = (seen is None or seen[1] is not params or seen[2] != sizes
+                      or silent != self._silent or (seen[0] is None) != (last is None))
+        if self._job is not None:
+            if not self._dirty and not structural:
+                self._advance()  # the scene stays as it is until the render is shown
+                return
+            self._job = None  # resized, or a change to show at once: see below
         if (seen is not None and seen[0] is last and seen[1] is params and seen[2] == sizes
                 and silent == self._silent):
             if self._labels_pending and now - self._t_labels >= self.label_interval_s:
@@ -717,15 +866,13 @@ class QtCircuitView(QtWidgets.QWidget):
                                              last.get("carried_error"))
                     self.canvas.set_mismatch(_mismatch(last.get("x"), last.get("x_hat")))
                 self.canvas.flush_labels()
-                self._render()
+                self._render_staged()
             elif self._dirty:
                 self._render()  # resized, or never drawn
             return
         if now - self._t_drawn < self.min_interval_s:
             return  # too soon: not marked as seen, so a later tick draws it
         self._t_drawn = now
-        structural = (seen is None or seen[1] is not params or seen[2] != sizes
-                      or silent != self._silent or (seen[0] is None) != (last is None))
         slow_due = structural or now - self._t_labels >= self.label_interval_s
         if slow_due:
             self._t_labels = now
@@ -760,7 +907,10 @@ class QtCircuitView(QtWidgets.QWidget):
                 c.set_mismatch(_mismatch(last.get("x"), last.get("x_hat")))
         if slow_due:
             c.flush_labels()
-        self._render()
+        if structural:
+            self._render()  # sizes, a lesion, a silent layer, new parameters: at once
+        else:
+            self._render_staged()
 
 
 def _font_face() -> tuple[str, bool]:

@@ -8,6 +8,7 @@ with one small ``TextItem`` label per visible tile. Clicking a tile selects that
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,8 @@ TILE_SIZES: dict[str, int] = {"small": 52, "medium": 68, "large": 100}
 _GAP = 5  # pixels between tiles (room for the selection frame)
 _LABEL_H = 13  # pixels of the label band under each tile
 _FRAME = 2  # selection frame width (pixels)
+#: Units whose spatial information one display tick computes while a redraw is spread over ticks.
+_SI_CHUNK = 256
 
 
 def spatial_information(
@@ -74,6 +77,13 @@ class QtFieldsView(QtWidgets.QWidget):
 
     Reads ``source.ratemaps()`` (layer -> ``(n_units, ny, nx)`` float32 Hz, row 0 =
     ``ymin``). Redraws only when the maps, the page, the layout or the selection changed.
+
+    A redraw is a sequence of stages (:meth:`_redraw_steps`): the spatial information of
+    :data:`_SI_CHUNK` units at a time, then the order and the composed page, then the page on
+    show (image, labels, captions, read-outs together). A change the user makes (layer, order,
+    tile size, page, selection, size) is drawn at once, every stage in one call; a new
+    publication of the rate maps (every second) is spread over the display timer's ticks, one
+    stage per :meth:`refresh`, the last complete page staying on show meanwhile.
     """
 
     title = "Place fields"
@@ -86,10 +96,16 @@ class QtFieldsView(QtWidgets.QWidget):
         self.source = source
         self.selection = selection
         self._maps_obj: RateMaps | None = None  # last rate maps seen (identity check)
+        #: Spatial information and peak rate per layer, of the maps ``_stats_maps``.
         self._stats: dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
+        self._stats_maps: RateMaps | None = None
         self._order: NDArray[np.intp] = np.zeros(0, dtype=np.intp)
         self._page = 0
-        self._dirty = True
+        self._dirty = True  # asked for (layer, page, layout, selection): redraw at once
+        self._stale = False  # new rate maps to show: redraw over the next ticks
+        self._job: Iterator[None] | None = None  # the stages of a redraw in progress
+        #: Complete redraws so far; the benchmarks and tests count them.
+        self.redraws = 0
         self._page_units: list[int] = []
         self._cols = 1
         self._rows = 1
@@ -248,17 +264,30 @@ class QtFieldsView(QtWidgets.QWidget):
                 or not np.array_equal(ld._order, self._order)):
             self._dirty = True
 
+    @property
+    def redraw_in_progress(self) -> bool:
+        """Whether a redraw spread over display ticks has stages left to draw."""
+        return self._job is not None
+
     def refresh(self) -> None:
-        """Pull the rate maps; recompute and redraw only if they changed."""
+        """Pull the rate maps; recompute and redraw only if they changed: at once when asked
+        for, else one stage per call (the display timer's tick)."""
         self._sync_leader()
         maps = self.source.ratemaps()
         if maps is not self._maps_obj:
             self._maps_obj = maps
-            self._stats.clear()
             self._sync_layers(maps)
-            self._dirty = True
+            self._stale = True
         if self._dirty:
             self._redraw()
+        elif self._job is not None:
+            self._step()
+        elif self._stale:
+            if self._page_units and self._layer_maps() is not None:
+                self._job = self._redraw_steps()
+                self._step()
+            else:  # nothing on show to keep, or nothing to compute: at once
+                self._redraw()
 
     # -- events ------------------------------------------------------------------------------------
     def resizeEvent(self, ev: QtGui.QResizeEvent | None) -> None:
@@ -349,36 +378,63 @@ class QtFieldsView(QtWidgets.QWidget):
         if m is None:
             self._order = np.zeros(0, dtype=np.intp)
             return
+        if self._stats_maps is not self._maps_obj:
+            self._stats.clear()
+            self._stats_maps = self._maps_obj
         if self.layer not in self._stats:
-            self._stats[self.layer] = spatial_information(m)
-        si = self._stats[self.layer][0]
+            self._stats[self.layer] = _chunked_information(m)
+        self._order = self._order_of(self._stats[self.layer][0])
+
+    def _order_of(self, si: NDArray[np.float64]) -> NDArray[np.intp]:
+        """The units in gallery order (the leader's, if this gallery follows one)."""
         ld = self.leader
         if ld is not None and ld.layer == self.layer and ld._order.size == si.size:
-            self._order = ld._order.copy()
-            return
+            return ld._order.copy()
         if self.sort_box.currentData() == "si":
             key = np.where(np.isfinite(si), -si, np.inf)
-            self._order = np.argsort(key, kind="stable")
-        else:
-            self._order = np.arange(si.size)
+            return np.argsort(key, kind="stable")
+        return np.arange(si.size)
 
-    def _layout(self, ny: int, nx: int) -> None:
+    def _layout(self, ny: int, nx: int) -> tuple[tuple[int, int], int, int]:
+        """Tile size ``(h, w)``, columns and rows of a page of ``ny`` x ``nx`` maps."""
         edge = int(self.size_box.currentData())
         w = max(1, self.view.viewport().width())
         h = max(1, self.view.viewport().height())
         cols = max(1, (w - _GAP) // (edge + _GAP))
         edge = max(edge, (w - _GAP) // cols - _GAP)  # stretch the tiles to fill the width
         s = edge / max(ny, nx)
-        self._tile = (max(4, round(ny * s)), max(4, round(nx * s)))
-        th, tw = self._tile
-        self._cols = max(1, (w - _GAP) // (tw + _GAP))
-        self._rows = max(1, (h - _GAP) // (th + _LABEL_H + _GAP))
+        tile = (max(4, round(ny * s)), max(4, round(nx * s)))
+        th, tw = tile
+        n_cols = max(1, (w - _GAP) // (tw + _GAP))
+        n_rows = max(1, (h - _GAP) // (th + _LABEL_H + _GAP))
         ld = self.leader
         if ld is not None and ld._cols and ld._rows:  # the leader's tiles, scaled to fit here
-            self._tile, self._cols, self._rows = ld._tile, ld._cols, ld._rows
+            return ld._tile, ld._cols, ld._rows
+        return tile, n_cols, n_rows
+
+    def _step(self) -> None:
+        """Draw the next stage of the redraw in progress."""
+        job = self._job
+        if job is None:
+            return
+        try:
+            next(job)
+        except StopIteration:
+            self._job = None
+        except BaseException:
+            self._job = None
+            raise
 
     def _redraw(self) -> None:
-        self._dirty = False
+        """Redraw now, every stage in this call (drops a redraw in progress)."""
+        self._job = None
+        for _ in self._redraw_steps():
+            pass
+
+    def _redraw_steps(self) -> Iterator[None]:
+        """The redraw as stages: each ``yield`` ends one tick's share. Nothing on show changes
+        before the last stage. Reads the maps and settings as they are when it starts."""
+        self._dirty = self._stale = False
         m = self._layer_maps()
         if m is None:
             for it in (*self.labels, *self.unit_tags):
@@ -393,19 +449,39 @@ class QtFieldsView(QtWidgets.QWidget):
             self.waiting.setVisible(True)
             self.page_label.setText("")
             self.caption.setText("")
+            self.redraws += 1
             return
-        self.waiting.setVisible(False)
-        self._ensure_order()
+        rm, layer = self._maps_obj, self.layer
+        stats = self._stats.get(layer) if self._stats_maps is rm else None
+        if stats is None:
+            parts = []
+            for a in range(0, m.shape[0], _SI_CHUNK):
+                parts.append(spatial_information(m[a : a + _SI_CHUNK]))
+                yield
+            stats = (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+        si, peak = stats
+        order = self._order_of(si)
         n, ny, nx = m.shape
-        self._layout(ny, nx)
-        per = self._cols * self._rows
-        if self.leader is not None:
-            self._page = self.leader._page
-        self._page = int(np.clip(self._page, 0, self.n_pages - 1))
-        units = self._order[self._page * per : (self._page + 1) * per]
+        tile, n_cols, n_rows = self._layout(ny, nx)
+        per = n_cols * n_rows
+        n_pages = max(1, int(np.ceil(order.size / per)))
+        page = self.leader._page if self.leader is not None else self._page
+        page = int(np.clip(page, 0, n_pages - 1))
+        units = order[page * per : (page + 1) * per]
+        img = self._compose(m, units, peak, tile, n_cols, n_rows)
+        yield
+
+        # -- the page on show: image, labels, captions and read-outs together --------------------
+        self.waiting.setVisible(False)
+        if self._stats_maps is not rm:
+            self._stats.clear()
+            self._stats_maps = rm
+        self._stats[layer] = stats
+        self._order = order
+        self._tile, self._cols, self._rows = tile, n_cols, n_rows
+        self._page = page
         self._page_units = [int(u) for u in units]
-        si, peak = self._stats[self.layer]
-        self._compose(m, units, peak)
+        self._show_image(img)
         self._place_labels(units, si, peak)
         self.page_label.setText(f"{self._page + 1}/{self.n_pages}")
         self.prev_btn.setEnabled(self.leader is None and self._page > 0)
@@ -415,15 +491,18 @@ class QtFieldsView(QtWidgets.QWidget):
             f"{palette.LAYER_LABELS.get(self.layer, self.layer)}: {n} cells "
             f"({n_fin} active) · label: SI bits/spike · peak Hz"
         )
+        self.redraws += 1
 
     def _compose(
-        self, m: NDArray[np.float32], units: NDArray[np.intp], peak: NDArray[np.float64]
-    ) -> None:
-        th, tw = self._tile
+        self, m: NDArray[np.float32], units: NDArray[np.intp], peak: NDArray[np.float64],
+        tile: tuple[int, int], n_cols: int, n_rows: int,
+    ) -> NDArray[np.uint8]:
+        """The page as one RGBA image: the maps of ``units`` in tiles of ``tile`` pixels."""
+        th, tw = tile
         ny, nx = m.shape[1:]
         cw, ch = tw + _GAP, th + _LABEL_H + _GAP
-        w = max(self.view.viewport().width(), _GAP + self._cols * cw)
-        h = max(self.view.viewport().height(), _GAP + self._rows * ch)
+        w = max(self.view.viewport().width(), _GAP + n_cols * cw)
+        h = max(self.view.viewport().height(), _GAP + n_rows * ch)
         bg = np.array((*palette.rgb(palette.BACKGROUND), 255), dtype=np.uint8)
         img = np.empty((h, w, 4), dtype=np.uint8)
         img[:] = bg
@@ -440,12 +519,16 @@ class QtFieldsView(QtWidgets.QWidget):
             sel = self._selected_unit()
             frame = np.array((*palette.rgb(palette.SELECTION), 255), dtype=np.uint8)
             for k, u in enumerate(units):
-                r, c = divmod(k, self._cols)
+                r, c = divmod(k, n_cols)
                 y0, x0 = _GAP + r * ch, _GAP + c * cw
                 if sel is not None and int(u) == sel:
                     img[y0 - _FRAME : y0 + th + _LABEL_H, x0 - _FRAME : x0 + tw + _FRAME] = frame
                     img[y0 + th : y0 + th + _LABEL_H - _FRAME, x0 : x0 + tw] = bg
                 img[y0 : y0 + th, x0 : x0 + tw] = tiles[k]
+        return img
+
+    def _show_image(self, img: NDArray[np.uint8]) -> None:
+        h, w = img.shape[:2]
         self.image.setImage(img, autoLevels=False, levels=(0, 255))
         self.image.setRect(QtCore.QRectF(0, 0, w, h))
         if self.leader is not None:  # the leader's tiles, shrunk if this view is narrower
@@ -512,6 +595,16 @@ def _set_label(item: pg.TextItem, text: str, color: str | None,
         item.setPos(*pos)
     if not item.isVisible():
         item.setVisible(True)
+
+
+def _chunked_information(
+    maps: NDArray[np.floating],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """:func:`spatial_information` of :data:`_SI_CHUNK` units at a time, as a redraw spread
+    over ticks computes it (each unit's numbers depend on its own map only)."""
+    parts = [spatial_information(maps[a : a + _SI_CHUNK]) for a in range(0, maps.shape[0],
+                                                                          _SI_CHUNK)]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def _lut_with_nan() -> NDArray[np.uint8]:

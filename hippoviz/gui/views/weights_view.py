@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Generator, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -81,9 +81,20 @@ class QtWeightsView(QtWidgets.QWidget):
     by field position; a histogram of all the weights below.
 
     Reads ``source.weights()`` and, for sorting, ``source.ratemaps()``.
+
+    A redraw is a sequence of stages (:meth:`_redraw_steps`): the field orders, the colour levels
+    and the sorted matrix, the histogram, then the heatmap panel, then the histogram panel. What
+    the user asks for (a projection, sorting, levels) is drawn at once, every stage in one call.
+    A new publication of the weights (every 0.5 s) or of the rate maps while sorting is spread
+    over the display timer's ticks, one stage per :meth:`refresh`, so that no tick pays for a
+    whole redraw (with its two panels repainted); each panel keeps its last complete picture
+    until its own stage replaces it.
     """
 
     title = "Weights"
+    #: Matrices with fewer weights are redrawn in one go when a publication comes (their
+    #: arithmetic costs next to nothing); larger ones over several display ticks.
+    slice_min_weights = 10_000
 
     def __init__(
         self, source: DataSource, selection: QtSelection,
@@ -94,7 +105,12 @@ class QtWeightsView(QtWidgets.QWidget):
         self.selection = selection
         self._weights_obj: Mapping[str, NDArray[np.float32]] | None = None
         self._maps_obj: RateMaps | None = None
-        self._dirty = True
+        self._dirty = True  # asked for (projection, sorting, levels): redraw at once
+        self._stale = False  # a new publication to show: redraw over the next ticks
+        self._job: Iterator[None] | None = None  # the stages of a redraw in progress
+        #: Complete redraws so far (both panels drawn); the benchmarks and tests count them.
+        self.redraws = 0
+        self._axis_labels: tuple[str, str, str] | None = None
         self._w: NDArray[np.float32] | None = None  # displayed (sorted) matrix
         self.row_order: NDArray[np.intp] = np.zeros(0, dtype=np.intp)
         self.col_order: NDArray[np.intp] = np.zeros(0, dtype=np.intp)
@@ -247,19 +263,33 @@ class QtWeightsView(QtWidgets.QWidget):
         """The matrix as drawn (rows = post, columns = pre, after sorting)."""
         return self._w
 
+    @property
+    def redraw_in_progress(self) -> bool:
+        """Whether a redraw spread over display ticks has stages left to draw."""
+        return self._job is not None
+
     def refresh(self) -> None:
-        """Pull the weights (and the rate maps when sorting); redraw only if they changed."""
+        """Pull the weights (and the rate maps when sorting); redraw only if they changed: at once
+        when asked for, else one stage per call (the display timer's tick)."""
         weights = self.source.weights()
         if weights is not self._weights_obj:
             self._weights_obj = weights
-            self._dirty = True
+            self._stale = True
         if self.sort_rows_action.isChecked() or self.sort_cols_action.isChecked():
             maps = self.source.ratemaps()
             if maps is not self._maps_obj:
                 self._maps_obj = maps
-                self._dirty = True
+                self._stale = True
         if self._dirty:
             self._redraw()
+        elif self._job is not None:
+            self._step()
+        elif self._stale:
+            if self._sliced():
+                self._job = self._redraw_steps()
+                self._step()
+            else:
+                self._redraw()
 
     # -- internals ---------------------------------------------------------------------------------
     def _invalidate(self, *_: Any) -> None:
@@ -271,10 +301,40 @@ class QtWeightsView(QtWidgets.QWidget):
         self.level_spin.setEnabled(self.level_box.currentData() == "fixed")
         self._invalidate()
 
-    def _order_for(self, layer: str, n: int, enabled: bool) -> tuple[NDArray[np.intp], bool]:
+    def _sliced(self) -> bool:
+        """Whether the new publication is worth a redraw over several ticks: a large matrix,
+        and a complete picture on show to keep meanwhile."""
+        if self._w is None or self._weights_obj is None:
+            return False
+        w = self._weights_obj.get(self.projection)
+        return w is not None and np.ndim(w) == 2 and np.size(w) >= self.slice_min_weights
+
+    def _step(self) -> None:
+        """Draw the next stage of the redraw in progress."""
+        job = self._job
+        if job is None:
+            return
+        try:
+            next(job)
+        except StopIteration:
+            self._job = None
+        except BaseException:
+            self._job = None
+            raise
+
+    def _redraw(self) -> None:
+        """Redraw now, every stage in this call (drops a redraw in progress)."""
+        self._job = None
+        for _ in self._redraw_steps():
+            pass
+
+    def _order_steps(
+        self, layer: str, n: int, enabled: bool, rm: RateMaps | None
+    ) -> Generator[None, None, tuple[NDArray[np.intp], bool]]:
+        """Order of the ``n`` units of ``layer`` by field position in the rate maps ``rm``, and
+        whether they are sorted (once per publication; one stage when computed)."""
         if not enabled:
             return np.arange(n), False
-        rm = self._maps_obj
         maps: Mapping[str, NDArray[np.float32]] = rm.maps if rm is not None else {}
         candidates = [layer, "ec"] if layer == "out" else [layer]  # out unit i rebuilds EC unit i
         for name in candidates:
@@ -287,15 +347,25 @@ class QtWeightsView(QtWidgets.QWidget):
                     if rm is not None and (cached is None or cached[0] is not rm):
                         cached = (rm, field_order(m))  # once per publication
                         self._orders[key] = cached
+                        yield
                     if cached is not None:
                         return cached[1], True
         return np.arange(n), False
 
-    def _redraw(self) -> None:
-        self._dirty = False
+    def _redraw_steps(self) -> Iterator[None]:
+        """The redraw as stages: each ``yield`` ends one tick's share. Nothing on show changes
+        before the heatmap stage (the matrix, levels, colour bar, orders and read-out change
+        together), and the histogram panel follows in the next stage. Reads the weights, maps
+        and settings as they are when it starts."""
+        self._dirty = self._stale = False
         name = self.projection
         label, pre, post = PROJECTIONS.get(name, (name, "pre", "post"))
         weights = self._weights_obj if self._weights_obj is not None else {}
+        rm = self._maps_obj
+        sort_rows = self.sort_rows_action.isChecked()
+        sort_cols = self.sort_cols_action.isChecked()
+        fixed = self.level_box.currentData() == "fixed"
+        fixed_lim = float(self.level_spin.value())
         w = weights.get(name)
         if w is None or np.ndim(w) != 2 or 0 in np.shape(w):
             self._w = None
@@ -304,58 +374,61 @@ class QtWeightsView(QtWidgets.QWidget):
             self.waiting.setVisible(True)
             self.heat.setRange(xRange=(0, 1), yRange=(0, 1))
             self.info.setText(f" {label}: no data yet")
+            self.redraws += 1
             return
-        self.waiting.setVisible(False)
         w = np.asarray(w, dtype=np.float32)
         n_post, n_pre = w.shape
-        self.row_order, rows_sorted = self._order_for(
-            post, n_post, self.sort_rows_action.isChecked()
-        )
-        self.col_order, cols_sorted = self._order_for(pre, n_pre, self.sort_cols_action.isChecked())
+        row_order, rows_sorted = yield from self._order_steps(post, n_post, sort_rows, rm)
+        col_order, cols_sorted = yield from self._order_steps(pre, n_pre, sort_cols, rm)
         shown = w
         if rows_sorted:
-            shown = shown[self.row_order]
+            shown = shown[row_order]
         if cols_sorted:
-            shown = shown[:, self.col_order]
-        self._w = shown
+            shown = shown[:, col_order]
 
         a = np.abs(w[np.isfinite(w)])
         wmax = float(a.max()) if a.size else 1.0
-        if self.level_box.currentData() == "fixed":
-            lim = float(self.level_spin.value())
+        if fixed:
+            lim = fixed_lim
         else:
             # a strided sample of <= 25k weights estimates the percentile well enough (about
             # 125 weights above it), at a quarter of the cost of 100k
             sample = a[:: max(1, a.size // 25_000)]
             lim = float(np.quantile(sample, 0.995)) if a.size else 1.0
         lim = lim if lim > 0 else (wmax if wmax > 0 else 1.0)
+        del a
+        yield
+
+        # a few outliers must not squash the distribution into one bin: the range stops at
+        # 3x the colour limit and what lies beyond is counted in the end bins
+        rng = max(min(wmax, 3.0 * lim), 1e-6)
+        counts, edges = np.histogram(np.clip(w, -rng, rng), bins=_HIST_BINS, range=(-rng, rng))
+        mean, sd = float(np.mean(w)), float(np.std(w))
+        yield
+
+        # -- the heatmap panel (its colour bar, its read-out) ----------------------------------
+        self.waiting.setVisible(False)
+        self.row_order, self.col_order = row_order, col_order
+        self._w = shown
         self.levels = (-lim, lim)
         self.image.setImage(shown, autoLevels=False, levels=self.levels)
         self.image.setRect(QtCore.QRectF(-0.5, -0.5, n_pre, n_post))
         self.colorbar.setLevels(self.levels)
-        if self.level_box.currentData() == "auto":
+        if not fixed:
             self.level_spin.blockSignals(True)
             self.level_spin.setValue(lim)
             self.level_spin.blockSignals(False)
         self.heat.setRange(xRange=(-0.5, n_pre - 0.5), yRange=(-0.5, n_post - 0.5), padding=0.0)
         pre_l = palette.LAYER_LABELS.get(pre, pre)
         post_l = palette.LAYER_LABELS.get(post, post)
-        style = {"color": palette.FOREGROUND, "size": f"{palette.LABEL_PT}pt"}
-        self.heat.setLabel("bottom", f"{pre_l} unit (pre)", **style)
-        self.heat.setLabel("left", f"{post_l} (post)", **style)
-
-        # a few outliers must not squash the distribution into one bin: the range stops at
-        # 3x the colour limit and what lies beyond is counted in the end bins
-        rng = max(min(wmax, 3.0 * lim), 1e-6)
-        counts, edges = np.histogram(np.clip(w, -rng, rng), bins=_HIST_BINS, range=(-rng, rng))
-        self.hist_curve.setData(edges, counts.astype(np.float64))
-        self.hist.setXRange(-rng, rng, padding=0.02)
-        self.hist.setYRange(0.0, max(1.0, float(counts.max())) * 1.15, padding=0.0)
-        self.hist_lo.setValue(-lim)
-        self.hist_hi.setValue(lim)
-        mean, sd = float(np.mean(w)), float(np.std(w))
-        self.hist_stats.setText(f"mean {mean:+.3g}  sd {sd:.3g}")
-        self.hist_stats.setPos(-rng, max(1.0, float(counts.max())) * 1.15)
+        # each setLabel lays its axis out and repaints it: only when the text or the theme's
+        # text colour changed
+        labels = (f"{pre_l} unit (pre)", f"{post_l} (post)", palette.FOREGROUND)
+        if labels != self._axis_labels:
+            self._axis_labels = labels
+            style = {"color": palette.FOREGROUND, "size": f"{palette.LABEL_PT}pt"}
+            self.heat.setLabel("bottom", labels[0], **style)
+            self.heat.setLabel("left", labels[1], **style)
         sort = {
             (True, True): "rows & columns",
             (True, False): "rows",
@@ -365,6 +438,17 @@ class QtWeightsView(QtWidgets.QWidget):
             f" · {sort} by field" if sort else ""
         )
         self.info.setText(self._info)
+        yield
+
+        # -- the histogram panel -----------------------------------------------------------------
+        self.hist_curve.setData(edges, counts.astype(np.float64))
+        self.hist.setXRange(-rng, rng, padding=0.02)
+        self.hist.setYRange(0.0, max(1.0, float(counts.max())) * 1.15, padding=0.0)
+        self.hist_lo.setValue(-lim)
+        self.hist_hi.setValue(lim)
+        self.hist_stats.setText(f"mean {mean:+.3g}  sd {sd:.3g}")
+        self.hist_stats.setPos(-rng, max(1.0, float(counts.max())) * 1.15)
+        self.redraws += 1
 
     def _on_hover(self, scene_pos: QtCore.QPointF) -> None:
         if self._w is None or not self.heat.vb.sceneBoundingRect().contains(scene_pos):
