@@ -18,6 +18,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from hippoviz.gui import palette
 from hippoviz.gui.views.selection import QtSelection
+from hippoviz.gui.views.staged import StagedRedraw
 from hippoviz.runtime import DataSource, RateMaps
 from hippoviz.sim import HIDDEN, LAYERS
 
@@ -71,7 +72,7 @@ def spatial_information(
     return si, peak
 
 
-class QtFieldsView(QtWidgets.QWidget):
+class QtFieldsView(QtWidgets.QWidget, StagedRedraw):
     """A paged gallery of rate maps (each scaled to its own peak; grey = unvisited) of one layer,
     sorted by spatial information, each labelled ``SI (bits/spike) · peak (Hz)`` and numbered.
 
@@ -103,7 +104,6 @@ class QtFieldsView(QtWidgets.QWidget):
         self._page = 0
         self._dirty = True  # asked for (layer, page, layout, selection): redraw at once
         self._stale = False  # new rate maps to show: redraw over the next ticks
-        self._job: Iterator[None] | None = None  # the stages of a redraw in progress
         #: Complete redraws so far; the benchmarks and tests count them.
         self.redraws = 0
         self._page_units: list[int] = []
@@ -264,11 +264,6 @@ class QtFieldsView(QtWidgets.QWidget):
                 or not np.array_equal(ld._order, self._order)):
             self._dirty = True
 
-    @property
-    def redraw_in_progress(self) -> bool:
-        """Whether a redraw spread over display ticks has stages left to draw."""
-        return self._job is not None
-
     def refresh(self) -> None:
         """Pull the rate maps; recompute and redraw only if they changed: at once when asked
         for, else one stage per call (the display timer's tick)."""
@@ -284,8 +279,7 @@ class QtFieldsView(QtWidgets.QWidget):
             self._step()
         elif self._stale:
             if self._page_units and self._layer_maps() is not None:
-                self._job = self._redraw_steps()
-                self._step()
+                self._start()
             else:  # nothing on show to keep, or nothing to compute: at once
                 self._redraw()
 
@@ -411,25 +405,6 @@ class QtFieldsView(QtWidgets.QWidget):
         if ld is not None and ld._cols and ld._rows:  # the leader's tiles, scaled to fit here
             return ld._tile, ld._cols, ld._rows
         return tile, n_cols, n_rows
-
-    def _step(self) -> None:
-        """Draw the next stage of the redraw in progress."""
-        job = self._job
-        if job is None:
-            return
-        try:
-            next(job)
-        except StopIteration:
-            self._job = None
-        except BaseException:
-            self._job = None
-            raise
-
-    def _redraw(self) -> None:
-        """Redraw now, every stage in this call (drops a redraw in progress)."""
-        self._job = None
-        for _ in self._redraw_steps():
-            pass
 
     def _redraw_steps(self) -> Iterator[None]:
         """The redraw as stages: each ``yield`` ends one tick's share. Nothing on show changes

@@ -12,6 +12,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from hippoviz.gui import palette
 from hippoviz.gui.views.selection import QtSelection
+from hippoviz.gui.views.staged import StagedRedraw
 from hippoviz.runtime import DataSource, RateMaps
 
 #: name -> (menu label, presynaptic layer, postsynaptic layer). Matrices are (n_post, n_pre).
@@ -75,7 +76,7 @@ def field_order(maps: NDArray[np.floating]) -> NDArray[np.intp]:
     return np.lexsort((np.arange(n), key))
 
 
-class QtWeightsView(QtWidgets.QWidget):
+class QtWeightsView(QtWidgets.QWidget, StagedRedraw):
     """Heatmap (post x pre) of one projection's weights, blue-black-red centred at 0 with a colour
     bar; levels auto (symmetric, 99.5th percentile of ``|w|``) or fixed; rows and columns sortable
     by field position; a histogram of all the weights below.
@@ -107,7 +108,6 @@ class QtWeightsView(QtWidgets.QWidget):
         self._maps_obj: RateMaps | None = None
         self._dirty = True  # asked for (projection, sorting, levels): redraw at once
         self._stale = False  # a new publication to show: redraw over the next ticks
-        self._job: Iterator[None] | None = None  # the stages of a redraw in progress
         #: Complete redraws so far (both panels drawn); the benchmarks and tests count them.
         self.redraws = 0
         self._axis_labels: tuple[str, str, str] | None = None
@@ -263,11 +263,6 @@ class QtWeightsView(QtWidgets.QWidget):
         """The matrix as drawn (rows = post, columns = pre, after sorting)."""
         return self._w
 
-    @property
-    def redraw_in_progress(self) -> bool:
-        """Whether a redraw spread over display ticks has stages left to draw."""
-        return self._job is not None
-
     def refresh(self) -> None:
         """Pull the weights (and the rate maps when sorting); redraw only if they changed: at once
         when asked for, else one stage per call (the display timer's tick)."""
@@ -286,8 +281,7 @@ class QtWeightsView(QtWidgets.QWidget):
             self._step()
         elif self._stale:
             if self._sliced():
-                self._job = self._redraw_steps()
-                self._step()
+                self._start()
             else:
                 self._redraw()
 
@@ -308,25 +302,6 @@ class QtWeightsView(QtWidgets.QWidget):
             return False
         w = self._weights_obj.get(self.projection)
         return w is not None and np.ndim(w) == 2 and np.size(w) >= self.slice_min_weights
-
-    def _step(self) -> None:
-        """Draw the next stage of the redraw in progress."""
-        job = self._job
-        if job is None:
-            return
-        try:
-            next(job)
-        except StopIteration:
-            self._job = None
-        except BaseException:
-            self._job = None
-            raise
-
-    def _redraw(self) -> None:
-        """Redraw now, every stage in this call (drops a redraw in progress)."""
-        self._job = None
-        for _ in self._redraw_steps():
-            pass
 
     def _order_steps(
         self, layer: str, n: int, enabled: bool, rm: RateMaps | None
