@@ -94,3 +94,16 @@ def pixels(widget: QtWidgets.QWidget) -> np.ndarray:
 def count_near(a: np.ndarray, color: str, tol: int) -> int:
     ref = np.array(palette.rgb(color))
     return int((np.abs(a.astype(int) - ref).max(axis=-1) <= tol).sum())
+
+
+def assert_same_state(a: dict[str, Any], b: dict[str, Any], keys: Any = None) -> None:
+    """Two snapshots of what a view shows are equal, bit for bit: arrays, lists or tuples of
+    arrays, and plain values (``keys``: only these)."""
+    for k in keys or a:
+        if isinstance(a[k], tuple | list) and a[k] and isinstance(a[k][0], np.ndarray):
+            for x, y in zip(a[k], b[k], strict=True):
+                np.testing.assert_array_equal(x, y, err_msg=k)
+        elif isinstance(a[k], np.ndarray):
+            np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+        else:
+            assert a[k] == b[k], k

@@ -12,7 +12,7 @@ from hippoviz.gui import palette
 from hippoviz.gui.views.fields_view import QtFieldsView, spatial_information
 from hippoviz.runtime import RateMaps, StaticSource
 
-from .helpers import StandInSelection, pixels
+from .helpers import StandInSelection, assert_same_state, pixels
 from .helpers import count_near as _count_near
 
 
@@ -208,17 +208,6 @@ def gallery_state(view: QtFieldsView) -> dict[str, Any]:
     }
 
 
-def assert_same_gallery(a: dict[str, Any], b: dict[str, Any]) -> None:
-    for k in a:
-        if k == "stats":
-            for x, y in zip(a[k], b[k], strict=True):
-                np.testing.assert_array_equal(x, y, err_msg=k)
-        elif isinstance(a[k], np.ndarray):
-            np.testing.assert_array_equal(a[k], b[k], err_msg=k)
-        else:
-            assert a[k] == b[k], k
-
-
 def test_new_maps_are_drawn_over_ticks_like_in_one_go(qtbot: Any) -> None:
     """New rate maps of a large layer: the spatial information a chunk per display tick, then
     the page; the previous page stays on show (image, labels, hover read-outs) until the new one
@@ -242,13 +231,13 @@ def test_new_maps_are_drawn_over_ticks_like_in_one_go(qtbot: Any) -> None:
         ticks += 1
         if not view.redraw_in_progress:
             break
-        assert_same_gallery(before, gallery_state(view))
+        assert_same_state(before, gallery_state(view))
     assert ticks == 5  # 3 chunks of spatial information (256 units each), the page, the show
     assert view.redraws == redraws + 1
     sliced = gallery_state(view)
     assert not np.array_equal(sliced["image"], before["image"])
     view._redraw()  # the same maps in one go
-    assert_same_gallery(sliced, gallery_state(view))
+    assert_same_state(sliced, gallery_state(view))
     # the order computed directly from the maps, as before the redraw was sliced
     si = spatial_information(src.maps["dg"])[0]
     order = np.argsort(np.where(np.isfinite(si), -si, np.inf), kind="stable")

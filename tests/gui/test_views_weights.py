@@ -10,7 +10,7 @@ import pytest
 from hippoviz.gui.views.weights_view import PROJECTIONS, QtWeightsView, field_order, hilbert_index
 from hippoviz.runtime import RateMaps, StaticSource
 
-from .helpers import StandInSelection, pixels
+from .helpers import StandInSelection, assert_same_state, pixels
 
 
 class FakeSource(StaticSource):
@@ -204,17 +204,6 @@ def shown_state(v: QtWeightsView) -> dict[str, Any]:
     }
 
 
-def assert_same(a: dict[str, Any], b: dict[str, Any], keys: Any = None) -> None:
-    for k in keys or a:
-        if isinstance(a[k], tuple) and a[k] and isinstance(a[k][0], np.ndarray):
-            for x, y in zip(a[k], b[k], strict=True):
-                np.testing.assert_array_equal(x, y, err_msg=k)
-        elif isinstance(a[k], np.ndarray):
-            np.testing.assert_array_equal(a[k], b[k], err_msg=k)
-        else:
-            assert a[k] == b[k], k
-
-
 @pytest.mark.parametrize("sort", [False, True])
 def test_a_new_publication_is_drawn_over_ticks_like_in_one_go(qtbot: Any, sort: bool) -> None:
     """A large matrix's redraw takes several refreshes (display ticks); until its panels are
@@ -242,19 +231,19 @@ def test_a_new_publication_is_drawn_over_ticks_like_in_one_go(qtbot: Any, sort: 
     ticks = 1
     while np.array_equal(v.image.image, before["image"]):
         assert v.redraw_in_progress
-        assert_same(before, shown_state(v))  # nothing on show changed yet
+        assert_same_state(before, shown_state(v))  # nothing on show changed yet
         v.refresh()
         ticks += 1
     assert ticks == (5 if sort else 3)  # (two field orders,) levels, histogram, heatmap
     # the heatmap panel is new, the histogram panel still the previous one, for one tick
     assert v.redraw_in_progress and v.redraws == redraws
-    assert_same(before, shown_state(v), ["hist", "hist_lines", "stats"])
+    assert_same_state(before, shown_state(v), ["hist", "hist_lines", "stats"])
     v.refresh()
     assert not v.redraw_in_progress and v.redraws == redraws + 1
     sliced = shown_state(v)
     # the same as a redraw of the same data in one go...
     v._redraw()
-    assert_same(sliced, shown_state(v))
+    assert_same_state(sliced, shown_state(v))
     # ...and as the matrix computed directly
     w = src.data["weights"]["dg_ca3"]
     if sort:
