@@ -341,3 +341,61 @@ def test_a_resize_or_a_lesion_mid_render_is_drawn_at_once(make_view: Any, qtbot:
     assert view.canvas.lesioned[2]
     np.testing.assert_array_equal(_image(view.picture.image),
                                   _image(view.canvas.render_image()))
+
+
+def test_glyphs_rasterised_ahead_are_all_the_labels_need(qtbot: Any, monkeypatch: Any) -> None:
+    """warm_up_glyphs rasterises the label glyphs a glyph at a time before any Circuit view
+    exists; the next canvas takes them and, drawing live data (numbers, a silent layer, a
+    lesion, the shortcut's gain), rasterises none itself, and draws what a canvas that
+    rasterised its own draws."""
+    from vispy.visuals.text import text as vtext
+
+    import hippoviz.gui.views.circuit_view as cv
+
+    loaded: list[str] = []
+    load_char = vtext.TextureFont._load_char
+
+    def counting(font: Any, char: str) -> None:
+        loaded.append(char)
+        load_char(font, char)
+
+    monkeypatch.setattr(vtext.TextureFont, "_load_char", counting)
+    monkeypatch.setattr(cv, "_FREE", [])  # fresh canvases
+    monkeypatch.setattr(cv, "_warm", {"fonts": None, "face": None, "todo": None})
+    assert not cv.warm_up_glyphs(budget_s=0.0)  # plans, then one glyph per call at budget 0
+    assert len(loaded) == 1
+    planned = len(cv._warm["todo"]) + 1
+    while not cv.warm_up_glyphs(budget_s=0.05):
+        pass
+    assert len(loaded) == planned > 40
+
+    def drive(view: QtCircuitView, src: FakeSource) -> np.ndarray:
+        view.min_interval_s = view.label_interval_s = 0.0
+        view.resize(420, 320)
+        view.show()
+        qtbot.waitExposed(view)
+        view.refresh()
+        src.data["health"] = Health(silent=("ca1",), active={"ca1": 0.0}, targets={"ca1": 0.1})
+        src.data["params"] = P.replace(P.Params(), {"inputs.gamma_ta": 0.5,
+                                                    "learning.g_ca3_dg": 0.0})
+        src.data["last"] = make_last(np.random.default_rng(10), (0.0123, 4.5e-5, 0.3))
+        view.refresh()
+        return render(view)
+
+    src = FakeSource(make_last(np.random.default_rng(9), (0.03, 0.02, 0.01)), P.Params())
+    warmed = QtCircuitView(src, StandInSelection())
+    qtbot.addWidget(warmed)
+    n_before = len(loaded)
+    a = drive(warmed, src)
+    assert warmed.canvas.shortcut_shown and warmed.canvas.lesioned[2]
+    assert loaded[n_before:] == []  # nothing left to rasterise at the first render
+    assert cv.warm_up_glyphs()  # a canvas took the fonts: nothing more to warm
+    src2 = FakeSource(make_last(np.random.default_rng(9), (0.03, 0.02, 0.01)), P.Params())
+    cold = QtCircuitView(src2, StandInSelection())
+    qtbot.addWidget(cold)
+    b = drive(cold, src2)
+    assert len(loaded) > n_before  # this one rasterised its own glyphs
+    # the same picture; glyphs sit elsewhere in the other atlas, so sampling it may round a
+    # few edge pixels of the text one level apart
+    diff = np.abs(a.astype(int) - b.astype(int)).max(axis=2)
+    assert diff.max() <= 2 and (diff > 0).sum() < 50

@@ -190,8 +190,9 @@ class VispyCircuit(scene.SceneCanvas):
         self.view = self.central_widget.add_view()
         self.view.camera = scene.PanZoomCamera(aspect=1.0, rect=_RECT, interactive=False)
         self.face, self._unicode = _font_face()
-        # one glyph atlas for every label (by default each Text visual rasterises its own)
-        self.fonts = FontManager(method="cpu")
+        # one glyph atlas for every label (by default each Text visual rasterises its own),
+        # its glyphs rasterised ahead of time if warm_up_glyphs ran
+        self.fonts = _take_warm_fonts(self.face) or FontManager(method="cpu")
         self._sizes: dict[str, int] = {}
         self._shapes: dict[str, tuple[int, int]] = {}
         self._luts = {layer: palette.layer_lut(layer) for layer in SHEET_CENTERS}
@@ -275,20 +276,7 @@ class VispyCircuit(scene.SceneCanvas):
 
     def glyphs(self, text: str) -> str:
         """``text`` as the chosen font can draw it (ASCII stand-ins without DejaVu Sans)."""
-        if self._unicode:
-            return text
-        for u, a in (
-            ("→", "->"),
-            ("−", "-"),
-            ("x̂", "x^"),
-            ("‖", "|"),
-            ("²", "^2"),
-            ("·", "-"),
-            ("…", "..."),
-            ("×", "x"),
-        ):
-            text = text.replace(u, a)
-        return text
+        return _drawable(text, self._unicode)
 
     def text_of(self, label: Label) -> str:
         """Current text of a label handle (e.g. ``fb_text[i]``)."""
@@ -913,16 +901,89 @@ class QtCircuitView(QtWidgets.QWidget):
             self._render_staged()
 
 
+_FACE: list[tuple[str, bool]] = []
+
+
 def _font_face() -> tuple[str, bool]:
     """A face with arrows and math glyphs if fontconfig has one, else VisPy's bundled font."""
-    try:
-        from vispy.util.fonts import list_fonts
+    if not _FACE:
+        face = ("OpenSans", False)
+        try:
+            from vispy.util.fonts import list_fonts
 
-        if "DejaVu Sans" in list_fonts():
-            return "DejaVu Sans", True
-    except Exception:  # font discovery is best effort; the bundled face always works
-        pass
-    return "OpenSans", False
+            if "DejaVu Sans" in list_fonts():
+                face = ("DejaVu Sans", True)
+        except Exception:  # font discovery is best effort; the bundled face always works
+            pass
+        _FACE.append(face)
+    return _FACE[0]
+
+
+def _drawable(text: str, unicode: bool) -> str:
+    """``text`` as a face draws it: as it is with DejaVu Sans, else with ASCII stand-ins."""
+    if unicode:
+        return text
+    for u, a in (
+        ("→", "->"),
+        ("−", "-"),
+        ("x̂", "x^"),
+        ("‖", "|"),
+        ("²", "^2"),
+        ("·", "-"),
+        ("…", "..."),
+        ("×", "x"),
+    ):
+        text = text.replace(u, a)
+    return text
+
+
+# -- glyphs rasterised ahead of the first Circuit view ---------------------------------------------
+#: VisPy rasterises each glyph on the CPU the first time a label needs it (FreeType at 256 pt,
+#: then a signed distance field: about 10 ms a glyph), so the first render of a new canvas
+#: spent about 0.6 s on its 75 glyphs in one display tick. :func:`warm_up_glyphs` does that work
+#: a glyph at a time in idle display ticks before the view is first shown, into a font manager
+#: the next canvas takes. What each style of label can show (a test checks that a canvas with
+#: live data rasterises nothing more): VisPy's own probe for a font's height, the labels'
+#: fixed texts, and the digits and signs of the numbers they show.
+_PROBE = "ÅÉÑŐjgpqy"
+_NUMBERS = "0123456789.-+e "
+WARM_TEXT: dict[tuple[bool, bool], str] = {
+    (True, False): _PROBE + "".join(palette.LAYER_LABELS.values()) + " · SILENT" + _NUMBERS,
+    (False, True): _PROBE + "waiting for data…",
+    (False, False): _PROBE + "".join(label for _a, _b, label in FORWARD)
+    + "mismatch e = x − x̂ ‖e‖² / ‖x‖² = lesion (g = 0) err EC III → CA1 (×)" + _NUMBERS,
+}
+_warm: dict[str, Any] = {"fonts": None, "face": None, "todo": None}
+
+
+def _take_warm_fonts(face: str) -> FontManager | None:
+    """The font manager :func:`warm_up_glyphs` filled (once: a canvas's atlas is its own)."""
+    fonts, _warm["fonts"] = _warm["fonts"], None
+    _warm["todo"] = []  # nothing further to warm for a canvas that exists
+    return fonts if fonts is not None and _warm["face"] == face else None
+
+
+def warm_up_glyphs(budget_s: float = 0.005) -> bool:
+    """Rasterise label glyphs for the next Circuit canvas until ``budget_s`` is spent (at least
+    one glyph); True once there is nothing left to do (or a canvas already exists)."""
+    todo = _warm["todo"]
+    if todo is None:  # first call: plan
+        face, unicode = _font_face()
+        _warm["fonts"], _warm["face"] = FontManager(method="cpu"), face
+        todo = _warm["todo"] = [
+            (bold, italic, ch)
+            for (bold, italic), text in WARM_TEXT.items()
+            for ch in dict.fromkeys(_drawable(text, unicode))
+            if ch != "\n"
+        ]
+    fonts, face = _warm["fonts"], _warm["face"]
+    t0 = time.perf_counter()
+    while todo and fonts is not None:
+        bold, italic, ch = todo.pop(0)
+        fonts.get_font(face, bold, italic)[ch]
+        if time.perf_counter() - t0 > budget_s:
+            break
+    return not todo
 
 
 def _param(params: P.Params | None, key: str) -> float | None:
