@@ -305,6 +305,15 @@ class NetworkParams:
         "thresholds for every room (hippoviz 0.3). The room is recognised by its label, not "
         "learned.",
         choices=("off", "ca3", "dg_ca3"), before=("0.4.0", "off"))
+    excitability_per_context: bool = p(
+        False, "Excitability kept per LEC context as well as per room (with "
+        "network.excitability_per_room on): within a room, the context shown (inputs.context_a "
+        "while inputs.context_morph < 0.5, inputs.context_b from 0.5) keeps thresholds of its "
+        "own, stored when the context is left and restored on return; a context never shown "
+        "in that room starts from the thresholds in use, so a first visit reads the new "
+        "context with the old context's excitability (rate remapping) and from then on "
+        "homeostasis shapes the two apart. Like the room, the context is recognised by its "
+        "label, not learned.")
     novelty_disinhibition_ca1: float = p(
         0.0, "Novelty releases CA1 from inhibition (Nitz & McNaughton 2004, J Neurophysiol "
         "91:863-872: CA1 interneurons fire less in a novel environment; Karlsson & Frank 2008, "

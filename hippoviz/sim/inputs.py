@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
-from scipy.ndimage import gaussian_filter
+
+from hippoviz.sim.smooth import gaussian_filter
 
 #: Resolution of the LEC context maps over the (normalised) arena.
 LEC_RES = 64
@@ -205,7 +206,7 @@ def make_lec_context(seed: int, context: int, n_cells: int, sigma_m: float, widt
     rng = np.random.default_rng([seed, 104729, context])
     noise = rng.standard_normal((n_cells, LEC_RES, LEC_RES))
     sig = (0.0, sigma_m / height_m * LEC_RES, sigma_m / width_m * LEC_RES)
-    f = gaussian_filter(noise, sigma=sig, mode="reflect")
+    f = gaussian_filter(noise, sig, mode="reflect")
     lo = f.min(axis=(1, 2), keepdims=True)
     hi = f.max(axis=(1, 2), keepdims=True)
     maps = (f - lo) / np.maximum(hi - lo, 1e-12)

@@ -10,7 +10,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.ndimage import gaussian_filter
 
 from hippoviz import params as P
 from hippoviz.params import ParamError, Params
@@ -41,6 +40,7 @@ from hippoviz.sim.kernel import (
 )
 from hippoviz.sim.network import NetworkState, homeostasis_scale, init_network
 from hippoviz.sim.rng import seed_state
+from hippoviz.sim.smooth import gaussian_filter
 
 #: Projections available from :meth:`Simulator.weights`, each as ``(n_post, n_pre)``.
 WEIGHT_NAMES: tuple[str, ...] = ("ec_dg", "dg_ca3", "ca3_ca1", "ca1_out", "ec_ca1",
@@ -157,7 +157,8 @@ class Simulator:
         self._ipstat = np.zeros((2, n_hidden), np.float64)
         self._ipstat[1] = 1.0
         #: hidden thresholds stored per room (network.excitability_per_room)
-        self._room_th: dict[int, dict[str, NDArray[np.float32]]] = {}
+        #: (keyed "<room>", or "<room>c<context>" with network.excitability_per_context)
+        self._room_th: dict[str, dict[str, NDArray[np.float32]]] = {}
         self._buf_n = 0
         self._prof = np.zeros(0, np.int64)  # cycles per kernel phase (profile_phases)
         self._pv = np.zeros(len(PV_NAMES), dtype=np.float64)
@@ -275,8 +276,11 @@ class Simulator:
             self._set_arena()
         if {"inputs.room", "inputs.grid_shape_realign", "arena.shape_morph"} & changes.keys():
             self._set_grids(new)
-        if "inputs.room" in changes:
-            self._swap_room_excitability(old.inputs.room, new.inputs.room)
+        per_context = new.network.excitability_per_context
+        if per_context != old.network.excitability_per_context:
+            self._rekey_room_excitability(new)
+        if _excitability_key(old, per_context) != _excitability_key(new):
+            self._swap_room_excitability(old, new)
         geometry = {"arena.width_m", "arena.height_m", "analysis.bin_size_m"}
         if geometry & changes.keys():
             self._reset_ratemaps()
@@ -284,20 +288,44 @@ class Simulator:
         del old
         return changes
 
-    def _swap_room_excitability(self, left: int, entered: int) -> None:
-        """``network.excitability_per_room``: store the named layers' thresholds with the room
-        left and restore those of the room entered; a room never entered gets thresholds
-        calibrated on it, as the first room's were at build."""
-        mode = self._params.network.excitability_per_room
+    def _swap_room_excitability(self, old: Params, new: Params) -> None:
+        """``network.excitability_per_room`` (and ``..._per_context``): store the named layers'
+        thresholds with the room (context) left and restore those of the one entered; a room
+        never entered gets thresholds calibrated on it, as the first room's were at build; a
+        context never shown in a known room keeps the thresholds in use."""
+        mode = new.network.excitability_per_room
         if mode == "off":
             return
         layers = ("ca3",) if mode == "ca3" else ("dg", "ca3")
+        per_context = new.network.excitability_per_context
+        left, entered = _excitability_key(old, per_context), _excitability_key(new)
         self._room_th[left] = {L: getattr(self.net, f"th_{L}").copy() for L in layers}
-        if entered in self._room_th:
-            for L, th in self._room_th[entered].items():
+        stored = self._room_th.get(entered)
+        if stored is None and new.inputs.room != old.inputs.room:
+            room = f"{new.inputs.room}"
+            # the room's last stored context, if the room is known
+            stored = next((v for k, v in reversed(self._room_th.items())
+                           if k == room or k.startswith(room + "c")), None)
+            if stored is None:
+                self.calibrate_thresholds(layers)
+                return
+        if stored is not None:
+            for L, th in stored.items():
                 getattr(self.net, f"th_{L}")[:] = th
-        else:
-            self.calibrate_thresholds(layers)
+
+    def _rekey_room_excitability(self, new: Params) -> None:
+        """``network.excitability_per_context`` changed: the thresholds in use stay, and what is
+        stored is filed under the new keys: switched on, a room's thresholds become those of
+        the context shown now; switched off, a room keeps its last stored context's."""
+        rekeyed: dict[str, dict[str, NDArray[np.float32]]] = {}
+        for key, ths in self._room_th.items():
+            room = key.split("c")[0]
+            if new.network.excitability_per_context:
+                rekeyed[f"{room}c{_context_shown(new)}"] = ths
+            else:
+                rekeyed.pop(room, None)
+                rekeyed[room] = ths  # insertion order: the last stored context wins
+        self._room_th = rekeyed
 
     # ------------------------------------------------------------------ commands
     def command(self, cmd: dict[str, Any]) -> Any:
@@ -583,8 +611,8 @@ class Simulator:
         occ = self._rm_occ
         visited = occ > 0
         if smooth:
-            acc = gaussian_filter(acc, sigma=(0, 1, 1), mode="constant")
-            occ = gaussian_filter(occ, sigma=1, mode="constant")
+            acc = gaussian_filter(acc, (0, 1, 1), mode="constant")
+            occ = gaussian_filter(occ, 1, mode="constant")
         with np.errstate(invalid="ignore", divide="ignore"):
             rate = acc / occ[None]
         rate[:, ~visited] = np.nan
@@ -662,8 +690,26 @@ class Simulator:
         for key, v in d.items():
             if key.startswith("room_th."):
                 _, room, name = key.split(".")
-                self._room_th.setdefault(int(room), {})[name] = np.array(v, np.float32)
+                self._room_th.setdefault(room, {})[name] = np.array(v, np.float32)
         self._sync_pv()
+
+
+def _excitability_key(params: Params, per_context: bool | None = None) -> str:
+    """Which stored thresholds ``params`` selects: the room, and with
+    ``network.excitability_per_context`` (or ``per_context`` if given) the LEC context shown
+    in it."""
+    ip = params.inputs
+    if per_context is None:
+        per_context = params.network.excitability_per_context
+    if not per_context:
+        return f"{ip.room}"
+    return f"{ip.room}c{_context_shown(params)}"
+
+
+def _context_shown(params: Params) -> int:
+    """The LEC context a morph shows more of: A below 0.5, B from 0.5."""
+    ip = params.inputs
+    return ip.context_a if ip.context_morph < 0.5 else ip.context_b
 
 
 def build(params: Params | None = None, seed: int = 0) -> Simulator:

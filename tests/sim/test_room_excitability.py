@@ -114,3 +114,65 @@ def test_stored_rooms_survive_a_saved_state() -> None:
     fresh = build(sim.build_params, sim.seed).state_dict()
     other.load_state_dict(fresh)
     assert not any(k.startswith("room_th.") for k in other.state_dict())
+
+
+def test_each_context_of_a_room_keeps_its_own_excitability() -> None:
+    """``network.excitability_per_context``: the context shown (A below morph 0.5, B from it)
+    keys the stored thresholds within a room; a context never shown there starts from the
+    thresholds in use; a room never entered is still calibrated, whatever its context."""
+    sim = _sim("dg_ca3")
+    sim.apply({"network.excitability_per_context": True})
+    a0 = _th(sim)
+    sim.apply({"inputs.context_morph": 0.4})  # still context A: nothing moves
+    assert all(np.array_equal(getattr(sim.net, f"th_{L}"), a0[L]) for L in LAYERS)
+    sim.apply({"inputs.context_morph": 1.0})  # B, never shown: A's thresholds, as they are
+    assert all(np.array_equal(getattr(sim.net, f"th_{L}"), a0[L]) for L in LAYERS)
+    sim.run_chunk(1000)  # learn B: homeostasis gives B thresholds of its own
+    b1 = _th(sim)
+    assert not np.array_equal(b1["ca3"], a0["ca3"])
+    sim.apply({"inputs.context_morph": 0.0})  # back in A: A's own, bit for bit
+    for L in ("dg", "ca3"):
+        assert np.array_equal(getattr(sim.net, f"th_{L}"), a0[L]), L
+    assert np.array_equal(sim.net.th_ca1, b1["ca1"])  # CA1 is not kept per context
+    sim.apply({"inputs.context_morph": 0.6})  # more B than A: B's
+    for L in ("dg", "ca3"):
+        assert np.array_equal(getattr(sim.net, f"th_{L}"), b1[L]), L
+    state = sim.state_dict()
+    assert {k for k in state if k.startswith("room_th.")} == {
+        "room_th.0c0.dg", "room_th.0c0.ca3", "room_th.0c1.dg", "room_th.0c1.ca3"}
+    # a new room, entered in context B: calibrated as with the option off
+    ref = build(sim.build_params, sim.seed)
+    ref.load_state_dict(state)
+    ref.apply({"network.excitability_per_context": False})
+    ref.apply({"inputs.room": 1})
+    sim.apply({"inputs.room": 1})
+    for L in ("dg", "ca3"):
+        assert np.array_equal(getattr(sim.net, f"th_{L}"), getattr(ref.net, f"th_{L}")), L
+    sim.run_chunk(500)
+    room1 = _th(sim)
+    sim.apply({"inputs.room": 0})  # back to room 0 in context B: B's thresholds there
+    for L in ("dg", "ca3"):
+        assert np.array_equal(getattr(sim.net, f"th_{L}"), b1[L]), L
+    sim.apply({"inputs.room": 1, "inputs.context_morph": 0.0})  # room 1, context A: never
+    for L in ("dg", "ca3"):  # shown there, so room 1's last thresholds
+        assert np.array_equal(getattr(sim.net, f"th_{L}"), room1[L]), L
+
+
+def test_switching_per_context_refiles_what_is_stored() -> None:
+    sim = _sim("dg_ca3")
+    sim.apply({"inputs.room": 1})
+    sim.run_chunk(300)
+    in_use = _th(sim)
+    sim.apply({"network.excitability_per_context": True, "inputs.context_morph": 1.0})
+    assert all(np.array_equal(getattr(sim.net, f"th_{L}"), in_use[L]) for L in LAYERS)
+    keys = {k.rsplit(".", 1)[0] for k in sim.state_dict() if k.startswith("room_th.")}
+    # room 0's, filed under the context shown now; room 1's context A, just left
+    assert keys == {"room_th.0c1", "room_th.1c0"}
+    sim.apply({"inputs.context_morph": 0.0})
+    sim.apply({"network.excitability_per_context": False})
+    keys = {k.rsplit(".", 1)[0] for k in sim.state_dict() if k.startswith("room_th.")}
+    assert keys == {"room_th.0", "room_th.1"}
+    room1 = _th(sim)
+    sim.apply({"inputs.room": 0})
+    sim.apply({"inputs.room": 1})
+    assert all(np.array_equal(getattr(sim.net, f"th_{L}"), room1[L]) for L in LAYERS)
