@@ -647,7 +647,9 @@ class Simulator:
 
     def load_state_dict(self, d: dict[str, NDArray[Any]]) -> None:
         """Restore a state saved by :meth:`state_dict` (same sizes)."""
-        self._params = P.loads(str(d["params_toml"]))
+        # the state's parameters are written in full, so one it does not name came after the
+        # version that saved it: that parameter takes the value the older model behaved as
+        self._params = P.loads(str(d["params_toml"]), written_by="0")
         self._set_arena()
         self._set_grids(self._params)
         self._reset_ratemaps()

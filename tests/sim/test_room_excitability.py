@@ -176,3 +176,25 @@ def test_switching_per_context_refiles_what_is_stored() -> None:
     sim.apply({"inputs.room": 0})
     sim.apply({"inputs.room": 1})
     assert all(np.array_equal(getattr(sim.net, f"th_{L}"), room1[L]) for L in LAYERS)
+
+
+def test_a_state_saved_before_the_option_existed_keeps_one_set_of_thresholds() -> None:
+    """A saved state names every parameter of the version that saved it; one it does not name
+    came later and takes the value the older model behaved as (hippoviz 0.3: one set of
+    thresholds for every room), so continuing an old run changes room as it would have."""
+    sim = _sim("dg_ca3")
+    state = sim.state_dict()
+    assert P.loads(str(state["params_toml"])).network.excitability_per_room == "dg_ca3"
+    old = dict(state)
+    old["params_toml"] = np.array("\n".join(
+        ln for ln in str(state["params_toml"]).splitlines()
+        if not ln.startswith(("excitability_per_room", "excitability_per_context"))))
+    restored = build(sim.build_params, sim.seed)
+    restored.load_state_dict(old)
+    assert restored.params.network.excitability_per_room == "off"
+    before = _th(restored)
+    restored.apply({"inputs.room": 1})
+    assert all(np.array_equal(getattr(restored.net, f"th_{L}"), before[L]) for L in LAYERS)
+    current = build(sim.build_params, sim.seed)
+    current.load_state_dict(state)
+    assert current.params.network.excitability_per_room == "dg_ca3"
