@@ -105,7 +105,8 @@ def test_circuit_draws_sheets_arrows_and_labels(make_view: Any) -> None:
         assert count_near(a, palette.LAYER_COLORS[layer], 40) > 20, layer
     assert not view.canvas.waiting
     texts = [view.canvas.text_of(t) for t in view.canvas.fb_text]
-    assert texts[0].startswith("g 1.00")
+    # two significant digits, trailing zeros kept
+    assert texts == ["g 1.00\nerr 0.030", "g 1.00\nerr 0.020", "g 1.00\nerr 0.010"]
 
 
 def test_inhibitory_width_follows_carried_error(make_view: Any) -> None:

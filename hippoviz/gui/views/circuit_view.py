@@ -531,11 +531,11 @@ class VispyCircuit(scene.SceneCanvas):
             if cut:
                 text = "lesion\n(g = 0)"
             elif g is None:
-                text = "" if carried is None else f"err {e[i]:.2g}"
+                text = "" if carried is None else f"err {_two_digits(e[i])}"
             elif carried is None:
                 text = f"g {g:.2f}"
             else:
-                text = f"g {g:.2f}\nerr {e[i]:.2g}"
+                text = f"g {g:.2f}\nerr {_two_digits(e[i])}"
             self._set_text(self.fb_text[i], text)
 
     def set_shortcut(self, gain: float | None) -> None:
@@ -984,6 +984,11 @@ def warm_up_glyphs(budget_s: float = 0.005) -> bool:
         if time.perf_counter() - t0 > budget_s:
             break
     return not todo
+
+
+def _two_digits(v: float) -> str:
+    """Two significant digits, trailing zeros kept (1.0, 2.5, 0.012, 4.5e-05, 12)."""
+    return f"{v:#.2g}".rstrip(".")
 
 
 def _param(params: P.Params | None, key: str) -> float | None:
