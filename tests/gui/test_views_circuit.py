@@ -69,6 +69,19 @@ def render(view: QtCircuitView) -> np.ndarray:
     return np.asarray(view.canvas.render())[..., :3]
 
 
+def first_picture(view: QtCircuitView) -> int:
+    """Refresh a newly shown view until its first picture, drawn over ticks, is shown; the
+    number of refreshes (ticks) it took."""
+    view.refresh()
+    ticks = 1
+    while view.redraw_in_progress:
+        assert view.picture.image is None and view.renders == 0  # nothing shown meanwhile
+        view.refresh()
+        ticks += 1
+    assert view.renders == 1 and view.picture.image is not None
+    return ticks
+
+
 @pytest.fixture
 def make_view(qtbot: Any) -> Any:
     def make(source: FakeSource) -> QtCircuitView:
@@ -78,7 +91,7 @@ def make_view(qtbot: Any) -> Any:
         view.resize(420, 320)
         view.show()
         qtbot.waitExposed(view)
-        view.refresh()
+        first_picture(view)
         return view
 
     return make
@@ -223,7 +236,7 @@ def test_the_view_shows_the_offscreen_scene_at_its_own_size(qtbot: Any) -> None:
     view.resize(420, 320)
     view.show()
     qtbot.waitExposed(view)
-    view.refresh()
+    first_picture(view)
     assert not view.findChildren(type(view.canvas.native))  # the GL widget is elsewhere
     assert view.canvas.native.window() is view.canvas.native  # a top-level of its own
     shown = _shown(view)
@@ -254,7 +267,7 @@ def test_the_view_shows_the_offscreen_scene_at_its_own_size(qtbot: Any) -> None:
     other.resize(420, 320)
     other.show()
     qtbot.waitExposed(other)
-    other.refresh()
+    first_picture(other)
     assert count_near(_shown(other), palette.INHIBITORY, 30) > 100
 
 
@@ -276,8 +289,7 @@ def test_a_new_canvas_draws_once_unseen_before_the_view_is_shown(qtbot: Any,
     view.resize(420, 320)
     view.show()
     qtbot.waitExposed(view)
-    view.refresh()
-    assert view.renders == 1
+    first_picture(view)
     assert count_near(_shown(view), palette.INHIBITORY, 30) > 100
 
 
@@ -400,3 +412,33 @@ def test_glyphs_rasterised_ahead_are_all_the_labels_need(qtbot: Any, monkeypatch
     # few edge pixels of the text one level apart
     diff = np.abs(a.astype(int) - b.astype(int)).max(axis=2)
     assert diff.max() <= 2 and (diff > 0).sum() < 50
+
+
+def test_the_first_picture_of_a_new_canvas_is_drawn_over_ticks(qtbot: Any,
+                                                                monkeypatch: Any) -> None:
+    """A view shown at once with a canvas that never drew (the Circuit tab raised for the first
+    time) spreads its first render, shader compilation included, over display ticks: the
+    picture says the circuit is being drawn meanwhile, then shows what a render in one go
+    gives."""
+    import hippoviz.gui.views.circuit_view as cv
+
+    monkeypatch.setattr(cv, "_FREE", [])  # a fresh canvas, never drawn
+    src = FakeSource(make_last(np.random.default_rng(11), (0.03, 0.02, 0.01)), P.Params())
+    view = QtCircuitView(src, StandInSelection())
+    qtbot.addWidget(view)
+    view.min_interval_s = view.label_interval_s = 0.0
+    view.resize(420, 320)
+    view.show()
+    qtbot.waitExposed(view)
+    assert not view.canvas.drawn
+    view.refresh()
+    assert view.redraw_in_progress and view.picture.image is None
+    note = _shown(view)  # the background and the note, not a black or empty widget
+    n = note.shape[0] * note.shape[1]
+    assert count_near(note, palette.BACKGROUND, 12) > 0.9 * n
+    assert count_near(note, palette.MUTED, 40) > 20
+    ticks = 1 + first_picture(view)
+    assert ticks >= 4  # a few visuals a tick, then a tick to read the pixels
+    shown = _image(view.picture.image)[..., :3]
+    again = _image(view.canvas.render_image())[..., :3]
+    assert np.array_equal(shown, again)

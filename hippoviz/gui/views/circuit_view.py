@@ -661,7 +661,8 @@ def _take_canvas() -> VispyCircuit:
 
 
 class _Picture(QtWidgets.QWidget):
-    """Shows the last image the offscreen canvas rendered (the background until the first)."""
+    """Shows the last image the offscreen canvas rendered (until the first, the background
+    and a note that the circuit is being drawn)."""
 
     def __init__(self, parent: QtWidgets.QWidget) -> None:
         super().__init__(parent)
@@ -676,6 +677,10 @@ class _Picture(QtWidgets.QWidget):
             # drawn at its own size (it was rendered for this one); a resize shows the old
             # picture at its place until the next render
             p.drawImage(QtCore.QPointF(0.0, 0.0), self.image)
+        else:
+            p.setPen(QtGui.QColor(palette.MUTED))
+            p.drawText(self.rect(), QtCore.Qt.AlignmentFlag.AlignCenter,
+                       "drawing the circuit…")
         p.end()
 
 
@@ -737,8 +742,9 @@ class QtCircuitView(QtWidgets.QWidget):
             QtCore.QTimer.singleShot(self.warm_up_ms, self._warm_up)
 
     def _warm_up(self) -> None:
-        """Draw the canvas once, unseen, unless it has drawn already."""
-        if not self.canvas.drawn:
+        """Draw the canvas once, unseen, unless it has drawn already (or is drawing its first
+        picture over display ticks)."""
+        if not self.canvas.drawn and self._job is None:
             self.canvas.render_image()
 
     @property
@@ -766,6 +772,14 @@ class QtCircuitView(QtWidgets.QWidget):
         self._fit_canvas()
         self._show(self.canvas.render_image())
 
+    def _render_now(self) -> None:
+        """Draw the scene as it is now: in one go, except the first picture, which is spread
+        over ticks (:meth:`_render_staged`) like any other picture for new data."""
+        if self.picture.image is None and self.slice_ms is not None:
+            self._render_staged()
+        else:
+            self._render()
+
     def _show(self, image: QtGui.QImage) -> None:
         self.picture.image = image
         self.renders += 1
@@ -774,14 +788,18 @@ class QtCircuitView(QtWidgets.QWidget):
 
     def _render_staged(self) -> None:
         """Start a render of the scene spread over this and the next ticks; the picture keeps
-        the last one meanwhile. In one go if there is no picture yet, or it is not the size
-        of the view (resized), or :attr:`slice_ms` is None."""
-        if self.slice_ms is None or self._dirty or self.picture.image is None:
+        the last one meanwhile (before the first: a note that the circuit is being drawn, so
+        that the first show, which compiles the canvas's shaders, does not stall the display).
+        In one go if the picture is not the size of the view (resized), or :attr:`slice_ms`
+        is None."""
+        first = self.picture.image is None
+        if self.slice_ms is None or (self._dirty and not first):
             self._render()
             return
-        if self._fit_canvas():
+        if self._fit_canvas() and not first:
             self._render()
             return
+        self._dirty = False  # the canvas has the picture's size; a resize now starts again
         self._job = StagedRender(self.canvas)
         self._advance()
 
@@ -856,7 +874,7 @@ class QtCircuitView(QtWidgets.QWidget):
                 self.canvas.flush_labels()
                 self._render_staged()
             elif self._dirty:
-                self._render()  # resized, or never drawn
+                self._render_now()  # resized, or never drawn
             return
         if now - self._t_drawn < self.min_interval_s:
             return  # too soon: not marked as seen, so a later tick draws it
@@ -896,7 +914,7 @@ class QtCircuitView(QtWidgets.QWidget):
         if slow_due:
             c.flush_labels()
         if structural:
-            self._render()  # sizes, a lesion, a silent layer, new parameters: at once
+            self._render_now()  # sizes, a lesion, a silent layer, new parameters: at once
         else:
             self._render_staged()
 
