@@ -299,6 +299,7 @@ class Simulator:
         layers = ("ca3",) if mode == "ca3" else ("dg", "ca3")
         per_context = new.network.excitability_per_context
         left, entered = _excitability_key(old, per_context), _excitability_key(new)
+        self._room_th.pop(left, None)  # insertion order: the most recently left last
         self._room_th[left] = {L: getattr(self.net, f"th_{L}").copy() for L in layers}
         stored = self._room_th.get(entered)
         if stored is None and new.inputs.room != old.inputs.room:
