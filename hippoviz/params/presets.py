@@ -8,7 +8,7 @@ from hippoviz.params.core import ParamError, load
 from hippoviz.params.schema import Params
 
 PRESETS: tuple[str, ...] = ("small", "default", "large", "hippoviz-0.1", "hippoviz-0.2",
-                            "hippoviz-0.3")
+                            "hippoviz-0.3", "hippoviz-0.4")
 
 
 def _presets_dir() -> Path:

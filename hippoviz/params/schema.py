@@ -295,16 +295,25 @@ class NetworkParams:
         "dg_ca3", "Excitability kept per room (Alme et al. 2014, PNAS 111:18428-18435: which CA3 "
         "cells are active in one room does not predict which are active in another): when "
         "inputs.room changes, the thresholds that homeostasis gave the named layers in the "
-        "room left are stored with it, and those of the room entered are restored if the "
-        "network has been there; a room it has never been in starts as the first room did at "
+        "room left are stored with it, and the room entered starts as the first room did at "
         "build: each threshold of a named layer where its unit fires in a fraction k of the "
         "room (network.threshold_init = calibrated), so no unit carries another room's "
-        "excitability. "
+        "excitability (network.room_return: or, for a room entered before, its stored "
+        "thresholds). "
         "dg_ca3 (the default): DG's and CA3's (Chawla et al. 2005, Hippocampus 15:579-586: "
         "largely distinct granule cells in two environments); ca3: CA3's alone; off: one set of "
         "thresholds for every room (hippoviz 0.3). The room is recognised by its label, not "
         "learned.",
         choices=("off", "ca3", "dg_ca3"), before=("0.4.0", "off"))
+    room_return: str = p(
+        "calibrate", "What the layers of network.excitability_per_room start from when the rat "
+        "enters a room it has been in before. calibrate (the default since hippoviz 0.5): "
+        "thresholds calibrated on the room anew, with the weights of now, as for a room never "
+        "seen (each unit fires in a fraction k of the room). restore (hippoviz 0.4): the "
+        "thresholds the room was left with; homeostasis set them for the weights of that "
+        "visit, and learning elsewhere since made them stale: after learning rooms A, B, A, B "
+        "room A's frozen error was 0.73 with them and 0.40 anew (docs/science.md).",
+        choices=("calibrate", "restore"), before=("0.5.0", "restore"))
     excitability_per_context: bool = p(
         False, "Excitability kept per LEC context as well as per room (with "
         "network.excitability_per_room on): within a room, the context shown (inputs.context_a "

@@ -290,9 +290,10 @@ class Simulator:
 
     def _swap_room_excitability(self, old: Params, new: Params) -> None:
         """``network.excitability_per_room`` (and ``..._per_context``): store the named layers'
-        thresholds with the room (context) left and restore those of the one entered; a room
-        never entered gets thresholds calibrated on it, as the first room's were at build; a
-        context never shown in a known room keeps the thresholds in use."""
+        thresholds with the room (context) left; a room entered gets thresholds calibrated on
+        it, as the first room's were at build (with ``network.room_return = "restore"``, a room
+        entered before gets those it left with); a context shown before in the room gets its
+        own back, one never shown keeps the thresholds in use."""
         mode = new.network.excitability_per_room
         if mode == "off":
             return
@@ -301,12 +302,17 @@ class Simulator:
         left, entered = _excitability_key(old, per_context), _excitability_key(new)
         self._room_th.pop(left, None)  # insertion order: the most recently left last
         self._room_th[left] = {L: getattr(self.net, f"th_{L}").copy() for L in layers}
+        room_changed = new.inputs.room != old.inputs.room
+        room = f"{new.inputs.room}"
+        of_room = [k for k in self._room_th if k == room or k.startswith(room + "c")]
+        if room_changed and new.network.room_return == "calibrate":
+            for key in of_room:  # stale for the weights of now
+                del self._room_th[key]
+            self.calibrate_thresholds(layers)
+            return
         stored = self._room_th.get(entered)
-        if stored is None and new.inputs.room != old.inputs.room:
-            room = f"{new.inputs.room}"
-            # the room's last stored context, if the room is known
-            stored = next((v for k, v in reversed(self._room_th.items())
-                           if k == room or k.startswith(room + "c")), None)
+        if stored is None and room_changed:  # the room's last stored context, if any
+            stored = self._room_th[of_room[-1]] if of_room else None
             if stored is None:
                 self.calibrate_thresholds(layers)
                 return

@@ -1,6 +1,7 @@
 """Excitability kept per room (``network.excitability_per_room``): the thresholds homeostasis
-gave a layer in one room are stored with it when the rat leaves, restored when it comes back,
-and a room never entered starts from thresholds calibrated on it."""
+gave a layer in one room are stored with it when the rat leaves; a room entered starts from
+thresholds calibrated on it (``network.room_return = "calibrate"``), or, if entered before,
+from those it was left with (``"restore"``)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from hippoviz.sim.simulator import Simulator
 LAYERS = ("dg", "ca3", "ca1")
 
 
-def _sim(mode: str, seed: int = 4) -> Simulator:
-    params = P.replace(P.load_preset("small"), {"network.excitability_per_room": mode})
+def _sim(mode: str, seed: int = 4, room_return: str = "restore") -> Simulator:
+    params = P.replace(P.load_preset("small"), {"network.excitability_per_room": mode,
+                                                "network.room_return": room_return})
     sim = build(params, seed)
     for _ in range(3):
         sim.run_chunk(1000)  # learn room 0: homeostasis moves every threshold
@@ -198,3 +200,28 @@ def test_a_state_saved_before_the_option_existed_keeps_one_set_of_thresholds() -
     current = build(sim.build_params, sim.seed)
     current.load_state_dict(state)
     assert current.params.network.excitability_per_room == "dg_ca3"
+
+
+def test_a_room_entered_again_is_calibrated_anew_by_default() -> None:
+    """``network.room_return = "calibrate"`` (the default): returning to a known room gives the
+    named layers thresholds calibrated on it with the weights of now, as a new room gets."""
+    assert P.Params().network.room_return == "calibrate"
+    sim = _sim("dg_ca3", room_return="calibrate")
+    room0 = _th(sim)
+    sim.apply({"inputs.room": 1})
+    sim.run_chunk(1000)  # learn room 1: the weights move
+    sim.apply({"inputs.room": 0})
+    back = _th(sim)
+    # room 1's thresholds stored as it was left; room 0's, stale now, dropped
+    keys = {k.rsplit(".", 1)[0] for k in sim.state_dict() if k.startswith("room_th.")}
+    assert keys == {"room_th.1"}
+    ref = _sim("dg_ca3", room_return="calibrate")
+    ref.apply({"inputs.room": 1})
+    ref.run_chunk(1000)
+    ref.apply({"network.excitability_per_room": "off"})
+    ref.apply({"inputs.room": 0})
+    ref.calibrate_thresholds(("dg", "ca3"))
+    for L in ("dg", "ca3"):
+        assert np.array_equal(back[L], getattr(ref.net, f"th_{L}")), L
+        assert not np.array_equal(back[L], room0[L]), L
+    assert np.array_equal(back["ca1"], ref.net.th_ca1)
