@@ -107,3 +107,16 @@ def assert_same_state(a: dict[str, Any], b: dict[str, Any], keys: Any = None) ->
             np.testing.assert_array_equal(a[k], b[k], err_msg=k)
         else:
             assert a[k] == b[k], k
+
+
+def tick_until_drawn(view: Any, between: Any = None) -> int:
+    """Refresh ``view`` (one display tick each) until its staged redraw is shown, calling
+    ``between()`` after every tick that left it in progress; the number of ticks."""
+    ticks = 0
+    while True:
+        view.refresh()
+        ticks += 1
+        if not view.redraw_in_progress:
+            return ticks
+        if between is not None:
+            between()

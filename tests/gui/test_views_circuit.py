@@ -13,7 +13,7 @@ from hippoviz.gui import palette
 from hippoviz.gui.views.circuit_view import QtCircuitView, VispyCircuit, sheet_shape
 from hippoviz.runtime import Health, StaticSource
 
-from .helpers import StandInSelection
+from .helpers import StandInSelection, tick_until_drawn
 from .helpers import count_near as _count_near
 
 
@@ -72,12 +72,10 @@ def render(view: QtCircuitView) -> np.ndarray:
 def first_picture(view: QtCircuitView) -> int:
     """Refresh a newly shown view until its first picture, drawn over ticks, is shown; the
     number of refreshes (ticks) it took."""
-    view.refresh()
-    ticks = 1
-    while view.redraw_in_progress:
-        assert view.picture.image is None and view.renders == 0  # nothing shown meanwhile
-        view.refresh()
-        ticks += 1
+    def nothing_shown() -> None:
+        assert view.picture.image is None and view.renders == 0
+
+    ticks = tick_until_drawn(view, nothing_shown)
     assert view.renders == 1 and view.picture.image is not None
     return ticks
 
@@ -311,15 +309,15 @@ def test_new_data_are_rendered_over_ticks_like_in_one_go(make_view: Any) -> None
     view.slice_ms = 0.0  # one visual per tick: the longest render there is
     before, shown_before, renders = view.picture.image, _shown(view), view.renders
     src.data["last"] = make_last(np.random.default_rng(21), (0.01, 0.03, 0.02))
-    ticks = 0
-    while True:
-        view.refresh()
-        ticks += 1
-        if not view.redraw_in_progress:
-            break
+    seen = [0]
+
+    def old_picture_shown() -> None:
+        seen[0] += 1
         assert view.picture.image is before and view.renders == renders
-        if ticks % 5 == 1:
+        if seen[0] % 5 == 1:
             np.testing.assert_array_equal(_shown(view), shown_before)
+
+    ticks = tick_until_drawn(view, old_picture_shown)
     assert ticks > 10  # every visual in a tick of its own, then the read-back
     assert view.renders == renders + 1
     staged = _image(view.picture.image)

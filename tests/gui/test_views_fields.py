@@ -12,7 +12,7 @@ from hippoviz.gui import palette
 from hippoviz.gui.views.fields_view import QtFieldsView, spatial_information
 from hippoviz.runtime import RateMaps, StaticSource
 
-from .helpers import StandInSelection, assert_same_state, pixels
+from .helpers import StandInSelection, assert_same_state, pixels, tick_until_drawn
 from .helpers import count_near as _count_near
 
 
@@ -225,13 +225,7 @@ def test_new_maps_are_drawn_over_ticks_like_in_one_go(qtbot: Any) -> None:
     before = gallery_state(view)
     src.maps = {"dg": gaussian_maps(600, 20, rng)}  # a new publication
     redraws = view.redraws
-    ticks = 0
-    while True:
-        view.refresh()
-        ticks += 1
-        if not view.redraw_in_progress:
-            break
-        assert_same_state(before, gallery_state(view))
+    ticks = tick_until_drawn(view, lambda: assert_same_state(before, gallery_state(view)))
     assert ticks == 5  # 3 chunks of spatial information (256 units each), the page, the show
     assert view.redraws == redraws + 1
     sliced = gallery_state(view)
