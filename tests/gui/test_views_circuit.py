@@ -440,3 +440,69 @@ def test_the_first_picture_of_a_new_canvas_is_drawn_over_ticks(qtbot: Any,
     shown = _image(view.picture.image)[..., :3]
     again = _image(view.canvas.render_image())[..., :3]
     assert np.array_equal(shown, again)
+
+
+def test_a_gain_dragged_is_drawn_over_ticks_with_its_new_value(make_view: Any) -> None:
+    """A gain that changes but cuts nothing (a slider dragged) changes only a number: the view
+    keeps the display smooth by drawing it over ticks, and the label shows the new gain; a
+    gain set to 0 (a lesion) is drawn at once."""
+    last = make_last(np.random.default_rng(23), (0.03, 0.02, 0.01))
+    src = FakeSource(last, P.Params())
+    view = make_view(src)
+    view.slice_ms = 0.0
+    renders = view.renders
+    src.data["params"] = P.replace(P.Params(), {"learning.g_ca1_ca3": 0.37})
+    view.refresh()
+    assert view.redraw_in_progress and view.renders == renders  # not in one go
+    assert "g 0.37" in view.canvas.text_of(view.canvas.fb_text[1])
+
+    def old_picture() -> None:
+        assert view.renders == renders
+
+    tick_until_drawn(view, old_picture)
+    assert view.renders == renders + 1 and not view.canvas.lesioned[1]
+    np.testing.assert_array_equal(_image(view.picture.image),
+                                  _image(view.canvas.render_image()))
+    # the same key set to 0: the drawing changes (the arrow is cut), at once
+    src.data["params"] = P.replace(P.Params(), {"learning.g_ca1_ca3": 0.0})
+    view.refresh()
+    assert not view.redraw_in_progress and view.renders == renders + 2
+    assert view.canvas.lesioned[1]
+
+
+def test_a_cold_canvas_rasterises_a_glyph_a_tick(qtbot: Any, monkeypatch: Any) -> None:
+    """A view whose canvas got no glyphs ahead (shown before the warm-up ran) rasterises the
+    labels' glyphs during its staged first render at most one a tick at a budget of 0, instead
+    of a label's whole set in one tick; the picture is what a render in one go gives."""
+    from vispy.visuals.text import text as vtext
+
+    import hippoviz.gui.views.circuit_view as cv
+
+    per_tick: list[int] = [0]
+    load_char = vtext.TextureFont._load_char
+
+    def counting(font: Any, char: str) -> None:
+        per_tick[-1] += 1
+        load_char(font, char)
+
+    monkeypatch.setattr(vtext.TextureFont, "_load_char", counting)
+    monkeypatch.setattr(cv, "_FREE", [])
+    monkeypatch.setattr(cv, "_warm", {"fonts": None, "face": None, "todo": None})
+    src = FakeSource(make_last(np.random.default_rng(12), (0.03, 0.02, 0.01)), P.Params())
+    view = QtCircuitView(src, StandInSelection())
+    qtbot.addWidget(view)
+    view.min_interval_s = view.label_interval_s = 0.0
+    view.slice_ms = 0.0
+    view.resize(420, 320)
+    view.show()
+    qtbot.waitExposed(view)
+    view.refresh()
+
+    def a_tick() -> None:
+        per_tick.append(0)
+
+    tick_until_drawn(view, a_tick)
+    assert sum(per_tick) > 40  # every glyph of the labels, rasterised here
+    assert max(per_tick) <= 1
+    shown = _image(view.picture.image)[..., :3]
+    assert np.array_equal(shown, _image(view.canvas.render_image())[..., :3])

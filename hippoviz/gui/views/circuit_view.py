@@ -33,7 +33,7 @@ import vispy.app
 from numpy.typing import NDArray
 from PyQt6 import QtCore, QtGui, QtWidgets
 from vispy import gloo, scene
-from vispy.visuals.text.text import FontManager
+from vispy.visuals.text.text import FontManager, TextVisual
 from vispy.visuals.transforms import STTransform
 
 from hippoviz import params as P
@@ -627,6 +627,17 @@ class StagedRender:
             if drew and time.perf_counter() >= t_end:
                 return
             node, start = order[self._pos]
+            if start and self._invisible is None and node.visible:
+                # a label laid out now rasterises the glyphs its font lacks (about 10 ms each,
+                # on the CPU): one at a time within the tick's budget, the label drawn once
+                # its font has them all (a canvas shown before the glyphs were warmed up)
+                for ch in _glyphs_to_load(node):
+                    if drew and time.perf_counter() >= t_end:
+                        return
+                    node._font[ch]
+                    drew = True
+                if drew and time.perf_counter() >= t_end:
+                    return
             self._pos += 1
             if start:
                 if self._invisible is None:
@@ -637,6 +648,20 @@ class StagedRender:
                         drew = True
             elif node is self._invisible:
                 self._invisible = None
+
+
+def _glyphs_to_load(node: Any) -> list[str]:
+    """The glyphs a text visual's next draw would rasterise (it lays out its text only when the
+    text is new): VisPy's probe for the font's height, the space and the text's characters."""
+    if not isinstance(node, TextVisual) or getattr(node, "_vertices", True) is not None:
+        return []
+    font = getattr(node, "_font", None)
+    have = getattr(font, "_glyphs", None)
+    if have is None:
+        return []
+    text = node.text if isinstance(node.text, str) else "".join(node.text)
+    return [ch for ch in dict.fromkeys(_PROBE + " " + text)
+            if not 7 <= ord(ch) <= 13 and ch not in have]  # control characters: no glyph
 
 
 #: Offscreen canvases no view uses now. A view takes one (or makes one) and hands it back when
@@ -854,8 +879,12 @@ class QtCircuitView(QtWidgets.QWidget):
         silent = list(health.silent) if health is not None else []
         seen = self._seen
         now = time.monotonic()
-        structural = (seen is None or seen[1] is not params or seen[2] != sizes
-                      or silent != self._silent or (seen[0] is None) != (last is None))
+        # what changes the drawing itself is shown at once; a gain or any other parameter that
+        # leaves the drawing as it is (a slider dragged) comes with the next staged render
+        retuned = seen is not None and seen[1] is not params
+        structural = (seen is None or seen[2] != sizes or silent != self._silent
+                      or (seen[0] is None) != (last is None)
+                      or (retuned and _drawing_of(seen[1]) != _drawing_of(params)))
         if self._job is not None:
             if not self._dirty and not structural:
                 self._advance()  # the scene stays as it is until the render is shown
@@ -883,6 +912,7 @@ class QtCircuitView(QtWidgets.QWidget):
         if slow_due:
             self._t_labels = now
         self._labels_pending = not slow_due
+        labels_due = slow_due or retuned  # a gain's new value is shown with the next picture
         self._seen = (last, params, dict(sizes))
         c = self.canvas
         c.set_layer_sizes(sizes)
@@ -911,7 +941,7 @@ class QtCircuitView(QtWidgets.QWidget):
             c.set_feedback(gains, last.get("carried_error"), widths=slow_due)
             if slow_due:
                 c.set_mismatch(_mismatch(last.get("x"), last.get("x_hat")))
-        if slow_due:
+        if labels_due:
             c.flush_labels()
         if structural:
             self._render_now()  # sizes, a lesion, a silent layer, new parameters: at once
@@ -1002,6 +1032,14 @@ def warm_up_glyphs(budget_s: float = 0.005) -> bool:
         if time.perf_counter() - t0 > budget_s:
             break
     return not todo
+
+
+def _drawing_of(params: P.Params | None) -> tuple[bool, ...]:
+    """What of ``params`` changes the circuit's drawing (not just a number on it): which
+    back-projections are cut, and whether the EC III -> CA1 shortcut is drawn."""
+    gains = [_param(params, k) for _a, _b, k, _i in FEEDBACK]
+    ta = _param(params, "inputs.gamma_ta")
+    return (*(g is not None and g <= 0.0 for g in gains), ta is not None and ta > 0.0)
 
 
 def _two_digits(v: float) -> str:
