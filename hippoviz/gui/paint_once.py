@@ -7,7 +7,9 @@ parts of the scene's views, *immediately* repaints and flushes the whole window
 arena, the raster and a two-plot view all changed repainted and flushed the window four times
 (each flush costs about as much as painting a plot). :class:`PaintOnce` runs those queued calls
 itself at the end of a frame, holds back the ``UpdateRequest`` each of them sends, and posts one
-per window instead: every dirty widget is then painted in one pass and flushed once.
+per window instead: every dirty widget is then painted in one pass and flushed once. Windows
+(floating docks) are repainted one per pass of the event loop, so that nothing else waits for
+all of them at once.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import time
 
 from PyQt6 import sip
-from PyQt6.QtCore import QCoreApplication, QEvent, QObject, Qt
+from PyQt6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
 from PyQt6.QtWidgets import QApplication, QGraphicsScene, QGraphicsView, QWidget
 
 #: Seconds between two searches of a view for the graphics views it holds (views may add or
@@ -75,10 +77,21 @@ class PaintOnce(QObject):
                 QCoreApplication.sendPostedEvents(s, QEvent.Type.MetaCall)
         finally:
             app.removeEventFilter(self)
-        for window in self._windows:
-            QCoreApplication.postEvent(window, QEvent(QEvent.Type.UpdateRequest),
-                                       int(Qt.EventPriority.LowEventPriority.value))
-        self._windows.clear()
+        windows, self._windows = self._windows, []
+        self._post(windows)
+
+    def _post(self, windows: list[QObject]) -> None:
+        """Repaint the first of ``windows`` from the event loop, and the next from the loop's
+        next pass: each window (a floating dock is one) is painted in a pass of its own, so a
+        timer or an input event waits for one window's paint, not for all of them."""
+        while windows and sip.isdeleted(windows[0]):
+            windows.pop(0)
+        if not windows:
+            return
+        QCoreApplication.postEvent(windows[0], QEvent(QEvent.Type.UpdateRequest),
+                                   int(Qt.EventPriority.LowEventPriority.value))
+        if len(windows) > 1:
+            QTimer.singleShot(0, lambda: self._post(windows[1:]))
 
     def eventFilter(self, obj: QObject | None, ev: QEvent | None) -> bool:
         """While :meth:`flush` runs the scenes' calls: hold back repaint requests."""

@@ -115,7 +115,7 @@ def arrange(win: Any, row: str, screen: tuple[int, int] = (1600, 1000)) -> None:
 
 
 def app_figures(preset: str, seconds: float, rows: tuple[str, ...] = ("default",),
-                profile_dir: str | None = None) -> dict[str, Any]:
+                profile_dir: str | None = None, settle_s: float = 1.5) -> dict[str, Any]:
     """Run the app at maximum speed and measure it ``seconds`` in each layout of ``rows``
     ("default": the default layout as it opens; the names of :data:`VIEW_ROWS`)."""
     from PyQt6.QtCore import QSettings, Qt, QTimer
@@ -206,7 +206,9 @@ def app_figures(preset: str, seconds: float, rows: tuple[str, ...] = ("default",
         state["row"] = row = state["todo"].pop(0)
         if row != "default":
             arrange(win, row)
-        QTimer.singleShot(1500, begin)  # views created, first frames drawn
+        # views created, first frames drawn (a view shown for the first time compiles its
+        # shaders and lays out its glyphs over the next ticks: a longer settle leaves that out)
+        QTimer.singleShot(int(1000 * settle_s), begin)
 
     def begin() -> None:
         nonlocal prof
@@ -310,6 +312,8 @@ def main() -> int:
                     help="write a cProfile of the GUI thread per row to DIR/gui_<row>.prof")
     ap.add_argument("--switch-interval", type=float, default=None,
                     help="sys.setswitchinterval for the app part (default: the app's own)")
+    ap.add_argument("--settle", type=float, default=1.5, metavar="S",
+                    help="seconds between laying out a row and measuring it (default 1.5)")
     ap.add_argument("--no-window-up", action="store_true", help="skip the start-up runs")
     ap.add_argument("--busy", type=int, default=0, metavar="N",
                     help="keep N cores busy with other processes (a spinning Python each) "
@@ -344,7 +348,8 @@ def run(args: argparse.Namespace, ap: argparse.ArgumentParser) -> int:
                            "busy_processes": args.busy}
     before = headless_steps_per_s(args.preset, args.seconds)
     res["headless_load_average"] = os.getloadavg()[0]
-    app = app_figures(args.preset, args.seconds, ("default", *rows), args.profile)
+    app = app_figures(args.preset, args.seconds, ("default", *rows), args.profile,
+                      args.settle)
     after = headless_steps_per_s(args.preset, args.seconds)
     # the mean of a run before and one after the app: the machine's load drifts
     res["headless_steps_per_s"] = 0.5 * (before[0] + after[0])

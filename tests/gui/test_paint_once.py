@@ -124,3 +124,45 @@ def test_the_main_window_coalesces_its_repaints_and_shows_the_views(make_window:
     assert near(on_screen(mm.plots), rgb, tol=20) > 30  # the total error curve is on screen
     arena = on_screen(win.views["Arena"].plot)
     assert near(arena, (110, 190, 255), tol=40) > 10  # the trail, in the main window
+
+
+def test_two_windows_are_repainted_in_passes_of_their_own(qtbot: Any) -> None:
+    """Two windows (say, two floating docks) changed in one frame: they are repainted in two
+    passes of the event loop, so a timer already due when the frame ends runs between the
+    two paints instead of after both; both reach the screen."""
+    import time
+
+    from PyQt6.QtCore import QTimer
+
+    tops = [two_plots(qtbot) for _ in range(2)]
+    tops[1][0].move(0, 300)
+    qtbot.wait(100)
+    log: list[str] = []
+
+    class Log(QObject):
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+        def eventFilter(self, obj: QObject | None, ev: QEvent | None) -> bool:
+            if ev is not None and ev.type() == QEvent.Type.UpdateRequest:
+                log.append(self.name)
+            return False
+
+    filters = [Log(f"window {i}") for i in range(2)]
+    for (top, _p, _c), f in zip(tops, filters):
+        top.installEventFilter(f)
+    once = PaintOnce()
+    for (_top, _p, curves), rgb in zip(tops, (RED, GREEN)):
+        curves[0].setData([0, 10], [5, 5], pen=pg.mkPen(rgb, width=3))
+    timer = QTimer()
+    timer.setSingleShot(True)
+    timer.timeout.connect(lambda: log.append("timer"))
+    timer.start(1)
+    time.sleep(0.01)  # the timer is due before the frame ends
+    once.flush([t[0] for t in tops])
+    qtbot.waitUntil(lambda: len(log) >= 3, timeout=2000)
+    assert log == ["window 0", "timer", "window 1"]
+    qtbot.wait(50)
+    assert near(on_screen(tops[0][1][0]), RED) > 50
+    assert near(on_screen(tops[1][1][0]), GREEN) > 50
