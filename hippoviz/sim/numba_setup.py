@@ -45,6 +45,8 @@ def load_numba_np() -> bool:
     sys.meta_path.insert(0, finder)
     try:
         import numba.np.arraymath  # noqa: F401
+    except ImportError:  # a Numba whose NumPy support lives elsewhere: loaded as it comes
+        return False
     finally:
         sys.meta_path.remove(finder)
     return True

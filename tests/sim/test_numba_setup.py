@@ -52,3 +52,22 @@ def test_nothing_changes_when_scipy_linalg_is_already_loaded() -> None:
         print(load_numba_np(), am._HAVE_BLAS)
     """)
     assert line == "False True"
+
+
+def test_a_numba_without_that_module_is_left_alone() -> None:
+    # should Numba move its NumPy support, importing hippoviz.sim must still work
+    line = _run("""
+        import sys
+        import importlib.abc
+
+        class Gone(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path, target=None):
+                if name == "numba.np.arraymath":
+                    raise ModuleNotFoundError(name)
+                return None
+
+        sys.meta_path.insert(0, Gone())
+        from hippoviz.sim.numba_setup import load_numba_np
+        print(load_numba_np(), "numba.np.arraymath" in sys.modules)
+    """)
+    assert line == "False False"
