@@ -5,10 +5,7 @@
 
 from hippoviz.sim.arena import WALLS, Arena
 from hippoviz.sim.chunk import HIDDEN, LAYERS, MISMATCH_GROUPS, Chunk, Spikes
-from hippoviz.sim.numba_setup import load_numba_np
 from hippoviz.sim.simulator import WEIGHT_NAMES, SimulationDiverged, Simulator, build
-
-load_numba_np()  # before any kernel loads: keeps SciPy's linear algebra out (numba_setup)
 
 __all__ = [
     "HIDDEN",

@@ -7,10 +7,12 @@ own OpenBLAS: about 14 MB of resident memory in a headless run (``hippoviz bench
 with it, 187 MB without), for a library none of hippoviz's kernels calls (they are loops; the
 matrix products of the NumPy twins run in NumPy). :func:`load_numba_np` imports
 ``numba.np.arraymath`` once with that probe answered "not here", so the flag it sets only
-selects Numba's own loop for an inner product. Numba's ``np.dot`` and ``@`` in jitted code
-still work: they import ``scipy.linalg.cython_blas`` again when they are typed, after this
-module has stepped aside. Nothing is done when either module is already loaded (another part
-of the process may need SciPy's linear algebra, which then stays).
+selects Numba's own loop for an inner product; building a :class:`Simulator` calls it (the
+first kernel loads then), so importing ``hippoviz.sim`` alone costs nothing more. Numba's
+``np.dot`` and ``@`` in jitted code still work: they import ``scipy.linalg.cython_blas`` again
+when they are typed, after this module has stepped aside. Nothing is done when either module
+is already loaded (another part of the process may need SciPy's linear algebra, which then
+stays).
 """
 
 from __future__ import annotations

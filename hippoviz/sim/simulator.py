@@ -39,6 +39,7 @@ from hippoviz.sim.kernel import (
     run_steps,
 )
 from hippoviz.sim.network import NetworkState, homeostasis_scale, init_network
+from hippoviz.sim.numba_setup import load_numba_np
 from hippoviz.sim.rng import seed_state
 from hippoviz.sim.smooth import gaussian_filter
 
@@ -79,6 +80,7 @@ class Simulator:
     """
 
     def __init__(self, params: Params, seed: int) -> None:
+        load_numba_np()  # before a kernel first loads: keeps SciPy's linear algebra out
         self.seed = int(seed)
         self._params = params
         self.step = 0
