@@ -897,8 +897,7 @@ class QtCircuitView(QtWidgets.QWidget):
                 self._t_labels = now
                 self._labels_pending = False
                 if last is not None:
-                    self.canvas.set_feedback([_param(params, k) for _a, _b, k, _i in FEEDBACK],
-                                             last.get("carried_error"))
+                    self.canvas.set_feedback(_gains(params), last.get("carried_error"))
                     self.canvas.set_mismatch(_mismatch(last.get("x"), last.get("x_hat")))
                 self.canvas.flush_labels()
                 self._render_staged()
@@ -918,7 +917,7 @@ class QtCircuitView(QtWidgets.QWidget):
         c.set_layer_sizes(sizes)
         self._silent = silent
         c.set_silent(silent)
-        gains = [_param(params, k) for _a, _b, k, _i in FEEDBACK]
+        gains = _gains(params)
         c.set_shortcut(_param(params, "inputs.gamma_ta"))
         if last is None:
             c.set_waiting(True)
@@ -1037,9 +1036,13 @@ def warm_up_glyphs(budget_s: float = 0.005) -> bool:
 def _drawing_of(params: P.Params | None) -> tuple[bool, ...]:
     """What of ``params`` changes the circuit's drawing (not just a number on it): which
     back-projections are cut, and whether the EC III -> CA1 shortcut is drawn."""
-    gains = [_param(params, k) for _a, _b, k, _i in FEEDBACK]
     ta = _param(params, "inputs.gamma_ta")
-    return (*(g is not None and g <= 0.0 for g in gains), ta is not None and ta > 0.0)
+    return (*(g is not None and g <= 0.0 for g in _gains(params)), ta is not None and ta > 0.0)
+
+
+def _gains(params: P.Params | None) -> list[float | None]:
+    """The gains of the back-projections, in the order of :data:`FEEDBACK`."""
+    return [_param(params, k) for _a, _b, k, _i in FEEDBACK]
 
 
 def _two_digits(v: float) -> str:
