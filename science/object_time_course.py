@@ -49,12 +49,15 @@ def protocol_text(minutes: int, learning: bool) -> str:
     return text.replace(head, new).replace('name = "objects"', f'name = "objects-{tag}"', 1)
 
 
-def run(out: Path, seeds: str, minutes: int, learning: bool) -> Path:
+def run(out: Path, seeds: str, minutes: int, learning: bool,
+        overrides: list[str] | None = None) -> Path:
     folder = out / f"{minutes}min{'' if learning else '-frozen'}"
     toml = out / f"{folder.name}.toml"
     toml.write_text(protocol_text(minutes, learning), encoding="utf-8")
     cmd = [sys.executable, "-m", "hippoviz", "experiment", str(toml), "--seeds", seeds,
            "--out", str(folder), "--force"]
+    for kv in overrides or []:
+        cmd += ["--set", kv]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=dict(os.environ))
     return folder
 
@@ -70,13 +73,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", default="11-18", help="seed range A-B (default 11-18)")
     ap.add_argument("--out", type=Path, required=True, help="folder for the runs")
+    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="a parameter for every run (as hippoviz experiment --set; repeatable)")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     added: dict[str, np.ndarray] = {}
     print("| with the object before the probe | added object (mean ± sd, range) | control place "
           "| DG | CA3 |\n|---|---|---|---|---|")
     for label, minutes, learning in VARIANTS:
-        runs = per_seed(run(args.out, args.seeds, minutes, learning))
+        runs = per_seed(run(args.out, args.seeds, minutes, learning, args.overrides))
         seeds = sorted(runs)
 
         def col(key: str, layer: str, runs: dict[int, Any] = runs,

@@ -269,6 +269,17 @@ class NetworkParams:
         "completion, hysteresis). The recurrent drive is this gain times the spread (mean "
         "absolute deviation) of the feed-forward drive at that step (0 = off).",
         lo=0.0, hi=10.0, step=0.1, kernel="g_rc")
+    object_ca1_gain: float = p(
+        0.0, "LEC object cells -> CA1 through Hebbian synapses the error does not train "
+        "(Deshmukh & Knierim 2011, Front Behav Neurosci 5:69: LEC cells fire at objects; "
+        "Remondes & Schuman 2004, Nature 431:699-703: temporoammonic synapses onto CA1 are "
+        "plastic and hold long-term memory): each CA1 unit receives the object cells' input "
+        "through weights that move, while learning is on, towards that input whenever the unit "
+        "fires (an instar rule, learning.lr_object_ca1), so a unit that fires at an object "
+        "comes to be driven by it. The drive is this gain times the spread (mean absolute "
+        "deviation) of CA1's feed-forward drive at that step (0 = off). Without objects it "
+        "changes nothing; with one it does not keep CA1's response to it (docs/science.md).",
+        lo=0.0, hi=10.0, step=0.1, kernel="g_obj")
     excitability_spread_ca1: float = p(
         1.0, "Preconfigured excitability of CA1 (Mizuseki & Buzsaki 2013, Cell Rep 4:1010-1021: "
         "log-normal firing rates that a cell keeps across environments and sleep; Rich, Liaw & "
@@ -373,6 +384,11 @@ class LearningParams:
         "fires: its incoming recurrent weights move towards the CA3 activity by this fraction "
         "times its own activity). Used only with network.ca3_recurrent_gain > 0.",
         lo=0.0, hi=0.1, step=0.0005, kernel="lr_rc")
+    lr_object_ca1: float = p(
+        0.002, "Learning rate of the LEC object cells -> CA1 synapses (per step on which a CA1 "
+        "unit fires: its object weights move towards the object cells' input by this fraction "
+        "times its own activity). Used only with network.object_ca1_gain > 0.",
+        lo=0.0, hi=0.1, step=0.0005, kernel="lr_obj")
     competitive_dg: float = p(
         0.0, "Competitive learning in EC -> DG (Rumelhart & Zipser 1985; Rolls 1989, the "
         "dentate gyrus as a competitive network that separates patterns): besides the "

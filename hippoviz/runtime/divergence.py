@@ -14,6 +14,7 @@ _PATHWAY_LR = {
     "ec_ca1": "learning.lr_ca1",
     "ca1_out": "learning.lr_out",
     "ca3_ca3": "learning.lr_ca3_recurrent",
+    "obj_ca1": "learning.lr_object_ca1",
 }
 _SUSPECTS = (
     "learning.lr_dg", "learning.lr_ca3", "learning.lr_ca1", "learning.lr_out",
@@ -55,7 +56,8 @@ def likely_culprit(params: P.Params, bad_weights: list[str] | None = None) -> tu
     for name in bad_weights or []:
         lr = _PATHWAY_LR.get(name)
         if lr is not None:
-            scores[lr] = scores[lr] * 1.5 + 0.5
+            base = scores.get(lr, _excess(lr, P.get(params, lr)))
+            scores[lr] = base * 1.5 + 0.5
     key = max(scores, key=lambda k: scores[k])
     if scores[key] <= 1.0:
         # nothing raised above its default: blame the largest learning rate

@@ -45,7 +45,7 @@ PV_NAMES: tuple[str, ...] = (
     "ph_ec", "ph_dg", "ph_ca3", "ph_ca1",
     "rm_bin", "rm_xmin", "rm_ymin", "rm_nx", "rm_ny", "rm_decay",
     "grid_sx", "grid_sy", "g_rc", "lr_rc", "nov_ca1", "obj_explore", "comp_dg", "comp_ca3",
-    "exc_tau_ca3",
+    "exc_tau_ca3", "g_obj", "lr_obj",
 )
 PV = {name: i for i, name in enumerate(PV_NAMES)}
 #: Slots the simulator derives itself (the rate-map grid and its forgetting), not parameters.
@@ -63,7 +63,7 @@ DERIVED_SLOTS: tuple[str, ...] = ("rm_bin", "rm_xmin", "rm_ymin", "rm_nx", "rm_n
  PH_EC, PH_DG, PH_CA3, PH_CA1,
  RM_BIN, RM_XMIN, RM_YMIN, RM_NX, RM_NY, RM_DECAY,
  GRID_SX, GRID_SY, G_RC, LR_RC, NOV_CA1, OBJ_EXPLORE, COMP_DG, COMP_CA3,
- EXC_TAU_CA3) = range(len(PV_NAMES))
+ EXC_TAU_CA3, G_OBJ, LR_OBJ) = range(len(PV_NAMES))
 
 #: Columns of the per-step sample output.
 SAMPLE_COLUMNS = ("t", "x", "y", "heading", "speed", "theta", "mm_total", "mm_grid",
@@ -506,6 +506,52 @@ def _recurrent_learn(wrc: NDArray[np.float32], h: NDArray[np.float32], act: NDAr
 
 
 @njit(cache=True, nogil=True)
+def _object_drive(h: NDArray[np.float32], wobj: NDArray[np.float32], xin: NDArray[np.float32],
+                  o_obj: int, gain: float) -> None:
+    # LEC object cells -> CA1 (Hebbian): h_l += gain * spread(h) * sum_j W_lj x_j over the
+    # object cells j (spread: the feed-forward drive's mean absolute deviation, as for the CA3
+    # collaterals); nothing to add while no object cell fires
+    n_o = wobj.shape[1]
+    s = 0.0
+    for j in range(n_o):
+        s += xin[o_obj + j]
+    if s <= 0.0:
+        return
+    n = h.shape[0]
+    mu = 0.0
+    for i in range(n):
+        mu += h[i]
+    mu /= n
+    mad = 0.0
+    for i in range(n):
+        mad += abs(h[i] - mu)
+    mad /= n
+    if mad <= 0.0:
+        return
+    scale = gain * mad
+    for i in range(n):
+        row = wobj[i]
+        acc = 0.0
+        for j in range(n_o):
+            acc += row[j] * xin[o_obj + j]
+        h[i] += scale * acc
+
+
+@njit(cache=True, nogil=True)
+def _object_learn(wobj: NDArray[np.float32], h: NDArray[np.float32], act: NDArray[np.int32],
+                  m: int, xin: NDArray[np.float32], o_obj: int, lr: float) -> None:
+    # instar rule: an active CA1 unit's object weights move towards the object cells' input by
+    # lr * its own activity (so they come to hold the object input where the unit fires)
+    n_o = wobj.shape[1]
+    for q in range(m):
+        i = act[q]
+        a = min(1.0, lr * h[i])
+        row = wobj[i]
+        for j in range(n_o):
+            row[j] += a * (xin[o_obj + j] - row[j])
+
+
+@njit(cache=True, nogil=True)
 def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.uint64],
               rs: NDArray[np.uint64], agent: NDArray[np.float64], segments: NDArray[np.float64],
               seg_wall: NDArray[np.int64], grid_kmod: NDArray[np.float64],
@@ -527,7 +573,7 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
               last_rates: NDArray[np.float32], carried: NDArray[np.float64],
               href: NDArray[np.float64], traj: NDArray[np.float64], traj_off: int,
               ipstat: NDArray[np.float64], wrc: NDArray[np.float32],
-              hscale: NDArray[np.float64], nov: NDArray[np.float64],
+              wobj: NDArray[np.float32], hscale: NDArray[np.float64], nov: NDArray[np.float64],
               obj_nov: NDArray[np.float64], prof: NDArray[np.int64]) -> int:
     """Run ``n`` steps from global step ``step0``; every array is updated in place.
 
@@ -768,6 +814,9 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                 dense_forward(wta, xin, b3, ta)
                 for i in range(n_ca1):
                     h3[i] += pv[G_TA] * (ta[i] - b3[i])
+            g_obj = pv[G_OBJ]
+            if g_obj > 0.0:
+                _object_drive(h3, wobj, xin, o_obj, g_obj)
             if ip_on:
                 _standardise(h3, ipstat, n1 + n2, ip_rate, isd3)
             k3 = pv[K_CA1] * novelty_factor(nov, pv[NOV_CA1])
@@ -851,6 +900,8 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                         for i in range(n_ec):
                             grow2[i] += dl * xin[i]
                     act_count[n1 + n2 + l] += 1.0
+                if g_obj > 0.0 and pv[LR_OBJ] > 0.0:
+                    _object_learn(wobj, h3, act3, m3, xin, o_obj, pv[LR_OBJ])
                 for q in range(m3, mb3):  # CA1's threshold unit (silent: no outgoing term)
                     l = act3[q]
                     gb3[l] += d3[l]

@@ -241,6 +241,8 @@ class NetworkState:
     th_dg, th_ca3, th_ca1 : adaptive thresholds (homeostasis).
     w_ca3_ca3 : (n_ca3, n_ca3) float32
         CA3 recurrent collaterals, output-major (Hebbian; zero until they learn).
+    w_obj_ca1 : (n_ca1, n_obj) float32
+        LEC object cells -> CA1, output-major (Hebbian; zero until they learn).
     """
 
     w_ec_dg: NDArray[np.float32]
@@ -259,6 +261,7 @@ class NetworkState:
     th_ca3: NDArray[np.float32]
     th_ca1: NDArray[np.float32]
     w_ca3_ca3: NDArray[np.float32]
+    w_obj_ca1: NDArray[np.float32]
 
     def params_tuple(self) -> tuple[NDArray[np.float32], ...]:
         """The learned arrays in kernel order (weights then biases)."""
@@ -286,8 +289,9 @@ def homeostasis_scale(n_dg: int, n_ca3: int, n_ca1: int, spread_ca1: float,
 
 
 def init_network(n_ec: int, n_dg: int, n_ca3: int, n_ca1: int, scale: float,
-                 rng: np.random.Generator) -> NetworkState:
-    """Random initial weights ``N(0, scale^2 / fan_in)``, zero biases and thresholds."""
+                 rng: np.random.Generator, n_obj: int = 0) -> NetworkState:
+    """Random initial weights ``N(0, scale^2 / fan_in)``, zero biases and thresholds; the
+    Hebbian projections (CA3 collaterals, ``n_obj`` LEC object cells -> CA1) start at zero."""
 
     def w(shape: tuple[int, int], fan_in: int) -> NDArray[np.float32]:
         return np.ascontiguousarray(
@@ -304,4 +308,5 @@ def init_network(n_ec: int, n_dg: int, n_ca3: int, n_ca1: int, scale: float,
         ft_dg_ca3=w((n_dg, n_ca3), n_dg), ft_ca3_ca1=w((n_ca3, n_ca1), n_ca3),
         ft_ca1_out=w((n_ca1, n_ec), n_ca1),
         th_dg=z(n_dg), th_ca3=z(n_ca3), th_ca1=z(n_ca1),
-        w_ca3_ca3=np.zeros((n_ca3, n_ca3), np.float32))
+        w_ca3_ca3=np.zeros((n_ca3, n_ca3), np.float32),
+        w_obj_ca1=np.zeros((n_ca1, n_obj), np.float32))

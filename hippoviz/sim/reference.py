@@ -71,6 +71,30 @@ def recurrent_learn_np(w: F32, h: F32, lr: float) -> F32:
     return w64.astype(np.float32)
 
 
+def object_drive_np(z: NDArray[np.float64], w: F32, x_obj: F32,
+                    gain: float) -> NDArray[np.float64]:
+    """CA1's feed-forward drive ``z`` plus the Hebbian LEC object-cell input (twin of the
+    kernel's ``_object_drive``): ``z + gain * s * (W x_obj)``, ``s`` the mean absolute deviation
+    of ``z`` over the layer; ``z`` unchanged while no object cell fires."""
+    z32 = z.astype(np.float32).astype(np.float64)  # the kernel holds the drive in float32
+    s = float(np.mean(np.abs(z32 - z32.mean())))
+    if gain <= 0 or float(x_obj.astype(np.float64).sum()) <= 0 or s <= 0:
+        return z32
+    out: NDArray[np.float64] = z32 + gain * s * (w.astype(np.float64) @ x_obj.astype(np.float64))
+    return out
+
+
+def object_learn_np(w: F32, h: F32, x_obj: F32, lr: float) -> F32:
+    """The instar rule of the LEC object cells -> CA1 synapses (twin of the kernel's): each
+    active CA1 unit ``l`` moves its object weights towards the object cells' input,
+    ``w_l += min(1, lr h_l) (x_obj - w_l)``."""
+    w64 = w.astype(np.float64)
+    for i in np.flatnonzero(h > 0):
+        a = min(1.0, lr * float(h[i]))
+        w64[i] += a * (x_obj.astype(np.float64) - w64[i])
+    return w64.astype(np.float32)
+
+
 def loop_step_np(x: F32, xin: F32, net: NetworkState, params: Params,
                  ipstat: NDArray[np.float64] | None = None, ip_rate: float = 0.0,
                  prev_ca3: F32 | None = None) -> StepResult:
@@ -153,7 +177,11 @@ def loop_step_np(x: F32, xin: F32, net: NetworkState, params: Params,
     z2, i2 = standardise(z2, "ca3")
     h2, t2, c2 = layer(z2, net.th_ca3, n.sparsity_ca3, n.k_ca3, n.e_ca3)
     h2, n2 = normalise(h2)
-    z3, i3 = standardise(w3 @ h2 + net.b_ca1 + ip.gamma_ta * (wta @ xin), "ca1")
+    z3 = w3 @ h2 + net.b_ca1 + ip.gamma_ta * (wta @ xin)
+    if n.object_ca1_gain > 0:  # LEC object cells -> CA1 (Hebbian: no gradient through it)
+        n_obj = net.w_obj_ca1.shape[1]
+        z3 = object_drive_np(z3, net.w_obj_ca1, xin[xin.shape[0] - n_obj:], n.object_ca1_gain)
+    z3, i3 = standardise(z3, "ca1")
     h3, t3, c3 = layer(z3, net.th_ca1, n.sparsity_ca1, n.k_ca1, n.e_ca1)
     h3, n3 = normalise(h3)
     xhat = 1.0 / (1.0 + np.exp(-(w4 @ h3 + net.b_out)))

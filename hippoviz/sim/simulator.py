@@ -45,7 +45,8 @@ from hippoviz.sim.smooth import gaussian_filter
 
 #: Projections available from :meth:`Simulator.weights`, each as ``(n_post, n_pre)``.
 WEIGHT_NAMES: tuple[str, ...] = ("ec_dg", "dg_ca3", "ca3_ca1", "ca1_out", "ec_ca1",
-                                 "fb_out_ca1", "fb_ca1_ca3", "fb_ca3_dg", "ca3_ca3")
+                                 "fb_out_ca1", "fb_ca1_ca3", "fb_ca3_dg", "ca3_ca3",
+                                 "obj_ca1")
 
 _OPT_NAMES = ("w_ec_dg", "wt_dg_ca3", "wt_ca3_ca1", "w_ec_ca1", "wt_ca1_out",
               "b_dg", "b_ca3", "b_ca1", "b_out")
@@ -116,7 +117,7 @@ class Simulator:
                                             "out": self.n_ec}
         # -- the loop
         self.net: NetworkState = init_network(self.n_ec, npar.n_dg, npar.n_ca3, npar.n_ca1,
-                                              npar.init_scale, rng)
+                                              npar.init_scale, rng, n_obj=n_obj)
         if params.learning.synaptic_scaling > 0:  # start at the norm synaptic scaling keeps
             wn = params.learning.synaptic_scaling
             normalise_rows(self.net.w_ec_dg, wn, np.zeros(npar.n_dg, np.int64), -1)
@@ -494,8 +495,8 @@ class Simulator:
             sp_count,
             self._samples, self._rm_occ, self._rm_acc, self._rm_w, self._last_x, self._last_xhat,
             self._last_h, self._last_rates, self._carried, self._href, self._traj,
-            self._traj_off, self._ipstat, net.w_ca3_ca3, self._homeo_scale, self._nov,
-            self._obj_nov, self._prof)
+            self._traj_off, self._ipstat, net.w_ca3_ca3, net.w_obj_ca1, self._homeo_scale,
+            self._nov, self._obj_nov, self._prof)
         done = n if bad < 0 else bad
         chunk = self._make_chunk(done, sp_count)
         self.step += done
@@ -557,6 +558,7 @@ class Simulator:
             "ca3_ca1": lambda: net.wt_ca3_ca1.T, "ca1_out": lambda: net.wt_ca1_out.T,
             "ec_ca1": lambda: net.w_ec_ca1,
             "ca3_ca3": lambda: net.w_ca3_ca3,  # recurrent collaterals (Hebbian)
+            "obj_ca1": lambda: net.w_obj_ca1,  # LEC object cells -> CA1 (Hebbian)
             # the error travels out -> CA1 -> CA3 -> DG through these (post = receiver)
             "fb_out_ca1": lambda: net.ft_ca1_out if align else net.wt_ca1_out,
             "fb_ca1_ca3": lambda: net.ft_ca3_ca1 if align else net.wt_ca3_ca1,

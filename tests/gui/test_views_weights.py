@@ -34,7 +34,7 @@ class FakeSource(StaticSource):
 
 
 def random_weights(rng: np.random.Generator) -> dict[str, np.ndarray]:
-    sizes = {"ec": 60, "dg": 120, "ca3": 40, "ca1": 30, "out": 60}
+    sizes = {"ec": 60, "dg": 120, "ca3": 40, "ca1": 30, "out": 60, "lec_object": 16}
     out = {}
     for name, (_label, pre, post) in PROJECTIONS.items():
         out[name] = (rng.normal(0, 1, (sizes[post], sizes[pre])) / 8).astype(np.float32)

@@ -78,7 +78,9 @@ class FakeSim:
                                                      self.layer_sizes["ca3"])),
                    "ca1_out": self._rng.normal(size=(n_ec, self.layer_sizes["ca1"])),
                    "ec_ca1": self._rng.normal(size=(self.layer_sizes["ca1"], n_ec)),
-                   "ca3_ca3": np.zeros((self.layer_sizes["ca3"], self.layer_sizes["ca3"]))}
+                   "ca3_ca3": np.zeros((self.layer_sizes["ca3"], self.layer_sizes["ca3"])),
+                   "obj_ca1": np.zeros((self.layer_sizes["ca1"], n_ec - n_grid - n_border
+                                        - n_ctx))}
         self._pos = np.zeros(2)
         self._heading = 0.0
         self.objects: list[tuple[int, float, float]] = []

@@ -62,6 +62,35 @@ def test_ca3_recurrent_collaterals_keep_chunking_and_state_invariance() -> None:
     assert np.array_equal(sim.weights("ca3_ca3"), other.weights("ca3_ca3"))
 
 
+def test_object_synapses_keep_chunking_and_state_invariance() -> None:
+    """The Hebbian LEC object cells -> CA1 synapses learn while an object is in the box, change
+    what CA1 does, and live across chunks and in the saved state."""
+    params = P.replace(P.load_preset("small"), {"network.object_ca1_gain": 2.0,
+                                                 "learning.lr_object_ca1": 0.02})
+
+    def add() -> dict[int, list[dict[str, object]]]:
+        return {0: [{"op": "add_object", "x": 0.1, "y": 0.1}]}
+
+    a = _run(5, [1500], add(), params=params)
+    c = _run(5, [7, 593, 1, 899], add(), params=params)
+    assert _equal(a, c)
+    assert np.abs(a["w_obj_ca1"]).sum() > 0  # the synapses learned
+    plain = _run(5, [1500], add())
+    assert not np.abs(plain["w_obj_ca1"]).any()  # (off: they stay at zero)
+    assert not np.array_equal(a["t_ca1"], plain["t_ca1"])  # and changed what CA1 did
+    assert _equal(_run(5, [600], params=params), _run(5, [600]))  # no object: nothing changes
+    sim = build(params, 2)
+    sim.command({"op": "add_object", "x": 0.1, "y": 0.1})
+    sim.run_chunk(800)
+    state = sim.state_dict()
+    x = sim.run_chunk(300)
+    other = build(params, 2)
+    other.load_state_dict(state)
+    y = other.run_chunk(300)
+    assert np.array_equal(x.spikes["ca1"].times_s, y.spikes["ca1"].times_s)
+    assert np.array_equal(sim.weights("obj_ca1"), other.weights("obj_ca1"))
+
+
 def test_novelty_disinhibition_keeps_chunking_and_state_invariance() -> None:
     """CA1's k follows the mismatch's running averages, which live across chunks and in the
     saved state."""

@@ -29,7 +29,13 @@ from hippoviz.sim.inputs import (
     object_rates,
     object_rates_np,
 )
-from hippoviz.sim.kernel import _apply_update, _recurrent_drive, _recurrent_learn
+from hippoviz.sim.kernel import (
+    _apply_update,
+    _object_drive,
+    _object_learn,
+    _recurrent_drive,
+    _recurrent_learn,
+)
 from hippoviz.sim.network import (
     block_forward,
     dense_forward,
@@ -42,7 +48,13 @@ from hippoviz.sim.network import (
     sparsify_np,
     threshold_unit_np,
 )
-from hippoviz.sim.reference import loop_step_np, recurrent_drive_np, recurrent_learn_np
+from hippoviz.sim.reference import (
+    loop_step_np,
+    object_drive_np,
+    object_learn_np,
+    recurrent_drive_np,
+    recurrent_learn_np,
+)
 
 RNG = np.random.default_rng(12345)
 
@@ -210,6 +222,35 @@ def test_recurrent_kernels_match_twins() -> None:
         np.testing.assert_array_equal(w1[silent], w[silent])  # only active units learn
 
 
+def test_object_kernels_match_twins() -> None:
+    rng = np.random.default_rng(2024)  # its own stream: the tests after it draw as before
+    n, n_x, n_o = 48, 70, 16
+    o = n_x - n_o
+    for trial in range(20):
+        z = rng.standard_normal(n).astype(np.float32)
+        w = rng.uniform(0, 1, (n, n_o)).astype(np.float32)
+        xin = rng.uniform(0, 1, n_x).astype(np.float32)
+        if trial % 5 == 0:
+            xin[o:] = 0.0  # no object in the box: the drive is unchanged
+        gain = float(rng.uniform(0.5, 4))
+        h = z.copy()
+        _object_drive(h, w, xin, o, gain)
+        np.testing.assert_allclose(h, object_drive_np(z.astype(np.float64), w, xin[o:], gain),
+                                   rtol=1e-5, atol=1e-5)
+        if trial % 5 == 0:
+            np.testing.assert_array_equal(h, z)
+        else:
+            assert not np.allclose(h, z)
+        act_h = np.where(rng.uniform(size=n) < 0.2, rng.uniform(0.2, 2, n), 0).astype(np.float32)
+        act = np.flatnonzero(act_h).astype(np.int32)
+        w1 = w.copy()
+        _object_learn(w1, act_h, act, act.size, xin, o, 0.3)
+        np.testing.assert_allclose(w1, object_learn_np(w, act_h, xin[o:], 0.3), atol=1e-6)
+        silent = np.setdiff1d(np.arange(n), act)
+        np.testing.assert_array_equal(w1[silent], w[silent])  # only active units learn
+        assert act.size == 0 or not np.array_equal(w1, w)
+
+
 @pytest.mark.parametrize("adam", [False, True])
 def test_update_matches_twin(adam: bool) -> None:
     w = RNG.standard_normal(100).astype(np.float32)
@@ -253,6 +294,7 @@ def _one_step_setup(patch: dict[str, object]) -> tuple[object, dict[str, np.ndar
     {"network.divisive_normalisation": True, "network.sparsity_ca3": "emax"},
     {"network.ca3_recurrent_gain": 2.5, "learning.lr_ca3_recurrent": 0.05},
     {"learning.competitive_dg": 0.7, "learning.competitive_ca3": 1.3},
+    {"network.object_ca1_gain": 2.0, "learning.lr_object_ca1": 0.05},
 ])
 def test_full_step_matches_reference(patch: dict[str, object]) -> None:
     """One kernel step (forward, mismatch, error pathway, update) against docs/model.md in NumPy."""
@@ -262,6 +304,11 @@ def test_full_step_matches_reference(patch: dict[str, object]) -> None:
     recurrent = sim.params.network.ca3_recurrent_gain > 0
     if recurrent:  # collaterals that have learned something (random, non-negative)
         sim.net.w_ca3_ca3[...] = RNG.uniform(0, 1, sim.net.w_ca3_ca3.shape)
+    objects = sim.params.network.object_ca1_gain > 0
+    if objects:  # an object where the rat is, and object synapses that have learned something
+        x0, y0, _ = sim.pose  # (as large as learning makes them: below 0.8, most below 0.2)
+        sim.command({"op": "add_object", "x": x0, "y": y0})
+        sim.net.w_obj_ca1[...] = RNG.uniform(0, 0.2, sim.net.w_obj_ca1.shape)
     prev = sim.last("ca3")
     net0 = copy.deepcopy(sim.net)
     ipstat = sim._ipstat.copy()
@@ -277,6 +324,18 @@ def test_full_step_matches_reference(patch: dict[str, object]) -> None:
         # the recurrent drive changed the winners: without it CA3 would differ
         plain = loop_step_np(x, x, net0, sim.params, ipstat, sim.dt_s / 30.0)
         assert not np.allclose(plain.h_ca3, ref.h_ca3, atol=1e-3)
+    if objects:
+        n_obj = net0.w_obj_ca1.shape[1]
+        x_obj = x[x.shape[0] - n_obj:]
+        assert x_obj.sum() > 0
+        np.testing.assert_allclose(
+            sim.net.w_obj_ca1,
+            object_learn_np(net0.w_obj_ca1, sim.last("ca1"), x_obj,
+                            sim.params.learning.lr_object_ca1), atol=1e-6)
+        # the object drive changed CA1: without it CA1 would differ
+        off = P.replace(sim.params, {"network.object_ca1_gain": 0.0})
+        plain = loop_step_np(x, x, net0, off, ipstat, sim.dt_s / 30.0, prev_ca3=prev)
+        assert not np.allclose(plain.h_ca1, ref.h_ca1, atol=1e-3)
     np.testing.assert_allclose(sim.last("x_hat"), ref.x_hat, atol=2e-5)
     np.testing.assert_allclose(sim.last("dg"), ref.h_dg, atol=2e-5)
     np.testing.assert_allclose(sim.last("ca3"), ref.h_ca3, atol=2e-5)

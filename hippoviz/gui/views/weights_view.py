@@ -23,6 +23,7 @@ PROJECTIONS: dict[str, tuple[str, str, str]] = {
     "ca1_out": ("CA1 → EC out", "ca1", "out"),
     "ec_ca1": ("EC → CA1 (shortcut)", "ec", "ca1"),
     "ca3_ca3": ("CA3 → CA3 (recurrent collaterals)", "ca3", "ca3"),
+    "obj_ca1": ("LEC object cells → CA1 (Hebbian)", "lec_object", "ca1"),
     "fb_out_ca1": ("feedback: EC out ⊣ CA1", "out", "ca1"),
     "fb_ca1_ca3": ("feedback: CA1 ⊣ CA3", "ca1", "ca3"),
     "fb_ca3_dg": ("feedback: CA3 ⊣ DG", "ca3", "dg"),
@@ -394,7 +395,7 @@ class QtWeightsView(QtWidgets.QWidget, StagedRedraw):
             self.level_spin.setValue(lim)
             self.level_spin.blockSignals(False)
         self.heat.setRange(xRange=(-0.5, n_pre - 0.5), yRange=(-0.5, n_post - 0.5), padding=0.0)
-        pre_l = palette.LAYER_LABELS.get(pre, pre)
+        pre_l = palette.LAYER_LABELS.get(pre, palette.GROUP_LABELS.get(pre, pre))
         post_l = palette.LAYER_LABELS.get(post, post)
         # each setLabel lays its axis out and repaints it: only when the text or the theme's
         # text colour changed
