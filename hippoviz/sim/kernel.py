@@ -461,11 +461,8 @@ def _hidden(a: NDArray[np.float32], th: NDArray[np.float32], mode: int, k: float
 
 
 @njit(cache=True, nogil=True)
-def _recurrent_drive(h: NDArray[np.float32], wrc: NDArray[np.float32],
-                     prev: NDArray[np.float32], prev_act: NDArray[np.int32], m_prev: int,
-                     gain: float) -> None:
-    # CA3 recurrent collaterals: h_i += gain * spread(h) * sum_j W_ij p_j / sum_j p_j over the
-    # previous step's active units j (spread: the feed-forward drive's mean absolute deviation)
+def _spread(h: NDArray[np.float32]) -> float:
+    # a layer's drive spread: its mean absolute deviation over the layer
     n = h.shape[0]
     mu = 0.0
     for i in range(n):
@@ -474,7 +471,17 @@ def _recurrent_drive(h: NDArray[np.float32], wrc: NDArray[np.float32],
     mad = 0.0
     for i in range(n):
         mad += abs(h[i] - mu)
-    mad /= n
+    return float(mad / n)
+
+
+@njit(cache=True, nogil=True)
+def _recurrent_drive(h: NDArray[np.float32], wrc: NDArray[np.float32],
+                     prev: NDArray[np.float32], prev_act: NDArray[np.int32], m_prev: int,
+                     gain: float) -> None:
+    # CA3 recurrent collaterals: h_i += gain * spread(h) * sum_j W_ij p_j / sum_j p_j over the
+    # previous step's active units j (spread: the feed-forward drive's mean absolute deviation)
+    n = h.shape[0]
+    mad = _spread(h)
     sp = 0.0
     for q in range(m_prev):
         sp += prev[prev_act[q]]
@@ -518,14 +525,7 @@ def _object_drive(h: NDArray[np.float32], wobj: NDArray[np.float32], xin: NDArra
     if s <= 0.0:
         return
     n = h.shape[0]
-    mu = 0.0
-    for i in range(n):
-        mu += h[i]
-    mu /= n
-    mad = 0.0
-    for i in range(n):
-        mad += abs(h[i] - mu)
-    mad /= n
+    mad = _spread(h)
     if mad <= 0.0:
         return
     scale = gain * mad

@@ -42,6 +42,12 @@ def relax_thresholds_np(th: F32, r: float) -> F32:
     return out
 
 
+def _drive_spread(z: NDArray[np.float64]) -> tuple[NDArray[np.float64], float]:
+    """The drive as the kernel holds it (float32) and its mean absolute deviation."""
+    z32 = z.astype(np.float32).astype(np.float64)
+    return z32, float(np.mean(np.abs(z32 - z32.mean())))
+
+
 def recurrent_drive_np(z: NDArray[np.float64], w: F32, prev: F32,
                        gain: float) -> NDArray[np.float64]:
     """CA3's feed-forward drive ``z`` plus its recurrent collaterals (twin of the kernel's).
@@ -50,8 +56,7 @@ def recurrent_drive_np(z: NDArray[np.float64], w: F32, prev: F32,
     absolute deviation of ``z`` over the layer (so the gain is in units of the feed-forward
     drive's spread, whatever the scale of the weights).
     """
-    z32 = z.astype(np.float32).astype(np.float64)  # the kernel holds the drive in float32
-    s = float(np.mean(np.abs(z32 - z32.mean())))
+    z32, s = _drive_spread(z)
     tot = float(prev[prev > 0].astype(np.float64).sum())
     if gain <= 0 or tot <= 0 or s <= 0:
         return z32
@@ -76,8 +81,7 @@ def object_drive_np(z: NDArray[np.float64], w: F32, x_obj: F32,
     """CA1's feed-forward drive ``z`` plus the Hebbian LEC object-cell input (twin of the
     kernel's ``_object_drive``): ``z + gain * s * (W x_obj)``, ``s`` the mean absolute deviation
     of ``z`` over the layer; ``z`` unchanged while no object cell fires."""
-    z32 = z.astype(np.float32).astype(np.float64)  # the kernel holds the drive in float32
-    s = float(np.mean(np.abs(z32 - z32.mean())))
+    z32, s = _drive_spread(z)
     if gain <= 0 or float(x_obj.astype(np.float64).sum()) <= 0 or s <= 0:
         return z32
     out: NDArray[np.float64] = z32 + gain * s * (w.astype(np.float64) @ x_obj.astype(np.float64))

@@ -33,6 +33,23 @@ def _equal(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> bool:
     return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
 
 
+def _resumes_from_its_state(params: P.Params, commands: list[dict[str, object]], before: int,
+                            after: int, layer: str, weights: str) -> None:
+    """A simulator rebuilt from a state saved after ``before`` steps goes on as the original:
+    the same ``layer`` spikes and ``weights`` over the next ``after`` steps."""
+    sim = build(params, 2)
+    for cmd in commands:
+        sim.command(cmd)
+    sim.run_chunk(before)
+    state = sim.state_dict()
+    x = sim.run_chunk(after)
+    other = build(params, 2)
+    other.load_state_dict(state)
+    y = other.run_chunk(after)
+    assert np.array_equal(x.spikes[layer].times_s, y.spikes[layer].times_s)
+    assert np.array_equal(sim.weights(weights), other.weights(weights))
+
+
 def test_same_seed_is_bit_identical_and_chunking_does_not_matter() -> None:
     a = _run(5, [400])
     b = _run(5, [400])
@@ -51,15 +68,7 @@ def test_ca3_recurrent_collaterals_keep_chunking_and_state_invariance() -> None:
     assert np.abs(a["w_ca3_ca3"]).sum() > 0  # the collaterals learned
     plain = _run(5, [400])
     assert not np.array_equal(a["t_ca3"], plain["t_ca3"])  # and changed what CA3 did
-    sim = build(params, 2)
-    sim.run_chunk(150)
-    state = sim.state_dict()
-    x = sim.run_chunk(100)
-    other = build(params, 2)
-    other.load_state_dict(state)
-    y = other.run_chunk(100)
-    assert np.array_equal(x.spikes["ca3"].times_s, y.spikes["ca3"].times_s)
-    assert np.array_equal(sim.weights("ca3_ca3"), other.weights("ca3_ca3"))
+    _resumes_from_its_state(params, [], 150, 100, "ca3", "ca3_ca3")
 
 
 def test_object_synapses_keep_chunking_and_state_invariance() -> None:
@@ -79,16 +88,8 @@ def test_object_synapses_keep_chunking_and_state_invariance() -> None:
     assert not np.abs(plain["w_obj_ca1"]).any()  # (off: they stay at zero)
     assert not np.array_equal(a["t_ca1"], plain["t_ca1"])  # and changed what CA1 did
     assert _equal(_run(5, [600], params=params), _run(5, [600]))  # no object: nothing changes
-    sim = build(params, 2)
-    sim.command({"op": "add_object", "x": 0.1, "y": 0.1})
-    sim.run_chunk(800)
-    state = sim.state_dict()
-    x = sim.run_chunk(300)
-    other = build(params, 2)
-    other.load_state_dict(state)
-    y = other.run_chunk(300)
-    assert np.array_equal(x.spikes["ca1"].times_s, y.spikes["ca1"].times_s)
-    assert np.array_equal(sim.weights("obj_ca1"), other.weights("obj_ca1"))
+    _resumes_from_its_state(params, [{"op": "add_object", "x": 0.1, "y": 0.1}], 800, 300, "ca1",
+                            "obj_ca1")
 
 
 def test_novelty_disinhibition_keeps_chunking_and_state_invariance() -> None:
