@@ -498,18 +498,26 @@ def _recurrent_drive(h: NDArray[np.float32], wrc: NDArray[np.float32],
 
 
 @njit(cache=True, nogil=True)
-def _recurrent_learn(wrc: NDArray[np.float32], h: NDArray[np.float32], act: NDArray[np.int32],
-                     m: int, lr: float) -> None:
-    # instar rule: an active unit's incoming recurrent weights move towards the layer's
-    # activity by lr * its own activity (no self-connection)
-    n = h.shape[0]
+def _instar(w: NDArray[np.float32], h: NDArray[np.float32], act: NDArray[np.int32], m: int,
+            pre: NDArray[np.float32], off: int, lr: float) -> None:
+    # instar rule: an active unit's incoming weights move towards the presynaptic activity
+    # pre[off:off + w.shape[1]] by lr * its own activity
+    n_pre = w.shape[1]
     for q in range(m):
         i = act[q]
         a = min(1.0, lr * h[i])
-        row = wrc[i]
-        for j in range(n):
-            row[j] += a * (h[j] - row[j])
-        row[i] = 0.0
+        row = w[i]
+        for j in range(n_pre):
+            row[j] += a * (pre[off + j] - row[j])
+
+
+@njit(cache=True, nogil=True)
+def _recurrent_learn(wrc: NDArray[np.float32], h: NDArray[np.float32], act: NDArray[np.int32],
+                     m: int, lr: float) -> None:
+    # the collaterals' instar rule: towards the layer's own activity, no self-connection
+    _instar(wrc, h, act, m, h, 0, lr)
+    for q in range(m):
+        wrc[act[q], act[q]] = 0.0
 
 
 @njit(cache=True, nogil=True)
@@ -540,15 +548,9 @@ def _object_drive(h: NDArray[np.float32], wobj: NDArray[np.float32], xin: NDArra
 @njit(cache=True, nogil=True)
 def _object_learn(wobj: NDArray[np.float32], h: NDArray[np.float32], act: NDArray[np.int32],
                   m: int, xin: NDArray[np.float32], o_obj: int, lr: float) -> None:
-    # instar rule: an active CA1 unit's object weights move towards the object cells' input by
-    # lr * its own activity (so they come to hold the object input where the unit fires)
-    n_o = wobj.shape[1]
-    for q in range(m):
-        i = act[q]
-        a = min(1.0, lr * h[i])
-        row = wobj[i]
-        for j in range(n_o):
-            row[j] += a * (xin[o_obj + j] - row[j])
+    # the object synapses' instar rule: an active CA1 unit's object weights move towards the
+    # object cells' input (so they come to hold the object input where the unit fires)
+    _instar(wobj, h, act, m, xin, o_obj, lr)
 
 
 @njit(cache=True, nogil=True)
