@@ -58,7 +58,9 @@ def run(out: Path, seeds: str, minutes: int, learning: bool,
            "--out", str(folder), "--force"]
     for kv in overrides or []:
         cmd += ["--set", kv]
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=dict(os.environ))
+    rc = subprocess.run(cmd, stdout=subprocess.DEVNULL, env=dict(os.environ)).returncode
+    if rc:  # hippoviz has said why on stderr (a bad --set: status 2)
+        raise SystemExit(rc)
     return folder
 
 

@@ -51,7 +51,9 @@ def run_protocol(name: str, seeds: str, preset: str, sets: list[str]) -> None:
         cmd += ["--set", s]
     t0 = time.perf_counter()
     print(f"run_all: {name}, seeds {seeds} ...", flush=True)
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    rc = subprocess.run(cmd, stdout=subprocess.DEVNULL).returncode
+    if rc:  # hippoviz has said why on stderr (a bad --set or preset: status 2)
+        raise SystemExit(rc)
     dest = RESULTS / name
     if dest.exists():
         shutil.rmtree(dest)

@@ -25,3 +25,13 @@ def test_the_derived_protocol_is_the_objects_one_up_to_the_added_probe(
     assert not proto.phases[1].learning and not proto.phases[3].learning
     labels = [a.options.get("label") for a in proto.phases[3].analyses]
     assert labels == ["added", "control"]
+
+
+def test_a_bad_parameter_stops_it_with_hippoviz_s_one_line_error_and_status_2(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        otc.main(["--seeds", "1-1", "--out", str(tmp_path), "--set", "learning.no_such=1"])
+    assert exc.value.code == 2
+    err = capfd.readouterr().err
+    assert "unknown parameter 'learning.no_such'" in err
+    assert "Traceback" not in err
