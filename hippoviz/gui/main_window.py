@@ -36,7 +36,7 @@ from hippoviz.gui.panels.param_panel import QtParamPanel
 from hippoviz.gui.panels.welcome import QtWelcome
 from hippoviz.gui.style import THEMES, apply_theme, restyle_plots
 from hippoviz.gui.views.arena_view import QtArenaView
-from hippoviz.gui.views.circuit_view import QtCircuitView, warm_up_glyphs
+from hippoviz.gui.views.circuit_view import QtCircuitView
 from hippoviz.gui.views.fields_view import QtFieldsView
 from hippoviz.gui.views.metrics_view import QtMetricsView
 from hippoviz.gui.views.mismatch_view import QtMismatchView
@@ -85,9 +85,6 @@ TWIN_VIEWS: tuple[str, ...] = ("Raster", "Place fields", "Mismatch", "Metrics")
 SETTINGS_VERSION = 1
 MAX_RECENT = 8
 STATUS_EVERY_S = 0.25
-#: Seconds after start-up from which idle display ticks rasterise the Circuit view's label glyphs
-#: (a few milliseconds a tick), so that showing it later does not stall the display.
-GLYPH_WARM_UP_AFTER_S = 5.0
 
 
 def on_screen(widget: QWidget) -> bool:
@@ -243,8 +240,6 @@ class QtMainWindow(QMainWindow):
         self.display_fps = 0.0
         self._last_tick = 0.0
         self._last_status = 0.0
-        #: when idle ticks start rasterising the Circuit view's label glyphs (None: done)
-        self._glyphs_from: float | None = time.perf_counter() + GLYPH_WARM_UP_AFTER_S
         self._pending_drive: tuple[Future[Any], Any] | None = None
         #: Repaints each window once per frame, however many plots changed (see PaintOnce).
         self.paint_once = PaintOnce(self)
@@ -518,8 +513,6 @@ class QtMainWindow(QMainWindow):
         if self.env_panel.isVisible():
             self.env_panel.refresh()
         self.paint_once.flush(drawn)
-        if self._glyphs_from is not None and now >= self._glyphs_from and warm_up_glyphs():
-            self._glyphs_from = None
         if now - self._last_status >= STATUS_EVERY_S:
             self._last_status = now
             self.update_status()

@@ -112,8 +112,9 @@ def test_circuit_draws_sheets_arrows_and_labels(make_view: Any) -> None:
     assert len(np.unique(a.reshape(-1, 3), axis=0)) > 30
     assert count_near(a, palette.INHIBITORY) > 200  # the countercurrent arrows
     assert count_near(a, palette.FORWARD) > 200  # the forward arrows
-    for layer in ("dg", "ca3", "ca1"):  # sheets in the layer colours
-        assert count_near(a, palette.LAYER_COLORS[layer], 40) > 20, layer
+    shown = _shown(view)  # the picture and, painted over it, the labels
+    for layer in ("dg", "ca3", "ca1"):  # sheets and their labels in the layer colours
+        assert count_near(shown, palette.LAYER_COLORS[layer], 40) > 20, layer
     assert not view.canvas.waiting
     texts = [view.canvas.text_of(t) for t in view.canvas.fb_text]
     # two significant digits, trailing zeros kept
@@ -204,13 +205,13 @@ def test_refresh_skips_when_nothing_changed(make_view: Any, monkeypatch: Any) ->
 def test_a_silent_layer_is_labelled(make_view: Any) -> None:
     src = FakeSource(make_last(np.random.default_rng(4), (0.03, 0.02, 0.0)), P.Params())
     view = make_view(src)
-    before = render(view)
+    before = _shown(view)
     assert "SILENT" not in view.canvas.text_of(view.canvas.layer_text["ca1"])
     src.data["health"] = Health(silent=("ca1",), active={"ca1": 0.0}, targets={"ca1": 0.1})
     view.refresh()
     assert view.canvas.text_of(view.canvas.layer_text["ca1"]).endswith("SILENT")
     assert "SILENT" not in view.canvas.text_of(view.canvas.layer_text["ca3"])
-    after = render(view)
+    after = _shown(view)
     assert (np.abs(after.astype(int) - before.astype(int)).sum(axis=2) > 30).sum() > 20
 
 
@@ -354,64 +355,6 @@ def test_a_resize_or_a_lesion_mid_render_is_drawn_at_once(make_view: Any, qtbot:
                                   _image(view.canvas.render_image()))
 
 
-def test_glyphs_rasterised_ahead_are_all_the_labels_need(qtbot: Any, monkeypatch: Any) -> None:
-    """warm_up_glyphs rasterises the label glyphs a glyph at a time before any Circuit view
-    exists; the next canvas takes them and, drawing live data (numbers, a silent layer, a
-    lesion, the shortcut's gain), rasterises none itself, and draws what a canvas that
-    rasterised its own draws."""
-    from vispy.visuals.text import text as vtext
-
-    import hippoviz.gui.views.circuit_view as cv
-
-    loaded: list[str] = []
-    load_char = vtext.TextureFont._load_char
-
-    def counting(font: Any, char: str) -> None:
-        loaded.append(char)
-        load_char(font, char)
-
-    monkeypatch.setattr(vtext.TextureFont, "_load_char", counting)
-    monkeypatch.setattr(cv, "_FREE", [])  # fresh canvases
-    monkeypatch.setattr(cv, "_warm", {"fonts": None, "face": None, "todo": None})
-    assert not cv.warm_up_glyphs(budget_s=0.0)  # plans, then one glyph per call at budget 0
-    assert len(loaded) == 1
-    planned = len(cv._warm["todo"]) + 1
-    while not cv.warm_up_glyphs(budget_s=0.05):
-        pass
-    assert len(loaded) == planned > 40
-
-    def drive(view: QtCircuitView, src: FakeSource) -> np.ndarray:
-        view.min_interval_s = view.label_interval_s = 0.0
-        view.resize(420, 320)
-        view.show()
-        qtbot.waitExposed(view)
-        view.refresh()
-        src.data["health"] = Health(silent=("ca1",), active={"ca1": 0.0}, targets={"ca1": 0.1})
-        src.data["params"] = P.replace(P.Params(), {"inputs.gamma_ta": 0.5,
-                                                    "learning.g_ca3_dg": 0.0})
-        src.data["last"] = make_last(np.random.default_rng(10), (0.0123, 4.5e-5, 0.3))
-        view.refresh()
-        return render(view)
-
-    src = FakeSource(make_last(np.random.default_rng(9), (0.03, 0.02, 0.01)), P.Params())
-    warmed = QtCircuitView(src, StandInSelection())
-    qtbot.addWidget(warmed)
-    n_before = len(loaded)
-    a = drive(warmed, src)
-    assert warmed.canvas.shortcut_shown and warmed.canvas.lesioned[2]
-    assert loaded[n_before:] == []  # nothing left to rasterise at the first render
-    assert cv.warm_up_glyphs()  # a canvas took the fonts: nothing more to warm
-    src2 = FakeSource(make_last(np.random.default_rng(9), (0.03, 0.02, 0.01)), P.Params())
-    cold = QtCircuitView(src2, StandInSelection())
-    qtbot.addWidget(cold)
-    b = drive(cold, src2)
-    assert len(loaded) > n_before  # this one rasterised its own glyphs
-    # the same picture; glyphs sit elsewhere in the other atlas, so sampling it may round a
-    # few edge pixels of the text one level apart
-    diff = np.abs(a.astype(int) - b.astype(int)).max(axis=2)
-    assert diff.max() <= 2 and (diff > 0).sum() < 50
-
-
 def test_the_first_picture_of_a_new_canvas_is_drawn_over_ticks(qtbot: Any,
                                                                 monkeypatch: Any) -> None:
     """A view shown at once with a canvas that never drew (the Circuit tab raised for the first
@@ -470,39 +413,29 @@ def test_a_gain_dragged_is_drawn_over_ticks_with_its_new_value(make_view: Any) -
     assert view.canvas.lesioned[1]
 
 
-def test_a_cold_canvas_rasterises_a_glyph_a_tick(qtbot: Any, monkeypatch: Any) -> None:
-    """A view whose canvas got no glyphs ahead (shown before the warm-up ran) rasterises the
-    labels' glyphs during its staged first render at most one a tick at a budget of 0, instead
-    of a label's whole set in one tick; the picture is what a render in one go gives."""
-    from vispy.visuals.text import text as vtext
-
-    import hippoviz.gui.views.circuit_view as cv
-
-    per_tick: list[int] = [0]
-    load_char = vtext.TextureFont._load_char
-
-    def counting(font: Any, char: str) -> None:
-        per_tick[-1] += 1
-        load_char(font, char)
-
-    monkeypatch.setattr(vtext.TextureFont, "_load_char", counting)
-    monkeypatch.setattr(cv, "_FREE", [])
-    monkeypatch.setattr(cv, "_warm", {"fonts": None, "face": None, "todo": None})
-    src = FakeSource(make_last(np.random.default_rng(12), (0.03, 0.02, 0.01)), P.Params())
-    view = QtCircuitView(src, StandInSelection())
-    qtbot.addWidget(view)
-    view.min_interval_s = view.label_interval_s = 0.0
-    view.slice_ms = 0.0
-    view.resize(420, 320)
-    view.show()
-    qtbot.waitExposed(view)
+def test_the_labels_are_painted_by_qt_over_the_picture(make_view: Any) -> None:
+    """The scene has no text (VisPy's text visuals were half of each render): the view paints
+    the labels with Qt, each beside its place in the scene, and a label's new text changes
+    what the view shows, not the scene."""
+    src = FakeSource(make_last(np.random.default_rng(13), (0.03, 0.02, 0.01)), P.Params())
+    view = make_view(src)
+    scene_before, shown_before = render(view), _shown(view)
+    h, w = shown_before.shape[:2]
+    assert scene_before.shape[:2] == (h, w)
+    # DG's name and size, in its colour, above its sheet (the top left of the loop): not drawn
+    # by the scene there, painted by the view
+    box = (slice(0, h // 4), slice(0, w // 3))
+    dg = palette.LAYER_COLORS["dg"]
+    assert count_near(shown_before[box], dg, 40) > count_near(scene_before[box], dg, 40) + 15
+    placed = {text for _r, _f, text, _font, _c in view.picture.labels}
+    assert {"DG · 256", "CA1 · 48", "g 1.00\nerr 0.030", "mismatch e = x − x̂"} <= placed
+    for rect, _f, _t, _font, _c in view.picture.labels:
+        assert 0 <= rect.left() and rect.right() <= w and 0 <= rect.top() and rect.bottom() <= h
+    src.data["health"] = Health(silent=("ca1",), active={"ca1": 0.0}, targets={"ca1": 0.1})
     view.refresh()
-
-    def a_tick() -> None:
-        per_tick.append(0)
-
-    tick_until_drawn(view, a_tick)
-    assert sum(per_tick) > 40  # every glyph of the labels, rasterised here
-    assert max(per_tick) <= 1
-    shown = _image(view.picture.image)[..., :3]
-    assert np.array_equal(shown, _image(view.canvas.render_image())[..., :3])
+    np.testing.assert_array_equal(render(view), scene_before)
+    shown = _shown(view)
+    changed = np.abs(shown.astype(int) - shown_before.astype(int)).sum(axis=2) > 30
+    rows, cols = np.nonzero(changed)
+    assert rows.size > 20
+    assert rows.max() < h // 4 and cols.min() > w // 2  # CA1's label, top right

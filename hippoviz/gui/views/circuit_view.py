@@ -19,6 +19,12 @@ OpenGL, and floating a dock keeps the same canvas and GL context.
 A render for new data is spread over the display timer's ticks (:class:`StagedRender`: a few
 visuals into the framebuffer per tick, then the pixels read back in a tick of their own), the
 last complete picture staying on show meanwhile.
+
+The labels are not in the scene: the view paints them with Qt over the picture, laid out from
+the scene's coordinates when the render starts and shown with it. Qt's text costs a fraction
+of VisPy's (which drew its eight text visuals on every picture, about half of a render, and
+rasterised every glyph on the CPU the first time a canvas showed it), and Qt finds every glyph
+in the system's fonts.
 """
 
 from __future__ import annotations
@@ -33,7 +39,6 @@ import vispy.app
 from numpy.typing import NDArray
 from PyQt6 import QtCore, QtGui, QtWidgets
 from vispy import gloo, scene
-from vispy.visuals.text.text import FontManager, TextVisual
 from vispy.visuals.transforms import STTransform
 
 from hippoviz import params as P
@@ -68,6 +73,8 @@ FEEDBACK: tuple[tuple[str, str, str, int], ...] = (
 _ARROW_OFFSET = 0.28  # forward and feedback arrows run side by side, this far from the axis
 _MIN_W, _MAX_W = 1.5, 9.0  # inhibitory arrow width range (pixels)
 _LESION_GAP = 0.32  # half-length of the cut in a lesioned arrow (scene units)
+#: Faces for the formula labels, before the app's own (Qt falls back if none is installed).
+_FORMULA_FACES = ("DejaVu Serif", "Liberation Serif", "serif")
 
 
 def sheet_shape(n: int) -> tuple[int, int]:
@@ -108,71 +115,79 @@ def _quads(
 
 
 class _Labels:
-    """Many strings in one VisPy ``Text`` visual (one GL program, one glyph layout pass): every
-    string of a group shares its anchors, size and weight; colours are per string.
+    """A group of labels sharing their anchors, size and style (colours are per label), placed
+    in scene coordinates and painted by the view with Qt over the picture (:meth:`layout`).
 
-    VisPy's anchors assume y grows downwards; this camera's y grows upwards, so "above" a point
-    is ``anchor_y="top"``.
+    ``valign`` "above": the text sits above its point; "below": below it.
     """
 
     def __init__(
         self,
-        canvas: VispyCircuit,
         *,
         halign: str = "center",
         valign: str = "center",
         bold: bool = False,
         italic: bool = False,
         size: float = palette.FONT_PT,
+        families: tuple[str, ...] = (),
     ) -> None:
-        self.canvas = canvas
-        self.texts: list[str] = []
-        self._pos: list[tuple[float, float]] = []
-        self._colors: list[tuple[float, float, float, float]] = []
-        self._kw = {
-            "anchor_x": halign,
-            "anchor_y": {"above": "top", "below": "bottom"}.get(valign, "center"),
-            "bold": bold,
-            "italic": italic,
-            "font_size": size,
-        }
-        self.visual: scene.visuals.Text | None = None
-        self._dirty = False
+        self.texts: list[str] = []  # as last set
+        self.shown: list[str] = []  # as painted (set ones are shown from flush())
+        self.pos: list[tuple[float, float]] = []
+        self.colors: list[QtGui.QColor] = []
+        self.halign = halign
+        self.valign = valign
+        self.bold = bold
+        self.italic = italic
+        self.size = size
+        self.families = families
+        self.visible = True
 
     def add(
         self, text: str, pos: tuple[float, float] | NDArray[np.float64], color: str
     ) -> tuple[_Labels, int]:
         self.texts.append(text)
-        self._pos.append((float(pos[0]), float(pos[1])))
-        self._colors.append(palette.rgba_f(color))
+        self.shown.append(text)
+        self.pos.append((float(pos[0]), float(pos[1])))
+        self.colors.append(QtGui.QColor(color))
         return self, len(self.texts) - 1
 
-    def build(self) -> None:
-        c = self.canvas
-        self.visual = scene.visuals.Text(
-            self._glyph_list(),
-            pos=np.array(self._pos, np.float32),
-            color=np.array(self._colors, np.float32),
-            face=c.face,
-            font_manager=c.fonts,
-            parent=c.view.scene,
-            **self._kw,
-        )
-
     def set(self, i: int, text: str) -> None:
-        if self.texts[i] != text:
-            self.texts[i] = text
-            self._dirty = True
+        self.texts[i] = text
 
     def flush(self) -> None:
-        if self._dirty and self.visual is not None:
-            self._dirty = False
-            self.visual.text = self._glyph_list()
+        self.shown[:] = self.texts
 
-    def _glyph_list(self) -> list[str]:
-        return [self.canvas.glyphs(t) or " " for t in self.texts]
+    def layout(self, px: NDArray[np.float64], base: QtGui.QFont) -> list[PlacedText]:
+        """Each non-empty label as Qt paints it: ``px`` its points in the picture's pixels."""
+        if not self.visible:
+            return []
+        font = QtGui.QFont(base)
+        if self.families:
+            font.setFamilies([*self.families, *base.families()])
+        font.setPointSizeF(self.size)
+        font.setBold(self.bold)
+        font.setItalic(self.italic)
+        fm = QtGui.QFontMetricsF(font)
+        h_flag = {"left": QtCore.Qt.AlignmentFlag.AlignLeft,
+                  "right": QtCore.Qt.AlignmentFlag.AlignRight}.get(
+            self.halign, QtCore.Qt.AlignmentFlag.AlignHCenter)
+        flags = int((h_flag | QtCore.Qt.AlignmentFlag.AlignVCenter).value)
+        out = []
+        for text, (x, y), color in zip(self.shown, px, self.colors, strict=True):
+            if not text:
+                continue
+            r = fm.boundingRect(QtCore.QRectF(0.0, 0.0, 1e4, 1e4), flags, text)
+            w, h = r.width(), r.height()
+            left = {"left": x, "right": x - w}.get(self.halign, x - w / 2)
+            top = {"above": y - h, "below": y}.get(self.valign, y - h / 2)
+            out.append((QtCore.QRectF(left, top, w, h), flags, text, font, color))
+        return out
 
 
+#: A label laid out for painting: its rectangle in the picture, alignment flags, text, font,
+#: colour.
+PlacedText = tuple[QtCore.QRectF, int, str, QtGui.QFont, QtGui.QColor]
 Label = tuple[_Labels, int]
 
 
@@ -189,10 +204,6 @@ class VispyCircuit(scene.SceneCanvas):
         self.unfreeze()
         self.view = self.central_widget.add_view()
         self.view.camera = scene.PanZoomCamera(aspect=1.0, rect=_RECT, interactive=False)
-        self.face, self._unicode = _font_face()
-        # one glyph atlas for every label (by default each Text visual rasterises its own),
-        # its glyphs rasterised ahead of time if warm_up_glyphs ran
-        self.fonts = _take_warm_fonts(self.face) or FontManager(method="cpu")
         self._sizes: dict[str, int] = {}
         self._shapes: dict[str, tuple[int, int]] = {}
         self._luts = {layer: palette.layer_lut(layer) for layer in SHEET_CENTERS}
@@ -201,16 +212,19 @@ class VispyCircuit(scene.SceneCanvas):
         self.widths = [-1.0, -1.0, -1.0]
         self._err_ref = 0.0  # running reference for the inhibitory widths (slowly forgotten)
 
-        # label groups (one Text visual each)
+        # label groups (painted by the view over the picture)
         self._groups = {
-            "layer_above": _Labels(self, valign="above", bold=True, size=palette.LABEL_PT),
-            "layer_below": _Labels(self, valign="below", bold=True, size=palette.LABEL_PT),
-            "above": _Labels(self, valign="above"),
-            "below": _Labels(self, valign="below"),
-            "left": _Labels(self, halign="left"),
-            "right": _Labels(self, halign="right"),
-            "shortcut": _Labels(self, halign="right", valign="above"),
-            "waiting": _Labels(self, italic=True, size=palette.LABEL_PT + 1),
+            "layer_above": _Labels(valign="above", bold=True, size=palette.LABEL_PT),
+            "layer_below": _Labels(valign="below", bold=True, size=palette.LABEL_PT),
+            "above": _Labels(valign="above"),
+            "below": _Labels(valign="below"),
+            "left": _Labels(halign="left"),
+            "right": _Labels(halign="right"),
+            "shortcut": _Labels(halign="right", valign="above"),
+            "waiting": _Labels(italic=True, size=palette.LABEL_PT + 1),
+            # the formulas: DejaVu Sans sets the hat of x̂ far above the x; its serif does not
+            "formula_above": _Labels(valign="above", families=_FORMULA_FACES),
+            "formula_below": _Labels(valign="below", families=_FORMULA_FACES),
         }
 
         self.sheets: dict[str, scene.visuals.Image] = {}
@@ -236,17 +250,16 @@ class VispyCircuit(scene.SceneCanvas):
 
         mx = 0.5 * (SHEET_CENTERS["ec"][0] + SHEET_CENTERS["out"][0])
         my = SHEET_CENTERS["ec"][1]
-        self._groups["above"].add("mismatch e = x − x̂", (mx, my + 0.12), palette.MUTED)
-        self.mismatch_text = self._groups["below"].add("", (mx, my - 0.12), palette.FOREGROUND)
+        self._groups["formula_above"].add("mismatch e = x − x̂", (mx, my + 0.12), palette.MUTED)
+        self.mismatch_text = self._groups["formula_below"].add("", (mx, my - 0.12),
+                                                              palette.FOREGROUND)
         self.waiting_text = self._groups["waiting"].add(
             "waiting for data…", (mx, 4.0), palette.MUTED
         )
-        for group in self._groups.values():
-            group.build()
         self.ta_label = self._groups["shortcut"]
         self.waiting_label = self._groups["waiting"]
-        self.ta_label.visual.visible = False
-        #: Whether the canvas has drawn once (compiled its shaders, laid out its glyphs).
+        self.ta_label.visible = False
+        #: Whether the canvas has drawn once (compiled its shaders).
         self.drawn = False
         self.freeze()
 
@@ -274,18 +287,24 @@ class VispyCircuit(scene.SceneCanvas):
         img.setDevicePixelRatio(float(self.pixel_scale))
         return img
 
-    def glyphs(self, text: str) -> str:
-        """``text`` as the chosen font can draw it (ASCII stand-ins without DejaVu Sans)."""
-        return _drawable(text, self._unicode)
-
     def text_of(self, label: Label) -> str:
         """Current text of a label handle (e.g. ``fb_text[i]``)."""
         group, i = label
         return group.texts[i]
 
+    def label_layout(self, base: QtGui.QFont) -> list[PlacedText]:
+        """Every label shown now, laid out in the canvas's (the picture's) pixels."""
+        to_px = self.view.scene.node_transform(self.scene)
+        out: list[PlacedText] = []
+        for group in self._groups.values():
+            if group.texts:
+                px = np.asarray(to_px.map(np.asarray(group.pos, np.float64)))[:, :2]
+                out += group.layout(px, base)
+        return out
+
     @property
     def waiting(self) -> bool:
-        return bool(self.waiting_label.visual.visible)
+        return self.waiting_label.visible
 
     @property
     def shortcut_shown(self) -> bool:
@@ -542,7 +561,7 @@ class VispyCircuit(scene.SceneCanvas):
         show = gain is not None and gain > 0
         if self.ta_line.visible != show:
             self.ta_line.visible = show
-            self.ta_label.visual.visible = show
+            self.ta_label.visible = show
         if show:
             self._set_text(self.ta_text, f"EC III → CA1 (×{gain:.2f})")
 
@@ -551,15 +570,14 @@ class VispyCircuit(scene.SceneCanvas):
         self._set_text(self.mismatch_text, text)
 
     def set_waiting(self, waiting: bool) -> None:
-        if self.waiting_label.visual.visible != waiting:
-            self.waiting_label.visual.visible = waiting
+        self.waiting_label.visible = waiting
 
     def _set_text(self, label: Label, text: str) -> None:
         group, i = label
         group.set(i, text)
 
     def flush_labels(self) -> None:
-        """Push changed label texts to their visuals (glyph layout only for changed groups)."""
+        """Show the texts set since the last call with the next picture."""
         for group in self._groups.values():
             group.flush()
 
@@ -627,17 +645,6 @@ class StagedRender:
             if drew and time.perf_counter() >= t_end:
                 return
             node, start = order[self._pos]
-            if start and self._invisible is None and node.visible:
-                # a label laid out now rasterises the glyphs its font lacks (about 10 ms each,
-                # on the CPU): one at a time within the tick's budget, the label drawn once
-                # its font has them all (a canvas shown before the glyphs were warmed up)
-                for ch in _glyphs_to_load(node):
-                    if drew and time.perf_counter() >= t_end:
-                        return
-                    node._font[ch]
-                    drew = True
-                if drew and time.perf_counter() >= t_end:
-                    return
             self._pos += 1
             if start:
                 if self._invisible is None:
@@ -648,20 +655,6 @@ class StagedRender:
                         drew = True
             elif node is self._invisible:
                 self._invisible = None
-
-
-def _glyphs_to_load(node: Any) -> list[str]:
-    """The glyphs a text visual's next draw would rasterise (it lays out its text only when the
-    text is new): VisPy's probe for the font's height, the space and the text's characters."""
-    if not isinstance(node, TextVisual) or getattr(node, "_vertices", True) is not None:
-        return []
-    font = getattr(node, "_font", None)
-    have = getattr(font, "_glyphs", None)
-    if have is None:
-        return []
-    text = node.text if isinstance(node.text, str) else "".join(node.text)
-    return [ch for ch in dict.fromkeys(_PROBE + " " + text)
-            if not 7 <= ord(ch) <= 13 and ch not in have]  # control characters: no glyph
 
 
 #: Offscreen canvases no view uses now. A view takes one (or makes one) and hands it back when
@@ -686,12 +679,13 @@ def _take_canvas() -> VispyCircuit:
 
 
 class _Picture(QtWidgets.QWidget):
-    """Shows the last image the offscreen canvas rendered (until the first, the background
-    and a note that the circuit is being drawn)."""
+    """Shows the last image the offscreen canvas rendered and its labels (until the first,
+    the background and a note that the circuit is being drawn)."""
 
     def __init__(self, parent: QtWidgets.QWidget) -> None:
         super().__init__(parent)
         self.image: QtGui.QImage | None = None
+        self.labels: list[PlacedText] = []
         self.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self._bg = QtGui.QColor(palette.BACKGROUND)
 
@@ -702,6 +696,10 @@ class _Picture(QtWidgets.QWidget):
             # drawn at its own size (it was rendered for this one); a resize shows the old
             # picture at its place until the next render
             p.drawImage(QtCore.QPointF(0.0, 0.0), self.image)
+            for rect, flags, text, font, color in self.labels:
+                p.setFont(font)
+                p.setPen(color)
+                p.drawText(rect, flags, text)
         else:
             p.setPen(QtGui.QColor(palette.MUTED))
             p.drawText(self.rect(), QtCore.Qt.AlignmentFlag.AlignCenter,
@@ -750,6 +748,7 @@ class QtCircuitView(QtWidgets.QWidget):
         self.renders = 0
         self._dirty = True  # the picture does not show the scene as it is (size, first)
         self._job: StagedRender | None = None  # a render spread over ticks, in progress
+        self._job_labels: list[PlacedText] = []  # its labels, laid out as it started
         self._tick_t0 = 0.0
         self.picture = _Picture(self)
         layout = QtWidgets.QVBoxLayout(self)
@@ -795,7 +794,7 @@ class QtCircuitView(QtWidgets.QWidget):
         """Draw the scene at the picture's size and show it, now (drops a staged render)."""
         self._job = None
         self._fit_canvas()
-        self._show(self.canvas.render_image())
+        self._show(self.canvas.render_image(), self.canvas.label_layout(self.font()))
 
     def _render_now(self) -> None:
         """Draw the scene as it is now: in one go, except the first picture, which is spread
@@ -805,8 +804,9 @@ class QtCircuitView(QtWidgets.QWidget):
         else:
             self._render()
 
-    def _show(self, image: QtGui.QImage) -> None:
+    def _show(self, image: QtGui.QImage, labels: list[PlacedText]) -> None:
         self.picture.image = image
+        self.picture.labels = labels
         self.renders += 1
         self._dirty = False
         self.picture.update()
@@ -826,6 +826,7 @@ class QtCircuitView(QtWidgets.QWidget):
             return
         self._dirty = False  # the canvas has the picture's size; a resize now starts again
         self._job = StagedRender(self.canvas)
+        self._job_labels = self.canvas.label_layout(self.font())  # as the render starts
         self._advance()
 
     def _advance(self) -> None:
@@ -843,7 +844,7 @@ class QtCircuitView(QtWidgets.QWidget):
         if done:
             self._job = None
             assert job.image is not None
-            self._show(job.image)
+            self._show(job.image, self._job_labels)
 
     def resizeEvent(self, event: QtGui.QResizeEvent | None) -> None:
         super().resizeEvent(event)
@@ -946,91 +947,6 @@ class QtCircuitView(QtWidgets.QWidget):
             self._render_now()  # sizes, a lesion, a silent layer, new parameters: at once
         else:
             self._render_staged()
-
-
-_FACE: list[tuple[str, bool]] = []
-
-
-def _font_face() -> tuple[str, bool]:
-    """A face with arrows and math glyphs if fontconfig has one, else VisPy's bundled font."""
-    if not _FACE:
-        face = ("OpenSans", False)
-        try:
-            from vispy.util.fonts import list_fonts
-
-            if "DejaVu Sans" in list_fonts():
-                face = ("DejaVu Sans", True)
-        except Exception:  # font discovery is best effort; the bundled face always works
-            pass
-        _FACE.append(face)
-    return _FACE[0]
-
-
-def _drawable(text: str, unicode: bool) -> str:
-    """``text`` as a face draws it: as it is with DejaVu Sans, else with ASCII stand-ins."""
-    if unicode:
-        return text
-    for u, a in (
-        ("→", "->"),
-        ("−", "-"),
-        ("x̂", "x^"),
-        ("‖", "|"),
-        ("²", "^2"),
-        ("·", "-"),
-        ("…", "..."),
-        ("×", "x"),
-    ):
-        text = text.replace(u, a)
-    return text
-
-
-# -- glyphs rasterised ahead of the first Circuit view ---------------------------------------------
-#: VisPy rasterises each glyph on the CPU the first time a label needs it (FreeType at 256 pt,
-#: then a signed distance field: about 10 ms a glyph), so the first render of a new canvas
-#: spent about 0.6 s on its 75 glyphs in one display tick. :func:`warm_up_glyphs` does that work
-#: a glyph at a time in idle display ticks before the view is first shown, into a font manager
-#: the next canvas takes. What each style of label can show (a test checks that a canvas with
-#: live data rasterises nothing more): VisPy's own probe for a font's height, the labels'
-#: fixed texts, and the digits and signs of the numbers they show.
-_PROBE = "ÅÉÑŐjgpqy"
-_NUMBERS = "0123456789.-+e "
-WARM_TEXT: dict[tuple[bool, bool], str] = {
-    (True, False): _PROBE + "".join(palette.LAYER_LABELS.values()) + " · SILENT" + _NUMBERS,
-    (False, True): _PROBE + "waiting for data…",
-    (False, False): _PROBE + "".join(label for _a, _b, label in FORWARD)
-    + "mismatch e = x − x̂ ‖e‖² / ‖x‖² = lesion (g = 0) err EC III → CA1 (×)" + _NUMBERS,
-}
-_warm: dict[str, Any] = {"fonts": None, "face": None, "todo": None}
-
-
-def _take_warm_fonts(face: str) -> FontManager | None:
-    """The font manager :func:`warm_up_glyphs` filled (once: a canvas's atlas is its own)."""
-    fonts, _warm["fonts"] = _warm["fonts"], None
-    _warm["todo"] = []  # nothing further to warm for a canvas that exists
-    return fonts if fonts is not None and _warm["face"] == face else None
-
-
-def warm_up_glyphs(budget_s: float = 0.005) -> bool:
-    """Rasterise label glyphs for the next Circuit canvas until ``budget_s`` is spent (at least
-    one glyph); True once there is nothing left to do (or a canvas already exists)."""
-    todo = _warm["todo"]
-    if todo is None:  # first call: plan
-        face, unicode = _font_face()
-        _warm["fonts"], _warm["face"] = FontManager(method="cpu"), face
-        todo = _warm["todo"] = [
-            (bold, italic, ch)
-            for (bold, italic), text in WARM_TEXT.items()
-            for ch in dict.fromkeys(_drawable(text, unicode))
-            if ch != "\n"
-        ]
-    fonts, face = _warm["fonts"], _warm["face"]
-    t0 = time.perf_counter()
-    while todo and fonts is not None:
-        bold, italic, ch = todo.pop(0)
-        fonts.get_font(face, bold, italic)[ch]
-        if time.perf_counter() - t0 > budget_s:
-            break
-    return not todo
 
 
 def _drawing_of(params: P.Params | None) -> tuple[bool, ...]:
