@@ -95,6 +95,16 @@ WEIGHTS_CMAP = "CET-D4"
 #: Text sizes (points) used by the views so that a ~400 x 300 px dock stays readable.
 FONT_PT = 8
 LABEL_PT = 9
+#: Faces for formulas, before the app's own (Qt falls back if none is installed): DejaVu Sans,
+#: the usual face of the app, sets the hat of x̂ (x and a combining circumflex) far above the x,
+#: clipped away in an axis label; its serif and the others set it on the x.
+FORMULA_FACES = ("DejaVu Serif", "Liberation Serif", "serif")
+
+
+def formula_html(text: str) -> str:
+    """``text`` for a rich-text label (pyqtgraph's axis labels), its x̂ set in a formula face."""
+    faces = ", ".join(f"'{f}'" if f != "serif" else f for f in FORMULA_FACES)
+    return text.replace("x̂", f'<span style="font-family: {faces}">x̂</span>')
 
 
 def rgb(color: str) -> tuple[int, int, int]:

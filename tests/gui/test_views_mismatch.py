@@ -235,3 +235,34 @@ def test_the_two_plots_are_never_repainted_in_the_same_tick(make_view: Any) -> N
     view.log_box.setChecked(False)
     assert src.sample_calls > n and not view.redraw_in_progress
     np.testing.assert_allclose(view.xhat_curve.getData()[1], src.data["last"]["x_hat"], rtol=1e-6)
+
+
+def _label_pixels(item: Any, html: str) -> np.ndarray:
+    """An axis label item's pixels with ``html`` as its text (the item's own font and size)."""
+    from PyQt6.QtGui import QImage, QPainter
+    from PyQt6.QtWidgets import QStyleOptionGraphicsItem
+
+    item.setHtml(html)
+    r = item.boundingRect()
+    img = QImage(int(r.width()) + 2, int(r.height()) + 2, QImage.Format.Format_RGB32)
+    img.fill(0)
+    p = QPainter(img)
+    item.paint(p, QStyleOptionGraphicsItem(), None)
+    p.end()
+    ptr = img.constBits()
+    ptr.setsize(img.sizeInBytes())
+    return np.frombuffer(ptr, np.uint8).reshape(img.height(), -1, 4)[:, : img.width()].copy()
+
+
+@pytest.mark.parametrize("plot", ["err_plot", "ec_plot"])
+def test_the_hat_of_x_hat_shows_in_the_axis_labels(make_view: Any, plot: str) -> None:
+    """The labels say x̂ (the reconstruction), not x: the hat is drawn within the label (the
+    app's usual face, DejaVu Sans, set it far above the x, out of the label: it read "x")."""
+    view = make_view(FakeSource())
+    axis = getattr(view, plot).getAxis("left" if plot == "err_plot" else "bottom")
+    html = axis.label.toHtml()
+    assert "x̂" in html
+    with_hat = _label_pixels(axis.label, html)
+    without = _label_pixels(axis.label, html.replace("x̂", "x"))
+    assert with_hat.shape == without.shape
+    assert (np.abs(with_hat.astype(int) - without.astype(int)).max(axis=2) > 60).sum() >= 3

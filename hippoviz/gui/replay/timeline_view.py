@@ -54,7 +54,8 @@ class QtTimelineView(QWidget):
                                     labelTextSize=f"{palette.LABEL_PT}pt", horSpacing=14)
         self.glw.addItem(self.legend, row=0, col=0)
         self.plot = self.glw.addPlot(row=1, col=0)
-        palette.style_plot(self.plot, left="‖x−x̂‖² / ‖x‖²", bottom="simulated time (s)")
+        palette.style_plot(self.plot, left=palette.formula_html("‖x−x̂‖² / ‖x‖²"),
+                           bottom="simulated time (s)")
         self.plot.getAxis("left").setWidth(52)
         self.plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.plot.setMenuEnabled(False)

@@ -73,8 +73,6 @@ FEEDBACK: tuple[tuple[str, str, str, int], ...] = (
 _ARROW_OFFSET = 0.28  # forward and feedback arrows run side by side, this far from the axis
 _MIN_W, _MAX_W = 1.5, 9.0  # inhibitory arrow width range (pixels)
 _LESION_GAP = 0.32  # half-length of the cut in a lesioned arrow (scene units)
-#: Faces for the formula labels, before the app's own (Qt falls back if none is installed).
-_FORMULA_FACES = ("DejaVu Serif", "Liberation Serif", "serif")
 
 
 def sheet_shape(n: int) -> tuple[int, int]:
@@ -222,9 +220,9 @@ class VispyCircuit(scene.SceneCanvas):
             "right": _Labels(halign="right"),
             "shortcut": _Labels(halign="right", valign="above"),
             "waiting": _Labels(italic=True, size=palette.LABEL_PT + 1),
-            # the formulas: DejaVu Sans sets the hat of x̂ far above the x; its serif does not
-            "formula_above": _Labels(valign="above", families=_FORMULA_FACES),
-            "formula_below": _Labels(valign="below", families=_FORMULA_FACES),
+            # the formulas (palette.FORMULA_FACES: x̂ as it should be)
+            "formula_above": _Labels(valign="above", families=palette.FORMULA_FACES),
+            "formula_below": _Labels(valign="below", families=palette.FORMULA_FACES),
         }
 
         self.sheets: dict[str, scene.visuals.Image] = {}

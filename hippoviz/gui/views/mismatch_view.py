@@ -120,12 +120,12 @@ class QtMismatchView(QtWidgets.QWidget):
         self.ec_plots.setBackground(palette.BACKGROUND)
         self.ec_plots.ci.setContentsMargins(2, 0, 6, 2)
         self.ec_plot: pg.PlotItem = self.ec_plots.addPlot(row=0, col=0)
-        palette.style_plot(self.err_plot, left="‖x−x̂‖² / ‖x‖²",
+        palette.style_plot(self.err_plot, left=palette.formula_html("‖x−x̂‖² / ‖x‖²"),
                            bottom="simulated time before now (s)")
         palette.style_plot(
             self.ec_plot,
             left="rate (0–1)",
-            bottom="EC unit: input x (fill) vs reconstruction x̂ (line)",
+            bottom=palette.formula_html("EC unit: input x (fill) vs reconstruction x̂ (line)"),
         )
         for p in (self.err_plot, self.ec_plot):
             p.getAxis("left").setWidth(46)
