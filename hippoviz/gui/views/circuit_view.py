@@ -714,9 +714,9 @@ class QtCircuitView(QtWidgets.QWidget):
     #: activity coloured at 15 Hz reads as live.
     min_interval_s = 1.0 / 10.0
     #: Fewest seconds between two updates of the numbers (error carried, mismatch) and of the
-    #: inhibitory widths: text that changes faster cannot be read, and each change lays the
-    #: glyphs out again (or rebuilds a transform). Structural changes (sizes, a lesion, a
-    #: silent layer, new parameters) show at once, rendered in one go.
+    #: inhibitory widths: text that changes faster cannot be read, and each width change
+    #: rebuilds a transform. Structural changes (sizes, a lesion, a silent layer, new
+    #: parameters) show at once, rendered in one go.
     label_interval_s = 0.5
     #: Milliseconds after the view is made (the window is up by then) at which a canvas that
     #: never drew draws once, unseen.
@@ -758,9 +758,9 @@ class QtCircuitView(QtWidgets.QWidget):
         # Qt's destructor, where PyQt may no longer call Python safely)
         weakref.finalize(self, _FREE.append, self.canvas)
         if not self.canvas.drawn:
-            # a canvas's first draw compiles its shaders and lays out its glyph atlas: 1-3 s
-            # of the GUI thread with software GL. Done offscreen soon after the window is up,
-            # so that raising the Circuit tab later does not freeze the window.
+            # a canvas's first draw compiles its shaders: 1-3 s of the GUI thread with
+            # software GL. Done offscreen soon after the window is up, so that raising the
+            # Circuit tab later does not freeze the window.
             QtCore.QTimer.singleShot(self.warm_up_ms, self._warm_up)
 
     def _warm_up(self) -> None:
