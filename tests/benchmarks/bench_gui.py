@@ -207,7 +207,7 @@ def app_figures(preset: str, seconds: float, rows: tuple[str, ...] = ("default",
         if row != "default":
             arrange(win, row)
         # views created, first frames drawn (a view shown for the first time compiles its
-        # shaders and lays out its glyphs over the next ticks: a longer settle leaves that out)
+        # shaders over the next ticks: a longer settle leaves that out)
         QTimer.singleShot(int(1000 * settle_s), begin)
 
     def begin() -> None:

@@ -176,7 +176,7 @@ def bench_view(name: str, feed: SimFeed, args: argparse.Namespace) -> dict[str, 
         app.processEvents()
         return t1 - t0, time.perf_counter() - t1
 
-    # settle: first draws, the canvas's shaders and glyphs, the first rate maps
+    # settle: first draws, the canvas's shaders, the first rate maps
     t_end = time.perf_counter() + args.warmup
     while time.perf_counter() < t_end:
         feed.advance(args.steps)

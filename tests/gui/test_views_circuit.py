@@ -272,7 +272,7 @@ def test_the_view_shows_the_offscreen_scene_at_its_own_size(qtbot: Any) -> None:
 
 def test_a_new_canvas_draws_once_unseen_before_the_view_is_shown(qtbot: Any,
                                                                    monkeypatch: Any) -> None:
-    """The first draw of a canvas (shaders, glyph atlas: seconds of the GUI thread) happens
+    """The first draw of a canvas (its shaders: seconds of the GUI thread) happens
     soon after the view is made, not when the Circuit tab is first raised; the view itself has
     rendered nothing yet, and its first refresh once shown draws the data."""
     import hippoviz.gui.views.circuit_view as cv
