@@ -185,7 +185,8 @@ class QtWeightsView(QtWidgets.QWidget, StagedRedraw):
         self.heat.setMenuEnabled(False)
         self.hist.setMenuEnabled(False)
         for p in (self.heat, self.hist):
-            p.getAxis("left").setWidth(46)
+            # room for six-digit synapse counts beside the rotated label (the two plots align)
+            p.getAxis("left").setWidth(58)
             p.getAxis("bottom").enableAutoSIPrefix(False)
             p.getAxis("left").enableAutoSIPrefix(False)
         self.hist.setMouseEnabled(x=False, y=False)
