@@ -9,6 +9,14 @@ experiment`` (its protocol TOML written from the built-in one, the later phases 
 prints a Markdown table of the per-cell measure (``objects.added`` and ``objects.control``,
 mean ± sd over the seeds, range) for CA1, with DG's and CA3's means, and the paired tests
 (one-sided Wilcoxon signed-rank) of 5 minutes against learning off and against 15 minutes.
+
+``--gate M`` (repeatable) adds a row that emulates a plasticity gate closing M minutes after
+the object appears: the object's first M minutes at every rate, then the rest of the 15 with
+every learning rate and homeostasis at ``--gate-factor`` (0.1) of their values, tested against
+the 15 minutes without a gate::
+
+    .venv/bin/python science/object_time_course.py --seeds 11-18 --out /tmp/gate --gate 5
+
 docs/science.md section 5 (objects) reports its figures.
 """
 
@@ -25,6 +33,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from hippoviz import params as P
 from hippoviz.resources import resource
 
 #: (label, minutes with the object, learning on)
@@ -49,11 +58,30 @@ def protocol_text(minutes: int, learning: bool) -> str:
     return text.replace(head, new).replace('name = "objects"', f'name = "objects-{tag}"', 1)
 
 
+#: What a plasticity gate scales: every learning rate and the rate of homeostasis.
+GATED = ("learning.lr_dg", "learning.lr_ca3", "learning.lr_ca1", "learning.lr_out",
+         "learning.lr_ca3_recurrent", "learning.lr_object_ca1", "network.homeostasis_rate")
+
+
+def gated_text(open_minutes: int, minutes: int, factor: float, params: P.Params) -> str:
+    """:func:`protocol_text` for ``minutes`` with the object, its first ``open_minutes`` at
+    every rate and the rest with the :data:`GATED` rates of ``params`` times ``factor``."""
+    if not 0 < open_minutes < minutes:
+        raise SystemExit(f"--gate must be between 0 and {minutes} minutes, got {open_minutes}")
+    text = protocol_text(open_minutes, True)
+    sets = ", ".join(f'"{k}" = {round(float(P.get(params, k)) * factor, 12)!r}' for k in GATED)
+    gated = (f'[[phase]]\nname = "explore_gated"\nminutes = {minutes - open_minutes}\n'
+             f"learning = true\nset = {{ {sets} }}\n\n")
+    probe = '[[phase]]\nname = "probe_object"'
+    text = text.replace(probe, gated + probe, 1)
+    return text.replace('name = "objects-', f'name = "objects-gate{open_minutes}-', 1)
+
+
 def run(out: Path, seeds: str, minutes: int, learning: bool,
-        overrides: list[str] | None = None) -> Path:
-    folder = out / f"{minutes}min{'' if learning else '-frozen'}"
+        overrides: list[str] | None = None, text: str | None = None, tag: str = "") -> Path:
+    folder = out / f"{minutes}min{'' if learning else '-frozen'}{tag}"
     toml = out / f"{folder.name}.toml"
-    toml.write_text(protocol_text(minutes, learning), encoding="utf-8")
+    toml.write_text(text or protocol_text(minutes, learning), encoding="utf-8")
     cmd = [sys.executable, "-m", "hippoviz", "experiment", str(toml), "--seeds", seeds,
            "--out", str(folder), "--force"]
     for kv in overrides or []:
@@ -77,13 +105,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, required=True, help="folder for the runs")
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                     help="a parameter for every run (as hippoviz experiment --set; repeatable)")
+    ap.add_argument("--gate", type=int, action="append", default=[], metavar="M",
+                    help="also emulate a plasticity gate closing M minutes after the object "
+                    "appears (repeatable)")
+    ap.add_argument("--gate-factor", type=float, default=0.1, metavar="F",
+                    help="what the gate leaves of every learning rate and of homeostasis")
     args = ap.parse_args(argv)
+    try:
+        params = P.replace(P.load_preset("default"), P.parse_set(args.overrides))
+    except P.ParamError as exc:
+        print(f"object_time_course: error: {exc}", file=sys.stderr)
+        return 2
     args.out.mkdir(parents=True, exist_ok=True)
     added: dict[str, np.ndarray] = {}
+    variants: list[tuple[str, int, bool, str | None]] = [(*v, None) for v in VARIANTS]
+    for m in args.gate:
+        variants.append((f"15 min, plasticity × {args.gate_factor:g} after {m}", 15, True,
+                         gated_text(m, 15, args.gate_factor, params)))
     print("| with the object before the probe | added object (mean ± sd, range) | control place "
           "| DG | CA3 |\n|---|---|---|---|---|")
-    for label, minutes, learning in VARIANTS:
-        runs = per_seed(run(args.out, args.seeds, minutes, learning, args.overrides))
+    for label, minutes, learning, text in variants:
+        tag = "" if text is None else "-gate" + label.rsplit(" ", 1)[-1]
+        runs = per_seed(run(args.out, args.seeds, minutes, learning, args.overrides, text, tag))
         seeds = sorted(runs)
 
         def col(key: str, layer: str, runs: dict[int, Any] = runs,
@@ -101,6 +144,11 @@ def main(argv: list[str] | None = None) -> int:
         p = stats.wilcoxon(five, b, alternative="greater").pvalue
         print(f"\n5 minutes against {other}: higher on {int((five > b).sum())} of {five.size} "
               f"seeds, one-sided Wilcoxon p = {p:.3g}")
+    for label, *_ in variants[len(VARIANTS):]:
+        g, b = added[label], added["15 min"]
+        p = stats.wilcoxon(g, b, alternative="greater").pvalue
+        print(f"\n{label} against 15 min: higher on {int((g > b).sum())} of {g.size} seeds, "
+              f"one-sided Wilcoxon p = {p:.3g}")
     return 0
 
 
