@@ -67,7 +67,7 @@ def gated_text(open_minutes: int, minutes: int, factor: float, params: P.Params)
     """:func:`protocol_text` for ``minutes`` with the object, its first ``open_minutes`` at
     every rate and the rest with the :data:`GATED` rates of ``params`` times ``factor``."""
     if not 0 < open_minutes < minutes:
-        raise SystemExit(f"--gate must be between 0 and {minutes} minutes, got {open_minutes}")
+        raise ValueError(f"--gate must be between 0 and {minutes} minutes, got {open_minutes}")
     text = protocol_text(open_minutes, True)
     sets = ", ".join(f'"{k}" = {round(float(P.get(params, k)) * factor, 12)!r}' for k in GATED)
     gated = (f'[[phase]]\nname = "explore_gated"\nminutes = {minutes - open_minutes}\n'
@@ -111,21 +111,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gate-factor", type=float, default=0.1, metavar="F",
                     help="what the gate leaves of every learning rate and of homeostasis")
     args = ap.parse_args(argv)
+    # (label, minutes with the object, learning on, protocol text or None, folder suffix)
+    variants: list[tuple[str, int, bool, str | None, str]] = [(*v, None, "") for v in VARIANTS]
     try:
         params = P.replace(P.load_preset("default"), P.parse_set(args.overrides))
-    except P.ParamError as exc:
+        for m in args.gate:
+            variants.append((f"15 min, plasticity × {args.gate_factor:g} after {m}", 15, True,
+                             gated_text(m, 15, args.gate_factor, params), f"-gate{m}"))
+    except (P.ParamError, ValueError) as exc:
         print(f"object_time_course: error: {exc}", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     added: dict[str, np.ndarray] = {}
-    variants: list[tuple[str, int, bool, str | None]] = [(*v, None) for v in VARIANTS]
-    for m in args.gate:
-        variants.append((f"15 min, plasticity × {args.gate_factor:g} after {m}", 15, True,
-                         gated_text(m, 15, args.gate_factor, params)))
     print("| with the object before the probe | added object (mean ± sd, range) | control place "
           "| DG | CA3 |\n|---|---|---|---|---|")
-    for label, minutes, learning, text in variants:
-        tag = "" if text is None else "-gate" + label.rsplit(" ", 1)[-1]
+    for label, minutes, learning, text, tag in variants:
         runs = per_seed(run(args.out, args.seeds, minutes, learning, args.overrides, text, tag))
         seeds = sorted(runs)
 

@@ -61,5 +61,13 @@ def test_the_gated_protocol_lowers_every_rate_after_the_gate_closes() -> None:
     assert sets[0]["learning.lr_out"] == 0.0004
     assert sets[0]["network.homeostasis_rate"] == 0.002
     assert not proto.phases[4].learning
-    with pytest.raises(SystemExit):
+    with pytest.raises(ValueError, match="--gate must be between 0 and 15"):
         otc.gated_text(15, 15, 0.1, base)
+
+
+def test_a_gate_outside_the_object_s_minutes_is_refused_before_anything_runs(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "runs"
+    assert otc.main(["--seeds", "1-1", "--out", str(out), "--gate", "15"]) == 2
+    assert "--gate must be between 0 and 15 minutes, got 15" in capfd.readouterr().err
+    assert not out.exists()
