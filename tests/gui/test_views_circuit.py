@@ -439,3 +439,19 @@ def test_the_labels_are_painted_by_qt_over_the_picture(make_view: Any) -> None:
     rows, cols = np.nonzero(changed)
     assert rows.size > 20
     assert rows.max() < h // 4 and cols.min() > w // 2  # CA1's label, top right
+
+
+def test_the_labels_are_laid_out_again_only_when_they_change(make_view: Any) -> None:
+    src = FakeSource(make_last(np.random.default_rng(14), (0.03, 0.02, 0.01)), P.Params())
+    view = make_view(src)
+    c, font = view.canvas, view.font()
+    first = c.label_layout(font)
+    assert c.label_layout(font) is first  # nothing changed: the same layout
+    c.set_mismatch(0.5)
+    assert c.label_layout(font) is first  # set, not yet shown
+    c.flush_labels()
+    again = c.label_layout(font)
+    assert again is not first
+    assert "‖e‖² / ‖x‖² = 0.500" in {text for _r, _f, text, _font, _c in again}
+    c.set_shortcut(0.5)  # a label shown
+    assert len(c.label_layout(font)) == len(again) + 1

@@ -257,6 +257,8 @@ class VispyCircuit(scene.SceneCanvas):
         self.ta_label = self._groups["shortcut"]
         self.waiting_label = self._groups["waiting"]
         self.ta_label.visible = False
+        self._layout_key: tuple[Any, ...] | None = None
+        self._layout: list[PlacedText] = []
         #: Whether the canvas has drawn once (compiled its shaders).
         self.drawn = False
         self.freeze()
@@ -291,14 +293,19 @@ class VispyCircuit(scene.SceneCanvas):
         return group.texts[i]
 
     def label_layout(self, base: QtGui.QFont) -> list[PlacedText]:
-        """Every label shown now, laid out in the canvas's (the picture's) pixels."""
-        to_px = self.view.scene.node_transform(self.scene)
-        out: list[PlacedText] = []
-        for group in self._groups.values():
-            if group.texts:
-                px = np.asarray(to_px.map(np.asarray(group.pos, np.float64)))[:, :2]
-                out += group.layout(px, base)
-        return out
+        """Every label shown now, laid out in the canvas's (the picture's) pixels (laid out
+        again only when a text, a label's visibility, the size or the font changed)."""
+        key = (tuple(self.size), base.key(),
+               tuple((g.visible, tuple(g.shown)) for g in self._groups.values()))
+        if key != self._layout_key:
+            to_px = self.view.scene.node_transform(self.scene)
+            out: list[PlacedText] = []
+            for group in self._groups.values():
+                if group.texts:
+                    px = np.asarray(to_px.map(np.asarray(group.pos, np.float64)))[:, :2]
+                    out += group.layout(px, base)
+            self._layout_key, self._layout = key, out
+        return self._layout
 
     @property
     def waiting(self) -> bool:
@@ -585,11 +592,13 @@ class StagedRender:
     drawing the next visuals (in the order and with the visibility rules of
     ``SceneCanvas.draw_visual``) into a framebuffer of its own until its time is up; a last
     call reads the pixels back. The pixels are those :meth:`VispyCircuit.render_image` gives
-    for the same scene; the scene must not change between the calls.
+    for the same scene; the scene must not change between the calls. ``labels``: what the
+    view paints over the picture, laid out as the render starts.
     """
 
-    def __init__(self, canvas: VispyCircuit) -> None:
+    def __init__(self, canvas: VispyCircuit, labels: list[PlacedText]) -> None:
         self.canvas = canvas
+        self.labels = labels
         canvas.set_current()
         self.csize = tuple(canvas.size)
         s = canvas.pixel_scale
@@ -746,7 +755,6 @@ class QtCircuitView(QtWidgets.QWidget):
         self.renders = 0
         self._dirty = True  # the picture does not show the scene as it is (size, first)
         self._job: StagedRender | None = None  # a render spread over ticks, in progress
-        self._job_labels: list[PlacedText] = []  # its labels, laid out as it started
         self._tick_t0 = 0.0
         self.picture = _Picture(self)
         layout = QtWidgets.QVBoxLayout(self)
@@ -823,8 +831,7 @@ class QtCircuitView(QtWidgets.QWidget):
             self._render()
             return
         self._dirty = False  # the canvas has the picture's size; a resize now starts again
-        self._job = StagedRender(self.canvas)
-        self._job_labels = self.canvas.label_layout(self.font())  # as the render starts
+        self._job = StagedRender(self.canvas, self.canvas.label_layout(self.font()))
         self._advance()
 
     def _advance(self) -> None:
@@ -842,7 +849,7 @@ class QtCircuitView(QtWidgets.QWidget):
         if done:
             self._job = None
             assert job.image is not None
-            self._show(job.image, self._job_labels)
+            self._show(job.image, job.labels)
 
     def resizeEvent(self, event: QtGui.QResizeEvent | None) -> None:
         super().resizeEvent(event)
