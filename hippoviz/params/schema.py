@@ -389,6 +389,22 @@ class LearningParams:
         "unit fires: its object weights move towards the object cells' input by this fraction "
         "times its own activity). Used only with network.object_ca1_gain > 0.",
         lo=0.0, hi=0.1, step=0.0005, kernel="lr_obj")
+    plasticity_floor: float = p(
+        1.0, "Novelty-gated plasticity (Lisman & Grace 2005, Neuron 46:703-713: novelty "
+        "releases dopamine in the hippocampus, which enables lasting plasticity; Li et al. "
+        "2003, Nat Neurosci 6:526-531: novelty facilitates LTP in CA1 for minutes; Hasselmo "
+        "2006, Curr Opin Neurobiol 16:710-715: acetylcholine sets the encoding mode): every "
+        "learning rate and homeostasis's rate are scaled by floor + (1 - floor) * n, n a "
+        "neuromodulatory trace in [0, 1] that novelty to the rat sets to 1 (a new network, a "
+        "room it has not been in, an object added or moved, while its novelty lasts; the "
+        "rat habituates to an object as it explores it) and that decays with "
+        "learning.novelty_trace_s otherwise; so learning slows to the floor once everything "
+        "is familiar. 1 = off (every rate as set).", lo=0.0, hi=1.0, step=0.05, gating=True,
+        kernel="nm_floor")
+    novelty_trace_s: float = p(
+        300.0, "Time constant of the neuromodulatory trace's decay once nothing is novel "
+        "(learning.plasticity_floor < 1).", unit="s", lo=1.0, hi=3600.0, step=10.0,
+        kernel="nm_tau")
     competitive_dg: float = p(
         0.0, "Competitive learning in EC -> DG (Rumelhart & Zipser 1985; Rolls 1989, the "
         "dentate gyrus as a competitive network that separates patterns): besides the "

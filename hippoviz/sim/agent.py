@@ -44,26 +44,37 @@ HABITUATION_S = 20.0
 
 
 @njit(cache=True, nogil=True)
+def object_habituate(state: NDArray[np.float64], dt: float, obj_pos: NDArray[np.float64],
+                     obj_on: NDArray[np.bool_], obj_nov: NDArray[np.float64]) -> None:
+    """Objects within :data:`EXPLORE_RADIUS_M` of the rat habituate: their novelty ``obj_nov``
+    decays with time constant :data:`HABITUATION_S` (NumPy twin: the first lines of
+    :func:`object_drift_np`)."""
+    x = state[0]
+    y = state[1]
+    for o in range(obj_on.shape[0]):
+        if obj_on[o] and math.hypot(obj_pos[o, 0] - x, obj_pos[o, 1] - y) < EXPLORE_RADIUS_M:
+            obj_nov[o] *= math.exp(-dt / HABITUATION_S)
+
+
+@njit(cache=True, nogil=True)
 def object_drift(state: NDArray[np.float64], dt: float, speed_mean: float, speed_tau: float,
                  strength: float, obj_pos: NDArray[np.float64], obj_on: NDArray[np.bool_],
                  obj_nov: NDArray[np.float64]) -> None:
     """Novel objects draw the rat (before :func:`agent_step`, RatInABox walls only).
 
-    Objects within :data:`EXPLORE_RADIUS_M` of the rat habituate: their novelty ``obj_nov``
-    decays with time constant :data:`HABITUATION_S`. Then, as RatInABox's drift velocity, the
-    velocity relaxes towards ``speed_mean * min(1, d / EXPLORE_RADIUS_M)`` in the direction of
-    the most novel object present (distance ``d``; the rat slows down to explore it) at the
-    rate ``strength * novelty / speed_tau``.
+    Objects within :data:`EXPLORE_RADIUS_M` of the rat habituate (:func:`object_habituate`).
+    Then, as RatInABox's drift velocity, the velocity relaxes towards ``speed_mean * min(1, d /
+    EXPLORE_RADIUS_M)`` in the direction of the most novel object present (distance ``d``; the
+    rat slows down to explore it) at the rate ``strength * novelty / speed_tau``.
     """
     x = state[0]
     y = state[1]
+    object_habituate(state, dt, obj_pos, obj_on, obj_nov)
     best = -1
     nov = 0.0
     for o in range(obj_on.shape[0]):
         if not obj_on[o]:
             continue
-        if math.hypot(obj_pos[o, 0] - x, obj_pos[o, 1] - y) < EXPLORE_RADIUS_M:
-            obj_nov[o] *= math.exp(-dt / HABITUATION_S)
         if obj_nov[o] > nov:
             nov = obj_nov[o]
             best = o

@@ -23,7 +23,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 from numpy.typing import NDArray
 
-from hippoviz.sim.agent import agent_follow, agent_step, object_drift
+from hippoviz.sim.agent import agent_follow, agent_step, object_drift, object_habituate
 from hippoviz.sim.arena import wall_distances
 from hippoviz.sim.inputs import border_rates, grid_rates, lec_context_rates, object_rates
 from hippoviz.sim.network import block_forward, dense_forward, sigmoid, sparse_forward, sparsify
@@ -45,7 +45,7 @@ PV_NAMES: tuple[str, ...] = (
     "ph_ec", "ph_dg", "ph_ca3", "ph_ca1",
     "rm_bin", "rm_xmin", "rm_ymin", "rm_nx", "rm_ny", "rm_decay",
     "grid_sx", "grid_sy", "g_rc", "lr_rc", "nov_ca1", "obj_explore", "comp_dg", "comp_ca3",
-    "exc_tau_ca3", "g_obj", "lr_obj",
+    "exc_tau_ca3", "g_obj", "lr_obj", "nm_floor", "nm_tau",
 )
 PV = {name: i for i, name in enumerate(PV_NAMES)}
 #: Slots the simulator derives itself (the rate-map grid and its forgetting), not parameters.
@@ -63,7 +63,7 @@ DERIVED_SLOTS: tuple[str, ...] = ("rm_bin", "rm_xmin", "rm_ymin", "rm_nx", "rm_n
  PH_EC, PH_DG, PH_CA3, PH_CA1,
  RM_BIN, RM_XMIN, RM_YMIN, RM_NX, RM_NY, RM_DECAY,
  GRID_SX, GRID_SY, G_RC, LR_RC, NOV_CA1, OBJ_EXPLORE, COMP_DG, COMP_CA3,
- EXC_TAU_CA3, G_OBJ, LR_OBJ) = range(len(PV_NAMES))
+ EXC_TAU_CA3, G_OBJ, LR_OBJ, NM_FLOOR, NM_TAU) = range(len(PV_NAMES))
 
 #: Columns of the per-step sample output.
 SAMPLE_COLUMNS = ("t", "x", "y", "heading", "speed", "theta", "mm_total", "mm_grid",
@@ -87,6 +87,8 @@ _TWO_PI = 2.0 * math.pi
 NOV_TAU_FAST = 0.5
 NOV_TAU_SLOW = 120.0
 NOV_MAX_FACTOR = 3.0
+#: ``nov[NOV_TRACE]``: the novelty-triggered neuromodulatory trace (``learning.plasticity_floor``)
+NOV_TRACE = 2
 
 
 @intrinsic
@@ -342,6 +344,29 @@ def novelty_factor(nov: NDArray[np.float64], b: float) -> float:
         return NOV_MAX_FACTOR
     f = 1.0 + b * max(0.0, float(nov[0] / nov[1]) - 1.0)
     return float(min(f, NOV_MAX_FACTOR))
+
+
+@njit(cache=True, nogil=True)
+def novelty_trace_step(trace: float, decay: float, obj_nov: NDArray[np.float64],
+                       obj_on: NDArray[np.bool_]) -> float:
+    """One step of the neuromodulatory trace: it decays by ``decay`` (``exp(-dt / tau)``) and
+    is held up by the novelty of any object present to the rat (``obj_nov``, which habituates
+    as the rat explores the object): ``max(decay * trace, max_o obj_nov[o])`` (NumPy twin:
+    :func:`hippoviz.sim.reference.novelty_trace_step_np`)."""
+    t = decay * trace
+    for o in range(obj_on.shape[0]):
+        if obj_on[o] and obj_nov[o] > t:
+            t = obj_nov[o]
+    return t
+
+
+@njit(cache=True, nogil=True)
+def plasticity_scale(trace: float, floor: float) -> float:
+    """What the neuromodulatory trace leaves of every learning rate and of homeostasis:
+    ``floor + (1 - floor) * trace``, exactly 1 when ``floor >= 1`` (off)."""
+    if floor >= 1.0:
+        return 1.0
+    return floor + (1.0 - floor) * min(1.0, max(0.0, trace))
 
 
 @njit(cache=True, nogil=True)
@@ -609,6 +634,7 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
     xinb = np.zeros((BLOCK, n_ec), np.float32)
     h1b = np.zeros((BLOCK, n_dg), np.float32)
     plastic_b = np.zeros(BLOCK, np.float64)
+    nm_b = np.ones(BLOCK, np.float64)  # each step's plasticity scale (neuromodulation)
     trig = np.zeros((2, grid_kmod.shape[0], 3), np.float64)
     xhat = np.zeros(n_ec, np.float32)
     d4 = np.zeros(n_ec, np.float32)
@@ -688,6 +714,11 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
     mb2 = 0
     mb3 = 0
 
+    # the neuromodulatory trace (off: floor >= 1, every scale exactly 1)
+    nm_on = pv[NM_FLOOR] < 1.0
+    nm_decay = math.exp(-dt / pv[NM_TAU]) if pv[NM_TAU] > 0.0 else 0.0
+    nm = 1.0  # the plasticity scale of the latest step
+
     tp = prof.shape[0] > 0
     t_lap = _cycles() if tp else 0  # type: ignore[call-arg]
     s0 = 0
@@ -705,10 +736,13 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
             row = g - traj_off
             if 0 <= row < traj.shape[0]:  # a recorded trajectory drives the rat
                 agent_follow(agent, traj[row, 0], traj[row, 1], dt)
+                object_habituate(agent, dt, obj_pos, obj_on, obj_nov)
             else:
                 if int(pv[WALL_MODEL]) == 0:  # novel objects draw the rat (RatInABox walls)
                     object_drift(agent, dt, pv[SPEED_MEAN], pv[SPEED_TAU], pv[OBJ_EXPLORE],
                                  obj_pos, obj_on, obj_nov)
+                else:  # (objects the rat explores habituate all the same)
+                    object_habituate(agent, dt, obj_pos, obj_on, obj_nov)
                 agent_step(agent, dt, pv[SPEED_MEAN], pv[SPEED_TAU], rot_std, pv[ROT_TAU],
                            pv[THIG], pv[WALL_RANGE], pv[WALL_STRENGTH], int(pv[WALL_MODEL]),
                            pv[WIDTH], pv[HEIGHT], pv[SHAPE], segments, seg_wall, n_a, n_b)
@@ -724,6 +758,10 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                     plastic = 0.0
                     in_scale = 1.0 - pv[THETA_DEPTH]
             plastic_b[nb] = plastic
+            if nm_on:
+                nov[NOV_TRACE] = novelty_trace_step(nov[NOV_TRACE], nm_decay, obj_nov, obj_on)
+                nm = plasticity_scale(nov[NOV_TRACE], pv[NM_FLOOR])
+            nm_b[nb] = nm
             samples[s, S_T] = t0
             samples[s, S_X] = px
             samples[s, S_Y] = py
@@ -777,6 +815,7 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
             px = samples[s, S_X]
             py = samples[s, S_Y]
             plastic = plastic_b[sb]
+            nm = nm_b[sb]
             x = xb[sb]
             xin = xinb[sb]
             h1[:] = h1b[sb]
@@ -810,7 +849,7 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                     prev2[i] = h2[i]
                 m_prev = m2
                 if pv[LEARN] > 0.5 and plastic > 0.0 and pv[LR_RC] > 0.0:
-                    _recurrent_learn(wrc, h2, act2, m2, pv[LR_RC])
+                    _recurrent_learn(wrc, h2, act2, m2, nm * pv[LR_RC])
             sparse_forward(w3t, h2, act2, m2, b3, h3)
             if pv[G_TA] > 0.0:
                 dense_forward(wta, xin, b3, ta)
@@ -903,7 +942,7 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                             grow2[i] += dl * xin[i]
                     act_count[n1 + n2 + l] += 1.0
                 if g_obj > 0.0 and pv[LR_OBJ] > 0.0:
-                    _object_learn(wobj, h3, act3, m3, xin, o_obj, pv[LR_OBJ])
+                    _object_learn(wobj, h3, act3, m3, xin, o_obj, nm * pv[LR_OBJ])
                 for q in range(m3, mb3):  # CA1's threshold unit (silent: no outgoing term)
                     l = act3[q]
                     gb3[l] += d3[l]
@@ -958,10 +997,15 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                     ta_ = counters[1]
                     mom = pv[MOMENTUM]
                     wd = pv[DECAY]
+                    # every learning rate times the neuromodulatory scale (exactly 1 when off)
+                    lr1 = nm * pv[LR_DG]
+                    lr2 = nm * pv[LR_CA3]
+                    lr3 = nm * pv[LR_CA1]
+                    lr4 = nm * pv[LR_OUT]
                     if adam:
-                        _apply_update(w1, g1, vel[0], mom2[0], pv[LR_DG], mom, inv_b, adam, ta_,
+                        _apply_update(w1, g1, vel[0], mom2[0], lr1, mom, inv_b, adam, ta_,
                                       wd)
-                        _apply_update(w2t, g2t, vel[1], mom2[1], pv[LR_CA3], mom, inv_b, adam,
+                        _apply_update(w2t, g2t, vel[1], mom2[1], lr2, mom, inv_b, adam,
                                       ta_, wd)
                     else:
                         for j in range(n_dg):
@@ -969,24 +1013,24 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                                 dg_idle[j] = 0
                             elif dg_idle[j] <= k_idle:
                                 dg_idle[j] += 1
-                        _apply_update_rows(w1, g1, vel[0], pv[LR_DG], mom, inv_b, dg_idle,
+                        _apply_update_rows(w1, g1, vel[0], lr1, mom, inv_b, dg_idle,
                                            k_idle, wd)
-                        _apply_update_rows(w2t, g2t, vel[1], pv[LR_CA3], mom, inv_b, dg_idle,
+                        _apply_update_rows(w2t, g2t, vel[1], lr2, mom, inv_b, dg_idle,
                                            k_idle, wd)
-                    _apply_update(w3t, g3t, vel[2], mom2[2], pv[LR_CA1], mom, inv_b, adam, ta_,
+                    _apply_update(w3t, g3t, vel[2], mom2[2], lr3, mom, inv_b, adam, ta_,
                                   wd)
-                    _apply_update(wta, gta, vel[3], mom2[3], pv[LR_CA1], mom, inv_b, adam, ta_,
+                    _apply_update(wta, gta, vel[3], mom2[3], lr3, mom, inv_b, adam, ta_,
                                   wd)
-                    _apply_update(w4t, g4t, vel[4], mom2[4], pv[LR_OUT], mom, inv_b, adam, ta_,
+                    _apply_update(w4t, g4t, vel[4], mom2[4], lr4, mom, inv_b, adam, ta_,
                                   wd)
                     hb = pv[HBIAS]  # 0: the hidden biases do not learn (gradients cleared)
-                    _apply_update(b1, gb1, vel[5], mom2[5], hb * pv[LR_DG], mom, inv_b, adam,
+                    _apply_update(b1, gb1, vel[5], mom2[5], hb * lr1, mom, inv_b, adam,
                                   ta_, 0.0)
-                    _apply_update(b2, gb2, vel[6], mom2[6], hb * pv[LR_CA3], mom, inv_b, adam,
+                    _apply_update(b2, gb2, vel[6], mom2[6], hb * lr2, mom, inv_b, adam,
                                   ta_, 0.0)
-                    _apply_update(b3, gb3, vel[7], mom2[7], hb * pv[LR_CA1], mom, inv_b, adam,
+                    _apply_update(b3, gb3, vel[7], mom2[7], hb * lr3, mom, inv_b, adam,
                                   ta_, 0.0)
-                    _apply_update(b4, gb4, vel[8], mom2[8], pv[LR_OUT], mom, inv_b, adam, ta_,
+                    _apply_update(b4, gb4, vel[8], mom2[8], lr4, mom, inv_b, adam, ta_,
                                   0.0)
                     if tp:
                         t_lap = _lap(prof, P_UPDATE, t_lap)
@@ -1001,7 +1045,7 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                     # homeostasis: adaptive thresholds pull each unit's activity to the layer
                     # target (for k-WTA the fraction it actually keeps, k_count / n, so that
                     # the mean threshold does not drift while the competition binds)
-                    eta = pv[HOMEO]
+                    eta = nm * pv[HOMEO]  # (times the neuromodulatory scale, 1 when off)
                     if eta > 0.0:
                         kept = pv[H_KEPT] > 0.5
                         t1 = _target(sp_dg if kept else 1, pv[K_DG], n_dg)

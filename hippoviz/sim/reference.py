@@ -76,6 +76,14 @@ def recurrent_learn_np(w: F32, h: F32, lr: float) -> F32:
     return w64.astype(np.float32)
 
 
+def novelty_trace_step_np(trace: float, decay: float, obj_nov: NDArray[np.float64],
+                          obj_on: NDArray[np.bool_]) -> float:
+    """The neuromodulatory trace's step (twin of the kernel's ``novelty_trace_step``): it
+    decays by ``decay`` and the novelty of any object present holds it up."""
+    present = obj_nov[obj_on]
+    return float(max(decay * trace, float(present.max()) if present.size else 0.0))
+
+
 def object_drive_np(z: NDArray[np.float64], w: F32, x_obj: F32,
                     gain: float) -> NDArray[np.float64]:
     """CA1's feed-forward drive ``z`` plus the Hebbian LEC object-cell input (twin of the

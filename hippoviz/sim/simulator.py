@@ -29,6 +29,7 @@ from hippoviz.sim.inputs import (
 )
 from hippoviz.sim.kernel import (
     DERIVED_SLOTS,
+    NOV_TRACE,
     PROFILE_PHASES,
     PV,
     PV_NAMES,
@@ -36,6 +37,7 @@ from hippoviz.sim.kernel import (
     SAMPLE_COLUMNS,
     normalise_columns,
     normalise_rows,
+    plasticity_scale,
     run_steps,
 )
 from hippoviz.sim.network import NetworkState, homeostasis_scale, init_network
@@ -153,8 +155,11 @@ class Simulator:
         self._last_rates = np.zeros(self.n_units_total, np.float32)
         self._carried = np.zeros(3, np.float64)
         self._href = np.full(3, 0.1, np.float64)  # slow reference of active-unit activity
-        # fast and slow average of the mismatch (novelty; -1: not started)
-        self._nov = np.full(2, -1.0, np.float64)
+        # fast and slow average of the mismatch (novelty; -1: not started) and the
+        # neuromodulatory trace (learning.plasticity_floor; to a new network all is novel)
+        self._nov = np.array([-1.0, -1.0, 1.0], np.float64)
+        #: rooms the rat has been in (one not among them sets the trace to 1 when entered)
+        self._rooms_seen: set[int] = {int(ip.room)}
         # intrinsic plasticity: running mean (row 0) and variance (row 1) of every hidden
         # unit's pre-activation
         self._ipstat = np.zeros((2, n_hidden), np.float64)
@@ -188,6 +193,19 @@ class Simulator:
     @property
     def params(self) -> Params:
         return self._params
+
+    @property
+    def plasticity_scale(self) -> float:
+        """What the neuromodulatory trace leaves of every learning rate now
+        (``learning.plasticity_floor``; 1 when that is off)."""
+        floor = self._params.learning.plasticity_floor
+        return float(plasticity_scale(float(self._nov[NOV_TRACE]), floor))
+
+    @property
+    def novelty_trace(self) -> float:
+        """The neuromodulatory trace in [0, 1] (it runs only while
+        ``learning.plasticity_floor`` < 1)."""
+        return float(self._nov[NOV_TRACE])
 
     @property
     def dt_s(self) -> float:
@@ -284,6 +302,9 @@ class Simulator:
             self._rekey_room_excitability(new)
         if _excitability_key(old, per_context) != _excitability_key(new):
             self._swap_room_excitability(old, new)
+        if int(new.inputs.room) not in self._rooms_seen:  # a new room is novel to the rat
+            self._rooms_seen.add(int(new.inputs.room))
+            self._nov[NOV_TRACE] = 1.0
         geometry = {"arena.width_m", "arena.height_m", "analysis.bin_size_m"}
         if geometry & changes.keys():
             self._reset_ratemaps()
@@ -640,7 +661,9 @@ class Simulator:
             "counters": self._counters.copy(), "act_count": self._act_count.copy(),
             "dg_idle": self._dg_idle.copy(),
             "rng": self._rs.copy(), "rng_env": self._rs_env.copy(),
-            "agent": self._agent.copy(), "href": self._href.copy(), "novelty": self._nov.copy(),
+            "agent": self._agent.copy(), "href": self._href.copy(), "novelty": self._nov[:2].copy(),
+            "novelty_trace": self._nov[NOV_TRACE:].copy(),
+            "rooms_seen": np.array(sorted(self._rooms_seen), np.int64),
             "ipstat": self._ipstat.copy(), "last_h": self._last_h.copy(),
             "obj_pos": self._obj_pos.copy(), "obj_on": self._obj_on.copy(),
             "obj_novelty": self._obj_nov.copy(),
@@ -681,7 +704,12 @@ class Simulator:
         self._agent[:] = 0.0
         self._agent[:a.shape[0]] = a  # older states hold the first six entries
         self._href[:] = d["href"]
-        self._nov[:] = d["novelty"] if "novelty" in d else -1.0  # older states: start again
+        # older states: the mismatch's averages start again, and the trace (which they lack)
+        # at 1, as for a new network
+        self._nov[:2] = d["novelty"] if "novelty" in d else -1.0
+        self._nov[NOV_TRACE] = d["novelty_trace"][0] if "novelty_trace" in d else 1.0
+        self._rooms_seen = ({int(r) for r in d["rooms_seen"]} if "rooms_seen" in d
+                            else {int(self._params.inputs.room)})
         if "ipstat" in d:
             self._ipstat[...] = d["ipstat"]
         if "last_h" in d:
