@@ -405,6 +405,11 @@ class LearningParams:
         300.0, "Time constant of the neuromodulatory trace's decay once nothing is novel "
         "(learning.plasticity_floor < 1).", unit="s", lo=1.0, hi=3600.0, step=10.0,
         kernel="nm_tau")
+    novelty_hold_s: float = p(
+        0.0, "How long the neuromodulatory trace stays where novelty last held it before it "
+        "decays (learning.plasticity_floor < 1): 0, it decays at once; with a short "
+        "learning.novelty_trace_s, a window of plasticity of this length after a novelty.",
+        unit="s", lo=0.0, hi=3600.0, step=10.0, kernel="nm_hold")
     competitive_dg: float = p(
         0.0, "Competitive learning in EC -> DG (Rumelhart & Zipser 1985; Rolls 1989, the "
         "dentate gyrus as a competitive network that separates patterns): besides the "

@@ -45,7 +45,7 @@ PV_NAMES: tuple[str, ...] = (
     "ph_ec", "ph_dg", "ph_ca3", "ph_ca1",
     "rm_bin", "rm_xmin", "rm_ymin", "rm_nx", "rm_ny", "rm_decay",
     "grid_sx", "grid_sy", "g_rc", "lr_rc", "nov_ca1", "obj_explore", "comp_dg", "comp_ca3",
-    "exc_tau_ca3", "g_obj", "lr_obj", "nm_floor", "nm_tau",
+    "exc_tau_ca3", "g_obj", "lr_obj", "nm_floor", "nm_tau", "nm_hold",
 )
 PV = {name: i for i, name in enumerate(PV_NAMES)}
 #: Slots the simulator derives itself (the rate-map grid and its forgetting), not parameters.
@@ -63,7 +63,7 @@ DERIVED_SLOTS: tuple[str, ...] = ("rm_bin", "rm_xmin", "rm_ymin", "rm_nx", "rm_n
  PH_EC, PH_DG, PH_CA3, PH_CA1,
  RM_BIN, RM_XMIN, RM_YMIN, RM_NX, RM_NY, RM_DECAY,
  GRID_SX, GRID_SY, G_RC, LR_RC, NOV_CA1, OBJ_EXPLORE, COMP_DG, COMP_CA3,
- EXC_TAU_CA3, G_OBJ, LR_OBJ, NM_FLOOR, NM_TAU) = range(len(PV_NAMES))
+ EXC_TAU_CA3, G_OBJ, LR_OBJ, NM_FLOOR, NM_TAU, NM_HOLD) = range(len(PV_NAMES))
 
 #: Columns of the per-step sample output.
 SAMPLE_COLUMNS = ("t", "x", "y", "heading", "speed", "theta", "mm_total", "mm_grid",
@@ -89,6 +89,8 @@ NOV_TAU_SLOW = 120.0
 NOV_MAX_FACTOR = 3.0
 #: ``nov[NOV_TRACE]``: the novelty-triggered neuromodulatory trace (``learning.plasticity_floor``)
 NOV_TRACE = 2
+#: ``nov[NOV_HELD]``: seconds since novelty last held the trace up (``learning.novelty_hold_s``)
+NOV_HELD = 3
 
 
 @intrinsic
@@ -347,17 +349,26 @@ def novelty_factor(nov: NDArray[np.float64], b: float) -> float:
 
 
 @njit(cache=True, nogil=True)
-def novelty_trace_step(trace: float, decay: float, obj_nov: NDArray[np.float64],
-                       obj_on: NDArray[np.bool_]) -> float:
-    """One step of the neuromodulatory trace: it decays by ``decay`` (``exp(-dt / tau)``) and
-    is held up by the novelty of any object present to the rat (``obj_nov``, which habituates
-    as the rat explores the object): ``max(decay * trace, max_o obj_nov[o])`` (NumPy twin:
-    :func:`hippoviz.sim.reference.novelty_trace_step_np`)."""
-    t = decay * trace
+def novelty_trace_step(nov: NDArray[np.float64], dt: float, tau: float, hold: float,
+                       obj_nov: NDArray[np.float64], obj_on: NDArray[np.bool_]) -> None:
+    """One step of the neuromodulatory trace ``nov[NOV_TRACE]`` (in place; ``nov[NOV_HELD]``:
+    seconds since novelty last held it up). The novelty of any object present to the rat
+    (``obj_nov``, which habituates as the rat explores the object) holds the trace up to its
+    own level; once it no longer does, the trace stays for ``hold`` seconds and then decays
+    with time constant ``tau`` (NumPy twin: :func:`hippoviz.sim.reference.novelty_trace_step_np`)."""
+    t = nov[NOV_TRACE]
+    held = nov[NOV_HELD] + dt
+    if held > hold:
+        t *= math.exp(-dt / tau) if tau > 0.0 else 0.0
+    drive = 0.0
     for o in range(obj_on.shape[0]):
-        if obj_on[o] and obj_nov[o] > t:
-            t = obj_nov[o]
-    return t
+        if obj_on[o] and obj_nov[o] > drive:
+            drive = obj_nov[o]
+    if drive >= t:
+        t = drive
+        held = 0.0
+    nov[NOV_TRACE] = t
+    nov[NOV_HELD] = held
 
 
 @njit(cache=True, nogil=True)
@@ -716,7 +727,6 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
 
     # the neuromodulatory trace (off: floor >= 1, every scale exactly 1)
     nm_on = pv[NM_FLOOR] < 1.0
-    nm_decay = math.exp(-dt / pv[NM_TAU]) if pv[NM_TAU] > 0.0 else 0.0
     nm = 1.0  # the plasticity scale of the latest step
 
     tp = prof.shape[0] > 0
@@ -759,7 +769,7 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                     in_scale = 1.0 - pv[THETA_DEPTH]
             plastic_b[nb] = plastic
             if nm_on:
-                nov[NOV_TRACE] = novelty_trace_step(nov[NOV_TRACE], nm_decay, obj_nov, obj_on)
+                novelty_trace_step(nov, dt, pv[NM_TAU], pv[NM_HOLD], obj_nov, obj_on)
                 nm = plasticity_scale(nov[NOV_TRACE], pv[NM_FLOOR])
             nm_b[nb] = nm
             samples[s, S_T] = t0

@@ -76,12 +76,22 @@ def recurrent_learn_np(w: F32, h: F32, lr: float) -> F32:
     return w64.astype(np.float32)
 
 
-def novelty_trace_step_np(trace: float, decay: float, obj_nov: NDArray[np.float64],
-                          obj_on: NDArray[np.bool_]) -> float:
-    """The neuromodulatory trace's step (twin of the kernel's ``novelty_trace_step``): it
-    decays by ``decay`` and the novelty of any object present holds it up."""
+def novelty_trace_step_np(nov: NDArray[np.float64], dt: float, tau: float, hold: float,
+                          obj_nov: NDArray[np.float64],
+                          obj_on: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """The neuromodulatory trace's step (twin of the kernel's ``novelty_trace_step``; returns
+    the new ``nov`` instead of changing it): the novelty of any object present holds the trace
+    up; once it no longer does, the trace stays ``hold`` seconds, then decays with ``tau``."""
+    out = nov.copy()
+    trace, held = float(nov[2]), float(nov[3]) + dt
+    if held > hold:
+        trace *= np.exp(-dt / tau) if tau > 0 else 0.0
     present = obj_nov[obj_on]
-    return float(max(decay * trace, float(present.max()) if present.size else 0.0))
+    drive = float(present.max()) if present.size else 0.0
+    if drive >= trace:
+        trace, held = max(drive, 0.0), 0.0
+    out[2], out[3] = trace, held
+    return out
 
 
 def object_drive_np(z: NDArray[np.float64], w: F32, x_obj: F32,

@@ -21,16 +21,33 @@ from hippoviz.sim.reference import novelty_trace_step_np
 
 def test_trace_step_matches_its_numpy_twin() -> None:
     rng = np.random.default_rng(4)
-    for _ in range(200):
+    for _ in range(300):
         n = int(rng.integers(1, 6))
-        nov = rng.uniform(0.0, 1.0, n)
+        obj_nov = rng.uniform(0.0, 1.0, n)
         on = rng.uniform(size=n) < 0.5
-        trace = float(rng.uniform())
-        decay = float(rng.uniform(0.9, 1.0))
-        assert novelty_trace_step(trace, decay, nov, on) == novelty_trace_step_np(
-            trace, decay, nov, on)
-    # an object that is not present does not hold the trace up
-    assert novelty_trace_step(0.5, 0.5, np.array([0.9]), np.array([False])) == 0.25
+        nov = np.array([0.1, 0.1, rng.uniform(), rng.choice([0.0, rng.uniform(0, 20)])])
+        tau, hold = float(rng.uniform(1, 100)), float(rng.choice([0.0, 10.0]))
+        want = novelty_trace_step_np(nov, 0.01, tau, hold, obj_nov, on)
+        novelty_trace_step(nov, 0.01, tau, hold, obj_nov, on)
+        np.testing.assert_allclose(nov, want, rtol=1e-15, atol=0)
+    # an object that is not present does not hold the trace up; a present one does
+    nov = np.array([0.0, 0.0, 0.5, 0.0])
+    novelty_trace_step(nov, 1.0, 1.0 / math.log(2.0), 0.0, np.array([0.9]), np.array([False]))
+    assert nov[2] == pytest.approx(0.25)
+    novelty_trace_step(nov, 1.0, 1.0, 0.0, np.array([0.9]), np.array([True]))
+    assert (nov[2], nov[3]) == (0.9, 0.0)
+
+
+def test_trace_holds_then_decays() -> None:
+    nov = np.array([0.0, 0.0, 1.0, 0.0])
+    none = np.zeros(1)
+    off = np.zeros(1, np.bool_)
+    for _ in range(50):  # 5 s held at 1
+        novelty_trace_step(nov, 0.1, 2.0, 5.0, none, off)
+    assert nov[2] == 1.0
+    for _ in range(20):  # then 2 s of decay with tau = 2 s (the first step past the hold)
+        novelty_trace_step(nov, 0.1, 2.0, 5.0, none, off)
+    assert nov[2] == pytest.approx(math.exp(-1.0), rel=1e-3)
 
 
 def test_plasticity_scale() -> None:
