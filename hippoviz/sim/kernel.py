@@ -355,7 +355,8 @@ def novelty_trace_step(nov: NDArray[np.float64], dt: float, tau: float, hold: fl
     seconds since novelty last held it up). The novelty of any object present to the rat
     (``obj_nov``, which habituates as the rat explores the object) holds the trace up to its
     own level; once it no longer does, the trace stays for ``hold`` seconds and then decays
-    with time constant ``tau`` (NumPy twin: :func:`hippoviz.sim.reference.novelty_trace_step_np`)."""
+    with time constant ``tau`` (NumPy twin:
+    :func:`hippoviz.sim.reference.novelty_trace_step_np`)."""
     t = nov[NOV_TRACE]
     held = nov[NOV_HELD] + dt
     if held > hold:
