@@ -466,6 +466,16 @@ class QtMainWindow(QMainWindow):
             "then carries no error and it stops learning. Reset, or restore the gating.")
         self.lbl_health.hide()
         sb.addPermanentWidget(self.lbl_health)
+        #: What novelty-gated plasticity leaves of every learning rate (learning.plasticity_floor
+        #: < 1 only).
+        self.lbl_plasticity = QLabel("")
+        self.lbl_plasticity.setToolTip(
+            "Novelty-gated plasticity (learning.plasticity_floor): every learning rate and "
+            "homeostasis times floor + (1 − floor) × the neuromodulatory trace, which a new "
+            "network, a new room or an object added or moved sets to 1 and which decays once "
+            "nothing is novel (learning.novelty_hold_s, learning.novelty_trace_s).")
+        self.lbl_plasticity.hide()
+        sb.addPermanentWidget(self.lbl_plasticity)
         tips = ("Simulation state", "Simulated time and step", "Simulation steps per second",
                 "Simulated seconds per wall-clock second", "Display frames per second",
                 "Display frames dropped (late timer ticks)")
@@ -557,6 +567,19 @@ class QtMainWindow(QMainWindow):
         self.lbl_fps.setText(f"{self.display_fps:.0f} fps")
         self.lbl_drop.setText(f"{self.dropped_frames:,} dropped")
         self._update_health()
+        self._update_plasticity()
+
+    def _update_plasticity(self) -> None:
+        params = self.source.params()
+        last = self.source.last()
+        value = last.get("plasticity") if last is not None else None
+        on = (params is not None and params.learning.plasticity_floor < 1.0
+              and value is not None and len(value) == 2)
+        if on and value is not None:
+            text = f"plasticity ×{float(value[0]):.2f} (novelty trace {float(value[1]):.2f})"
+            if self.lbl_plasticity.text() != text:
+                self.lbl_plasticity.setText(text)
+        self.lbl_plasticity.setVisible(on)
 
     def _update_health(self) -> None:
         health = self.source.health()

@@ -74,7 +74,7 @@ T = TypeVar("T")
 
 #: The names of ``Simulator.last`` published in the ``last`` slot.
 LAST_NAMES = ("x", "x_hat", "dg", "ca3", "ca1", "rate_ec", "rate_dg", "rate_ca3", "rate_ca1",
-              "rate_out", "carried_error")
+              "rate_out", "carried_error", "plasticity")
 #: Wall time one chunk aims at (s); the chunk size adapts to it.
 CHUNK_WALL_S = 0.015
 WEIGHTS_EVERY_S = 0.5

@@ -607,6 +607,8 @@ class Simulator:
             return self._last_h[nd + n3:].copy()
         if name == "carried_error":
             return self._carried.copy()
+        if name == "plasticity":  # (the neuromodulatory scale of every rate, the trace)
+            return np.array([self.plasticity_scale, self.novelty_trace], np.float64)
         if name.startswith("rate_") and name[5:] in off:
             a, b = off[name[5:]]
             return self._last_rates[a:b].copy()

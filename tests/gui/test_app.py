@@ -292,3 +292,26 @@ def test_a_silent_layer_is_flagged_in_the_status_bar(qtbot: Any,
     reds = sum(1 for x in range(img.width()) for y in range(img.height())
                if (c := img.pixelColor(x, y)).red() > 180 and c.green() < 120)
     assert reds > 20  # drawn in the warning colour
+
+
+def test_novelty_gated_plasticity_is_shown_in_the_status_bar(
+        qtbot: Any, make_window: Callable[..., Any]) -> None:
+    win = make_window(seed=2)
+    _run_until(qtbot, win, 300)
+    _ticks(qtbot, win, 3)
+    assert not win.lbl_plasticity.isVisible()  # off by default
+    win.runner.submit(SetParams({"learning.plasticity_floor": 0.2,
+                                 "learning.novelty_trace_s": 1.0}))
+    _run_until(qtbot, win, 1500)  # 12 s at tau = 1 s: the trace has decayed to nothing
+    qtbot.waitUntil(lambda: win.lbl_plasticity.isVisible(), timeout=5000)
+    qtbot.waitUntil(lambda: win.lbl_plasticity.text()
+                    == "plasticity ×0.20 (novelty trace 0.00)", timeout=5000)
+    win.runner.submit(AddObject(0.3, 0.3))  # a new object: novel again, every rate at full
+    _run_until(qtbot, win, 1700)
+    qtbot.waitUntil(lambda: win.lbl_plasticity.text().startswith("plasticity ×1.00"),
+                    timeout=5000)
+    img = win.lbl_plasticity.grab().toImage()
+    bg = img.pixelColor(0, 0).lightness()
+    ink = sum(1 for x in range(img.width()) for y in range(img.height())
+              if abs(img.pixelColor(x, y).lightness() - bg) > 60)
+    assert ink > 30  # the text is drawn
