@@ -472,8 +472,9 @@ class QtMainWindow(QMainWindow):
         self.lbl_plasticity.setToolTip(
             "Novelty-gated plasticity (learning.plasticity_floor): every learning rate and "
             "homeostasis times floor + (1 − floor) × the neuromodulatory trace, which a new "
-            "network, a new room or an object added or moved sets to 1 and which decays once "
-            "nothing is novel (learning.novelty_hold_s, learning.novelty_trace_s).")
+            "network, a new room or an object added or moved holds at 1 for a while "
+            "(learning.room_novelty_s, learning.object_novelty_s) and which then decays "
+            "(learning.novelty_trace_s).")
         self.lbl_plasticity.hide()
         sb.addPermanentWidget(self.lbl_plasticity)
         tips = ("Simulation state", "Simulated time and step", "Simulation steps per second",

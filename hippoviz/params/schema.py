@@ -391,25 +391,29 @@ class LearningParams:
         lo=0.0, hi=0.1, step=0.0005, kernel="lr_obj")
     plasticity_floor: float = p(
         1.0, "Novelty-gated plasticity (Lisman & Grace 2005, Neuron 46:703-713: novelty "
-        "releases dopamine in the hippocampus, which enables lasting plasticity; Li et al. "
-        "2003, Nat Neurosci 6:526-531: novelty facilitates LTP in CA1 for minutes; Hasselmo "
-        "2006, Curr Opin Neurobiol 16:710-715: acetylcholine sets the encoding mode): every "
-        "learning rate and homeostasis's rate are scaled by floor + (1 - floor) * n, n a "
-        "neuromodulatory trace in [0, 1] that novelty to the rat sets to 1 (a new network, a "
-        "room it has not been in, an object added or moved, while its novelty lasts; the "
-        "rat habituates to an object as it explores it) and that decays with "
-        "learning.novelty_trace_s otherwise; so learning slows to the floor once everything "
-        "is familiar. 1 = off (every rate as set).", lo=0.0, hi=1.0, step=0.05, gating=True,
-        kernel="nm_floor")
+        "releases dopamine in the hippocampus, which lets plasticity last; Li et al. 2003, "
+        "Nat Neurosci 6:526-531: novelty facilitates LTP in CA1; Hasselmo 2006, Curr Opin "
+        "Neurobiol 16:710-715: acetylcholine sets the encoding mode): every learning rate and "
+        "homeostasis's rate are scaled by floor + (1 - floor) * n, n a neuromodulatory trace "
+        "in [0, 1] that novelty to the rat sets to 1 and holds there for a while (a new "
+        "network or a room it has not been in: learning.room_novelty_s; an object added or "
+        "moved, once the rat starts to explore it: learning.object_novelty_s) and that then "
+        "decays with learning.novelty_trace_s; so learning slows to the floor once "
+        "everything is familiar. 1 = off (every rate as set).", lo=0.0, hi=1.0, step=0.05,
+        gating=True, kernel="nm_floor")
+    room_novelty_s: float = p(
+        600.0, "How long a new network or a room the rat has not been in (known by its "
+        "label) holds the neuromodulatory trace at 1 (learning.plasticity_floor < 1).",
+        unit="s", lo=0.0, hi=7200.0, step=30.0)
+    object_novelty_s: float = p(
+        300.0, "How long an object added or moved holds the neuromodulatory trace once the rat "
+        "has begun to explore it (its novelty to the rat, which draws the rat and habituates "
+        "with 20 s of exploration, holds the trace up until then; learning.plasticity_floor "
+        "< 1).", unit="s", lo=0.0, hi=3600.0, step=30.0, kernel="nm_hold_obj")
     novelty_trace_s: float = p(
-        300.0, "Time constant of the neuromodulatory trace's decay once nothing is novel "
+        30.0, "Time constant of the neuromodulatory trace's decay once nothing holds it "
         "(learning.plasticity_floor < 1).", unit="s", lo=1.0, hi=3600.0, step=10.0,
         kernel="nm_tau")
-    novelty_hold_s: float = p(
-        0.0, "How long the neuromodulatory trace stays where novelty last held it before it "
-        "decays (learning.plasticity_floor < 1): 0, it decays at once; with a short "
-        "learning.novelty_trace_s, a window of plasticity of this length after a novelty.",
-        unit="s", lo=0.0, hi=3600.0, step=10.0, kernel="nm_hold")
     competitive_dg: float = p(
         0.0, "Competitive learning in EC -> DG (Rumelhart & Zipser 1985; Rolls 1989, the "
         "dentate gyrus as a competitive network that separates patterns): besides the "

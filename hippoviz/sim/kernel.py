@@ -45,7 +45,7 @@ PV_NAMES: tuple[str, ...] = (
     "ph_ec", "ph_dg", "ph_ca3", "ph_ca1",
     "rm_bin", "rm_xmin", "rm_ymin", "rm_nx", "rm_ny", "rm_decay",
     "grid_sx", "grid_sy", "g_rc", "lr_rc", "nov_ca1", "obj_explore", "comp_dg", "comp_ca3",
-    "exc_tau_ca3", "g_obj", "lr_obj", "nm_floor", "nm_tau", "nm_hold",
+    "exc_tau_ca3", "g_obj", "lr_obj", "nm_floor", "nm_tau", "nm_hold_obj",
 )
 PV = {name: i for i, name in enumerate(PV_NAMES)}
 #: Slots the simulator derives itself (the rate-map grid and its forgetting), not parameters.
@@ -63,7 +63,7 @@ DERIVED_SLOTS: tuple[str, ...] = ("rm_bin", "rm_xmin", "rm_ymin", "rm_nx", "rm_n
  PH_EC, PH_DG, PH_CA3, PH_CA1,
  RM_BIN, RM_XMIN, RM_YMIN, RM_NX, RM_NY, RM_DECAY,
  GRID_SX, GRID_SY, G_RC, LR_RC, NOV_CA1, OBJ_EXPLORE, COMP_DG, COMP_CA3,
- EXC_TAU_CA3, G_OBJ, LR_OBJ, NM_FLOOR, NM_TAU, NM_HOLD) = range(len(PV_NAMES))
+ EXC_TAU_CA3, G_OBJ, LR_OBJ, NM_FLOOR, NM_TAU, NM_HOLD_OBJ) = range(len(PV_NAMES))
 
 #: Columns of the per-step sample output.
 SAMPLE_COLUMNS = ("t", "x", "y", "heading", "speed", "theta", "mm_total", "mm_grid",
@@ -89,8 +89,8 @@ NOV_TAU_SLOW = 120.0
 NOV_MAX_FACTOR = 3.0
 #: ``nov[NOV_TRACE]``: the novelty-triggered neuromodulatory trace (``learning.plasticity_floor``)
 NOV_TRACE = 2
-#: ``nov[NOV_HELD]``: seconds since novelty last held the trace up (``learning.novelty_hold_s``)
-NOV_HELD = 3
+#: ``nov[NOV_HOLD]``: the seconds for which the trace is still held before it decays
+NOV_HOLD = 3
 
 
 @intrinsic
@@ -349,27 +349,28 @@ def novelty_factor(nov: NDArray[np.float64], b: float) -> float:
 
 
 @njit(cache=True, nogil=True)
-def novelty_trace_step(nov: NDArray[np.float64], dt: float, tau: float, hold: float,
+def novelty_trace_step(nov: NDArray[np.float64], dt: float, tau: float, obj_hold: float,
                        obj_nov: NDArray[np.float64], obj_on: NDArray[np.bool_]) -> None:
-    """One step of the neuromodulatory trace ``nov[NOV_TRACE]`` (in place; ``nov[NOV_HELD]``:
-    seconds since novelty last held it up). The novelty of any object present to the rat
-    (``obj_nov``, which habituates as the rat explores the object) holds the trace up to its
-    own level; once it no longer does, the trace stays for ``hold`` seconds and then decays
-    with time constant ``tau`` (NumPy twin:
+    """One step of the neuromodulatory trace ``nov[NOV_TRACE]`` (in place; ``nov[NOV_HOLD]``:
+    the seconds it is still held). Once its hold has run out, the trace decays with time
+    constant ``tau``. The novelty of an object present to the rat (``obj_nov``, which
+    habituates as the rat explores the object) holds the trace up to its own level and holds
+    it there for ``obj_hold`` seconds more (NumPy twin:
     :func:`hippoviz.sim.reference.novelty_trace_step_np`)."""
     t = nov[NOV_TRACE]
-    held = nov[NOV_HELD] + dt
-    if held > hold:
+    left = nov[NOV_HOLD] - dt
+    if left < 0.0:
+        left = 0.0
         t *= math.exp(-dt / tau) if tau > 0.0 else 0.0
     drive = 0.0
     for o in range(obj_on.shape[0]):
         if obj_on[o] and obj_nov[o] > drive:
             drive = obj_nov[o]
-    if drive >= t:
+    if drive > 0.0 and drive >= t:
         t = drive
-        held = 0.0
+        left = max(left, obj_hold)
     nov[NOV_TRACE] = t
-    nov[NOV_HELD] = held
+    nov[NOV_HOLD] = left
 
 
 @njit(cache=True, nogil=True)
@@ -770,7 +771,7 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                     in_scale = 1.0 - pv[THETA_DEPTH]
             plastic_b[nb] = plastic
             if nm_on:
-                novelty_trace_step(nov, dt, pv[NM_TAU], pv[NM_HOLD], obj_nov, obj_on)
+                novelty_trace_step(nov, dt, pv[NM_TAU], pv[NM_HOLD_OBJ], obj_nov, obj_on)
                 nm = plasticity_scale(nov[NOV_TRACE], pv[NM_FLOOR])
             nm_b[nb] = nm
             samples[s, S_T] = t0

@@ -76,21 +76,22 @@ def recurrent_learn_np(w: F32, h: F32, lr: float) -> F32:
     return w64.astype(np.float32)
 
 
-def novelty_trace_step_np(nov: NDArray[np.float64], dt: float, tau: float, hold: float,
+def novelty_trace_step_np(nov: NDArray[np.float64], dt: float, tau: float, obj_hold: float,
                           obj_nov: NDArray[np.float64],
                           obj_on: NDArray[np.bool_]) -> NDArray[np.float64]:
     """The neuromodulatory trace's step (twin of the kernel's ``novelty_trace_step``; returns
-    the new ``nov`` instead of changing it): the novelty of any object present holds the trace
-    up; once it no longer does, the trace stays ``hold`` seconds, then decays with ``tau``."""
+    the new ``nov`` instead of changing it): once its hold has run out the trace decays with
+    ``tau``; the novelty of an object present holds it up, and holds it ``obj_hold`` s more."""
     out = nov.copy()
-    trace, held = float(nov[2]), float(nov[3]) + dt
-    if held > hold:
+    trace, left = float(nov[2]), float(nov[3]) - dt
+    if left < 0:
+        left = 0.0
         trace *= np.exp(-dt / tau) if tau > 0 else 0.0
     present = obj_nov[obj_on]
     drive = float(present.max()) if present.size else 0.0
-    if drive >= trace:
-        trace, held = max(drive, 0.0), 0.0
-    out[2], out[3] = trace, held
+    if drive > 0 and drive >= trace:
+        trace, left = drive, max(left, obj_hold)
+    out[2], out[3] = trace, left
     return out
 
 

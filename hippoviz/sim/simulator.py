@@ -29,6 +29,7 @@ from hippoviz.sim.inputs import (
 )
 from hippoviz.sim.kernel import (
     DERIVED_SLOTS,
+    NOV_HOLD,
     NOV_TRACE,
     PROFILE_PHASES,
     PV,
@@ -157,8 +158,8 @@ class Simulator:
         self._href = np.full(3, 0.1, np.float64)  # slow reference of active-unit activity
         # fast and slow average of the mismatch (novelty; -1: not started) and the
         # neuromodulatory trace (learning.plasticity_floor; to a new network all is novel)
-        # (and the seconds since novelty last held the trace up)
-        self._nov = np.array([-1.0, -1.0, 1.0, 0.0], np.float64)
+        # (and the seconds for which it is still held)
+        self._nov = np.array([-1.0, -1.0, 1.0, params.learning.room_novelty_s], np.float64)
         #: rooms the rat has been in (one not among them sets the trace to 1 when entered)
         self._rooms_seen: set[int] = {int(ip.room)}
         # intrinsic plasticity: running mean (row 0) and variance (row 1) of every hidden
@@ -305,7 +306,8 @@ class Simulator:
             self._swap_room_excitability(old, new)
         if int(new.inputs.room) not in self._rooms_seen:  # a new room is novel to the rat
             self._rooms_seen.add(int(new.inputs.room))
-            self._nov[NOV_TRACE:] = (1.0, 0.0)
+            self._nov[NOV_TRACE] = 1.0
+            self._nov[NOV_HOLD] = max(self._nov[NOV_HOLD], new.learning.room_novelty_s)
         geometry = {"arena.width_m", "arena.height_m", "analysis.bin_size_m"}
         if geometry & changes.keys():
             self._reset_ratemaps()
@@ -710,7 +712,8 @@ class Simulator:
         # older states: the mismatch's averages start again, and the trace (which they lack)
         # at 1, as for a new network
         self._nov[:2] = d["novelty"] if "novelty" in d else -1.0
-        self._nov[NOV_TRACE:] = d["novelty_trace"] if "novelty_trace" in d else (1.0, 0.0)
+        self._nov[NOV_TRACE:] = (d["novelty_trace"] if "novelty_trace" in d
+                                 else (1.0, self._params.learning.room_novelty_s))
         self._rooms_seen = ({int(r) for r in d["rooms_seen"]} if "rooms_seen" in d
                             else {int(self._params.inputs.room)})
         if "ipstat" in d:

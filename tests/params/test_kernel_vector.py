@@ -22,7 +22,8 @@ NOT_IN_THE_VECTOR = {"inputs.context_a", "inputs.context_b", "inputs.room",
                      "inputs.grid_rescale",  # through the derived slots grid_sx, grid_sy
                      "network.excitability_per_room",  # act on the thresholds at a room change
                      "network.excitability_per_context",  # (or a context change)
-                     "network.room_return"}
+                     "network.room_return",
+                     "learning.room_novelty_s"}  # holds the trace when a new room is entered
 
 #: How a choice becomes a number in the kernel (written out here, independently of the schema).
 CHOICE_CODES: dict[str, dict[str, float]] = {

@@ -23,31 +23,33 @@ def test_trace_step_matches_its_numpy_twin() -> None:
     rng = np.random.default_rng(4)
     for _ in range(300):
         n = int(rng.integers(1, 6))
-        obj_nov = rng.uniform(0.0, 1.0, n)
+        obj_nov = rng.uniform(0.0, 1.0, n) * (rng.uniform(size=n) < 0.7)
         on = rng.uniform(size=n) < 0.5
-        nov = np.array([0.1, 0.1, rng.uniform(), rng.choice([0.0, rng.uniform(0, 20)])])
+        nov = np.array([0.1, 0.1, rng.uniform(), rng.choice([0.0, 0.005, rng.uniform(0, 20)])])
         tau, hold = float(rng.uniform(1, 100)), float(rng.choice([0.0, 10.0]))
         want = novelty_trace_step_np(nov, 0.01, tau, hold, obj_nov, on)
         novelty_trace_step(nov, 0.01, tau, hold, obj_nov, on)
         np.testing.assert_allclose(nov, want, rtol=1e-15, atol=0)
-    # an object that is not present does not hold the trace up; a present one does
+    # an object that is not present does not hold the trace up; a present one does, and holds
+    # it for the object's hold
     nov = np.array([0.0, 0.0, 0.5, 0.0])
-    novelty_trace_step(nov, 1.0, 1.0 / math.log(2.0), 0.0, np.array([0.9]), np.array([False]))
-    assert nov[2] == pytest.approx(0.25)
-    novelty_trace_step(nov, 1.0, 1.0, 0.0, np.array([0.9]), np.array([True]))
-    assert (nov[2], nov[3]) == (0.9, 0.0)
+    novelty_trace_step(nov, 1.0, 1.0 / math.log(2.0), 3.0, np.array([0.9]), np.array([False]))
+    assert (nov[2], nov[3]) == (pytest.approx(0.25), 0.0)
+    novelty_trace_step(nov, 1.0, 1.0, 3.0, np.array([0.9]), np.array([True]))
+    assert (nov[2], nov[3]) == (0.9, 3.0)
 
 
-def test_trace_holds_then_decays() -> None:
-    nov = np.array([0.0, 0.0, 1.0, 0.0])
+def test_trace_is_held_then_decays() -> None:
+    nov = np.array([0.0, 0.0, 1.0, 5.0])  # held 5 s more
     none = np.zeros(1)
     off = np.zeros(1, np.bool_)
-    for _ in range(50):  # 5 s held at 1
-        novelty_trace_step(nov, 0.1, 2.0, 5.0, none, off)
+    for _ in range(45):
+        novelty_trace_step(nov, 0.1, 2.0, 0.0, none, off)
     assert nov[2] == 1.0
-    for _ in range(20):  # then 2 s of decay with tau = 2 s (the first step past the hold)
-        novelty_trace_step(nov, 0.1, 2.0, 5.0, none, off)
-    assert nov[2] == pytest.approx(math.exp(-1.0), rel=1e-3)
+    for _ in range(55):  # 10 s in all: 5 of them (give or take a step) decaying, tau = 2 s
+        novelty_trace_step(nov, 0.1, 2.0, 0.0, none, off)
+    assert nov[2] == pytest.approx(math.exp(-2.5), rel=0.06)
+    assert nov[3] == 0.0
 
 
 def test_plasticity_scale() -> None:
@@ -59,37 +61,42 @@ def test_plasticity_scale() -> None:
     assert plasticity_scale(0.0, 0.0) == 0.0
 
 
-def _on(tau_s: float, floor: float = 0.1, preset: str = "small") -> P.Params:
+def _on(tau_s: float, floor: float = 0.1, room_s: float = 0.0,
+        preset: str = "small") -> P.Params:
     return P.replace(P.load_preset(preset), {"learning.plasticity_floor": floor,
-                                             "learning.novelty_trace_s": tau_s})
+                                             "learning.novelty_trace_s": tau_s,
+                                             "learning.room_novelty_s": room_s})
 
 
-def test_trace_decays_from_one_and_novelty_sets_it_again() -> None:
-    sim = build(_on(20.0), 2)
+def test_novelty_sets_the_trace_and_holds_it() -> None:
+    sim = build(_on(20.0, room_s=5.0), 2)
     assert sim.novelty_trace == 1.0  # a new network: everything is novel
     assert sim.plasticity_scale == 1.0
     n = round(10.0 / sim.dt_s)
-    sim.run_chunk(n)
-    assert sim.novelty_trace == pytest.approx(math.exp(-10.0 / 20.0), rel=1e-9)
-    assert sim.plasticity_scale == pytest.approx(0.1 + 0.9 * math.exp(-0.5), rel=1e-9)
+    sim.run_chunk(n // 2 - 10)
+    assert sim.novelty_trace == 1.0  # held for the first 5 s
+    sim.run_chunk(n - (n // 2 - 10))
+    assert sim.novelty_trace == pytest.approx(math.exp(-5.0 / 20.0), rel=0.01)
+    assert sim.plasticity_scale == pytest.approx(0.1 + 0.9 * sim.novelty_trace, rel=1e-12)
     # an object added is novel until the rat has explored it: the trace is held at its novelty
     sim.command({"op": "add_object", "x": 0.3, "y": 0.3})
     sim.run_chunk(1)
     assert sim.novelty_trace == 1.0
     # a room the rat has not been in sets it to 1; one it has been in does not
     sim.command({"op": "remove_object", "id": 0})
-    sim.run_chunk(3 * n)
+    sim.run_chunk(round(400.0 / sim.dt_s))  # the object's hold (300 s) and a decay
     low = sim.novelty_trace
     assert low < 0.3
     sim.command({"op": "set", "patch": {"inputs.room": 1}})
     assert sim.novelty_trace == 1.0
     sim.run_chunk(3 * n)
     low = sim.novelty_trace
+    assert low < 0.3
     sim.command({"op": "set", "patch": {"inputs.room": 0}})
     assert sim.novelty_trace == low
-    # ... and a saved state carries the trace and the rooms seen
+    # ... and a saved state carries the trace, its hold and the rooms seen
     state = sim.state_dict()
-    other = build(_on(20.0), 2)
+    other = build(_on(20.0, room_s=5.0), 2)
     other.load_state_dict(state)
     assert other.novelty_trace == low
     other.command({"op": "set", "patch": {"inputs.room": 1}})
@@ -102,7 +109,7 @@ def test_the_trace_scales_every_rate_exactly() -> None:
     object synapses on, and an object present, so that every plastic pathway is covered)."""
     extra = {"network.ca3_recurrent_gain": 1.0, "network.object_ca1_gain": 1.0,
              "learning.hidden_biases_learn": True}
-    a = build(P.replace(_on(1.0, floor=0.5), extra), 5)
+    a = build(P.replace(_on(1.0, floor=0.5), {**extra, "learning.object_novelty_s": 0.0}), 5)
     a.run_chunk(round(60.0 / a.dt_s))  # exp(-60) of the trace: 0.5 exactly
     assert a.plasticity_scale == 0.5
     a.command({"op": "add_object", "x": 0.2, "y": -0.2})
