@@ -770,8 +770,10 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                     plastic = 0.0
                     in_scale = 1.0 - pv[THETA_DEPTH]
             plastic_b[nb] = plastic
+            # (the trace runs whether or not it scales anything: switched on, it knows what
+            # has been novel)
+            novelty_trace_step(nov, dt, pv[NM_TAU], pv[NM_HOLD_OBJ], obj_nov, obj_on)
             if nm_on:
-                novelty_trace_step(nov, dt, pv[NM_TAU], pv[NM_HOLD_OBJ], obj_nov, obj_on)
                 nm = plasticity_scale(nov[NOV_TRACE], pv[NM_FLOOR])
             nm_b[nb] = nm
             samples[s, S_T] = t0

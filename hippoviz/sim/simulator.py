@@ -205,8 +205,8 @@ class Simulator:
 
     @property
     def novelty_trace(self) -> float:
-        """The neuromodulatory trace in [0, 1] (it runs only while
-        ``learning.plasticity_floor`` < 1)."""
+        """The neuromodulatory trace in [0, 1] (it runs whether or not
+        ``learning.plasticity_floor`` < 1 lets it scale the learning rates)."""
         return float(self._nov[NOV_TRACE])
 
     @property

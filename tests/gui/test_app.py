@@ -296,13 +296,18 @@ def test_a_silent_layer_is_flagged_in_the_status_bar(qtbot: Any,
 
 def test_novelty_gated_plasticity_is_shown_in_the_status_bar(
         qtbot: Any, make_window: Callable[..., Any]) -> None:
-    win = make_window(seed=2)
+    from hippoviz.sim import build
+
+    def builder(params: P.Params, seed: int) -> Any:  # the new network novel for 1 s only
+        return build(P.replace(params, {"learning.room_novelty_s": 1.0}), seed)
+
+    win = make_window(seed=2, builder=builder)
     _run_until(qtbot, win, 300)
     _ticks(qtbot, win, 3)
     assert not win.lbl_plasticity.isVisible()  # off by default
     win.runner.submit(SetParams({"learning.plasticity_floor": 0.2,
                                  "learning.novelty_trace_s": 1.0}))
-    _run_until(qtbot, win, 1500)  # 12 s at tau = 1 s: the trace has decayed to nothing
+    _run_until(qtbot, win, 1500)  # 14 s past the hold at tau = 1 s: decayed to nothing
     qtbot.waitUntil(lambda: win.lbl_plasticity.isVisible(), timeout=5000)
     qtbot.waitUntil(lambda: win.lbl_plasticity.text()
                     == "plasticity ×0.20 (novelty trace 0.00)", timeout=5000)
