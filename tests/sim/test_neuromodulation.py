@@ -148,3 +148,21 @@ def test_off_changes_nothing() -> None:
     for k in sa:
         if k.startswith(("net.", "vel.")) or k == "counters":
             assert np.array_equal(sa[k], sb[k]), k
+
+
+def test_results_do_not_depend_on_how_a_run_is_cut_into_chunks() -> None:
+    params = _on(3.0, floor=0.3, room_s=2.0)
+    a, b = build(params, 9), build(params, 9)
+    a.run_chunk(900)
+    for n in (7, 500, 393):
+        b.run_chunk(n)
+    for sim in (a, b):
+        sim.command({"op": "add_object", "x": -0.2, "y": 0.2})
+    a.run_chunk(1100)
+    for n in (1, 33, 1066):
+        b.run_chunk(n)
+    assert a.novelty_trace == b.novelty_trace
+    sa, sb = a.state_dict(), b.state_dict()
+    for k in sa:
+        if k.startswith(("net.", "vel.")) or k in ("novelty_trace", "obj_novelty"):
+            assert np.array_equal(sa[k], sb[k]), k
