@@ -389,6 +389,23 @@ class LearningParams:
         "unit fires: its object weights move towards the object cells' input by this fraction "
         "times its own activity). Used only with network.object_ca1_gain > 0.",
         lo=0.0, hi=0.1, step=0.0005, kernel="lr_obj")
+    competitive_dg: float = p(
+        0.0, "Competitive learning in EC -> DG (Rumelhart & Zipser 1985; Rolls 1989, the "
+        "dentate gyrus as a competitive network that separates patterns): besides the "
+        "error's gradient, each DG winner's incoming weights grow by this times its activity "
+        "times the input (a Hebbian term, at DG's learning rate); synaptic scaling keeps their "
+        "norm, so a winner turns towards the inputs it wins for (0 = off).",
+        lo=0.0, hi=5.0, step=0.05, kernel="comp_dg")
+    competitive_ca3: float = p(
+        0.0, "Competitive learning in DG -> CA3 (Rolls 1989; Treves & Rolls 1992, the mossy "
+        "fibres): each weight between a DG winner and a CA3 winner grows by this times the "
+        "product of their activities (at CA3's learning rate), besides the error's gradient; "
+        "synaptic scaling keeps each CA3 unit's norm (0 = off).",
+        lo=0.0, hi=5.0, step=0.05, kernel="comp_ca3")
+    lr_ca1: float = p(0.0002, "Learning rate of CA3 -> CA1 (and the EC -> CA1 shortcut).",
+                      lo=0.0, hi=0.05, step=0.0001, gating=True, kernel="lr_ca1")
+    lr_out: float = p(0.002, "Learning rate of CA1 -> EC.", lo=0.0, hi=0.05, step=0.0001,
+                      gating=True, kernel="lr_out")
     plasticity_floor: float = p(
         1.0, "Novelty-gated plasticity (Lisman & Grace 2005, Neuron 46:703-713: novelty "
         "releases dopamine in the hippocampus, which lets plasticity last; Li et al. 2003, "
@@ -414,23 +431,6 @@ class LearningParams:
         30.0, "Time constant of the neuromodulatory trace's decay once nothing holds it "
         "(learning.plasticity_floor < 1).", unit="s", lo=1.0, hi=3600.0, step=10.0,
         kernel="nm_tau")
-    competitive_dg: float = p(
-        0.0, "Competitive learning in EC -> DG (Rumelhart & Zipser 1985; Rolls 1989, the "
-        "dentate gyrus as a competitive network that separates patterns): besides the "
-        "error's gradient, each DG winner's incoming weights grow by this times its activity "
-        "times the input (a Hebbian term, at DG's learning rate); synaptic scaling keeps their "
-        "norm, so a winner turns towards the inputs it wins for (0 = off).",
-        lo=0.0, hi=5.0, step=0.05, kernel="comp_dg")
-    competitive_ca3: float = p(
-        0.0, "Competitive learning in DG -> CA3 (Rolls 1989; Treves & Rolls 1992, the mossy "
-        "fibres): each weight between a DG winner and a CA3 winner grows by this times the "
-        "product of their activities (at CA3's learning rate), besides the error's gradient; "
-        "synaptic scaling keeps each CA3 unit's norm (0 = off).",
-        lo=0.0, hi=5.0, step=0.05, kernel="comp_ca3")
-    lr_ca1: float = p(0.0002, "Learning rate of CA3 -> CA1 (and the EC -> CA1 shortcut).",
-                      lo=0.0, hi=0.05, step=0.0001, gating=True, kernel="lr_ca1")
-    lr_out: float = p(0.002, "Learning rate of CA1 -> EC.", lo=0.0, hi=0.05, step=0.0001,
-                      gating=True, kernel="lr_out")
     g_ec_ca1: float = p(1.0, "Countercurrent gain EC -> CA1: error delivered to CA1 "
                         "(0 = lesion).", lo=0.0, hi=2.0, step=0.05, gating=True, kernel="g_ec_ca1")
     g_ca1_ca3: float = p(1.0, "Countercurrent gain CA1 -> CA3/hilus back-projection "

@@ -28,7 +28,8 @@ from hippoviz.runtime import DataSource, Reset, SetParams
 #: Groups of the gating tab: title -> key prefixes (in order); other gating keys go to "Other".
 GATING_GROUPS: dict[str, tuple[str, ...]] = {
     "Countercurrent error gating": ("learning.g_",),
-    "Plasticity": ("learning.enabled", "learning.feedback", "learning.lr_"),
+    "Plasticity": ("learning.enabled", "learning.feedback", "learning.lr_",
+                   "learning.plasticity_floor"),
     "Theta gating": ("theta.",),
     "Input gating": ("inputs.gamma_",),
     "Local inhibition (sparsity)": ("network.sparsity_", "network.k_"),
