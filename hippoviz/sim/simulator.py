@@ -156,9 +156,9 @@ class Simulator:
         self._last_rates = np.zeros(self.n_units_total, np.float32)
         self._carried = np.zeros(3, np.float64)
         self._href = np.full(3, 0.1, np.float64)  # slow reference of active-unit activity
-        # fast and slow average of the mismatch (novelty; -1: not started) and the
-        # neuromodulatory trace (learning.plasticity_floor; to a new network all is novel)
-        # (and the seconds for which it is still held)
+        # fast and slow average of the mismatch (novelty; -1: not started), the
+        # neuromodulatory trace (learning.plasticity_floor; to a new network all is novel) and
+        # the seconds for which the trace is still held
         self._nov = np.array([-1.0, -1.0, 1.0, params.learning.room_novelty_s], np.float64)
         #: rooms the rat has been in (one not among them sets the trace to 1 when entered)
         self._rooms_seen: set[int] = {int(ip.room)}
