@@ -47,8 +47,8 @@ HABITUATION_S = 20.0
 def object_habituate(state: NDArray[np.float64], dt: float, obj_pos: NDArray[np.float64],
                      obj_on: NDArray[np.bool_], obj_nov: NDArray[np.float64]) -> None:
     """Objects within :data:`EXPLORE_RADIUS_M` of the rat habituate: their novelty ``obj_nov``
-    decays with time constant :data:`HABITUATION_S` (NumPy twin: the first lines of
-    :func:`object_drift_np`)."""
+    decays with time constant :data:`HABITUATION_S` (before the rat moves, whatever moves it;
+    NumPy twin: :func:`object_habituate_np`)."""
     x = state[0]
     y = state[1]
     for o in range(obj_on.shape[0]):
@@ -60,16 +60,14 @@ def object_habituate(state: NDArray[np.float64], dt: float, obj_pos: NDArray[np.
 def object_drift(state: NDArray[np.float64], dt: float, speed_mean: float, speed_tau: float,
                  strength: float, obj_pos: NDArray[np.float64], obj_on: NDArray[np.bool_],
                  obj_nov: NDArray[np.float64]) -> None:
-    """Novel objects draw the rat (before :func:`agent_step`, RatInABox walls only).
-
-    Objects within :data:`EXPLORE_RADIUS_M` of the rat habituate (:func:`object_habituate`).
-    Then, as RatInABox's drift velocity, the velocity relaxes towards ``speed_mean * min(1, d /
-    EXPLORE_RADIUS_M)`` in the direction of the most novel object present (distance ``d``; the
-    rat slows down to explore it) at the rate ``strength * novelty / speed_tau``.
+    """Novel objects draw the rat (after :func:`object_habituate`, before :func:`agent_step`,
+    RatInABox walls only): as RatInABox's drift velocity, the velocity relaxes towards
+    ``speed_mean * min(1, d / EXPLORE_RADIUS_M)`` in the direction of the most novel object
+    present (distance ``d``; the rat slows down to explore it) at the rate ``strength *
+    novelty / speed_tau``.
     """
     x = state[0]
     y = state[1]
-    object_habituate(state, dt, obj_pos, obj_on, obj_nov)
     best = -1
     nov = 0.0
     for o in range(obj_on.shape[0]):
@@ -91,14 +89,20 @@ def object_drift(state: NDArray[np.float64], dt: float, speed_mean: float, speed
     state[7] += a * (sp * dy - state[7])
 
 
+def object_habituate_np(state: NDArray[np.float64], dt: float, obj_pos: NDArray[np.float64],
+                        obj_on: NDArray[np.bool_], obj_nov: NDArray[np.float64]) -> None:
+    """NumPy twin of :func:`object_habituate`."""
+    on = np.flatnonzero(obj_on)
+    near = on[np.hypot(*(obj_pos[on] - np.asarray(state[:2], np.float64)).T) < EXPLORE_RADIUS_M]
+    obj_nov[near] *= math.exp(-dt / HABITUATION_S)
+
+
 def object_drift_np(state: NDArray[np.float64], dt: float, speed_mean: float,
                     speed_tau: float, strength: float, obj_pos: NDArray[np.float64],
                     obj_on: NDArray[np.bool_], obj_nov: NDArray[np.float64]) -> None:
     """NumPy twin of :func:`object_drift`."""
     pos = np.asarray(state[:2], np.float64)
     on = np.flatnonzero(obj_on)
-    near = on[np.hypot(*(obj_pos[on] - pos).T) < EXPLORE_RADIUS_M]
-    obj_nov[near] *= math.exp(-dt / HABITUATION_S)
     if strength <= 0.0 or on.size == 0 or not np.any(obj_nov[on] > 0.0):
         return
     best = int(on[np.argmax(obj_nov[on])])

@@ -648,6 +648,7 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
     h1b = np.zeros((BLOCK, n_dg), np.float32)
     plastic_b = np.zeros(BLOCK, np.float64)
     nm_b = np.ones(BLOCK, np.float64)  # each step's plasticity scale (neuromodulation)
+    nm = 1.0  # (set from nm_b at every step before it is used)
     trig = np.zeros((2, grid_kmod.shape[0], 3), np.float64)
     xhat = np.zeros(n_ec, np.float32)
     d4 = np.zeros(n_ec, np.float32)
@@ -727,10 +728,6 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
     mb2 = 0
     mb3 = 0
 
-    # the neuromodulatory trace (off: floor >= 1, every scale exactly 1)
-    nm_on = pv[NM_FLOOR] < 1.0
-    nm = 1.0  # the plasticity scale of the latest step
-
     tp = prof.shape[0] > 0
     t_lap = _cycles() if tp else 0  # type: ignore[call-arg]
     s0 = 0
@@ -746,15 +743,13 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
             n_a = normal(rs_env)
             n_b = normal(rs_env)
             row = g - traj_off
+            object_habituate(agent, dt, obj_pos, obj_on, obj_nov)  # objects the rat explores
             if 0 <= row < traj.shape[0]:  # a recorded trajectory drives the rat
                 agent_follow(agent, traj[row, 0], traj[row, 1], dt)
-                object_habituate(agent, dt, obj_pos, obj_on, obj_nov)
             else:
                 if int(pv[WALL_MODEL]) == 0:  # novel objects draw the rat (RatInABox walls)
                     object_drift(agent, dt, pv[SPEED_MEAN], pv[SPEED_TAU], pv[OBJ_EXPLORE],
                                  obj_pos, obj_on, obj_nov)
-                else:  # (objects the rat explores habituate all the same)
-                    object_habituate(agent, dt, obj_pos, obj_on, obj_nov)
                 agent_step(agent, dt, pv[SPEED_MEAN], pv[SPEED_TAU], rot_std, pv[ROT_TAU],
                            pv[THIG], pv[WALL_RANGE], pv[WALL_STRENGTH], int(pv[WALL_MODEL]),
                            pv[WIDTH], pv[HEIGHT], pv[SHAPE], segments, seg_wall, n_a, n_b)
@@ -773,9 +768,7 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
             # (the trace runs whether or not it scales anything: switched on, it knows what
             # has been novel)
             novelty_trace_step(nov, dt, pv[NM_TAU], pv[NM_HOLD_OBJ], obj_nov, obj_on)
-            if nm_on:
-                nm = plasticity_scale(nov[NOV_TRACE], pv[NM_FLOOR])
-            nm_b[nb] = nm
+            nm_b[nb] = plasticity_scale(nov[NOV_TRACE], pv[NM_FLOOR])  # (1 exactly when off)
             samples[s, S_T] = t0
             samples[s, S_X] = px
             samples[s, S_Y] = py

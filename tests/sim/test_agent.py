@@ -73,7 +73,12 @@ def test_shrinking_arena_moves_the_rat_inside() -> None:
 
 
 def test_object_drift_matches_its_numpy_twin() -> None:
-    from hippoviz.sim.agent import object_drift, object_drift_np
+    from hippoviz.sim.agent import (
+        object_drift,
+        object_drift_np,
+        object_habituate,
+        object_habituate_np,
+    )
 
     rng = np.random.default_rng(4)
     for _ in range(200):
@@ -87,7 +92,9 @@ def test_object_drift_matches_its_numpy_twin() -> None:
         strength = float(rng.choice([0.0, 0.5, 1.0, 3.0]))
         a, b = state.copy(), state.copy()
         na, nb = nov.copy(), nov.copy()
+        object_habituate(a, 0.01, pos, on, na)
         object_drift(a, 0.01, 0.08, 0.7, strength, pos, on, na)
+        object_habituate_np(b, 0.01, pos, on, nb)
         object_drift_np(b, 0.01, 0.08, 0.7, strength, pos, on, nb)
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(na, nb, rtol=1e-12, atol=1e-15)
