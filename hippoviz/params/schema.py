@@ -145,6 +145,17 @@ class InputParams:
         "Neurosci 10:682-684); 0 = grids keep their spacing, 1 = they follow the walls, 0.5 "
         "(default) halfway.",
         lo=0.0, hi=1.0, step=0.05)
+    grid_tether: float = p(
+        0.0, "Boundary-tethered grid phase in a deformed box: the grids anchor to the wall the rat "
+        "last touched, so that where a wall has moved by d from its familiar place the grid "
+        "pattern near it moves by tether x d with it, along each axis (Keinath, Epstein & "
+        "Balasubramanian 2018, eLife 7:e38169: the rescaling of Barry et al. 2007 is in part "
+        "such history-dependent phase shifts). 0 = off; 1 = the grids follow the wall last "
+        "touched fully. In a box of the familiar size nothing changes.",
+        lo=0.0, hi=1.0, step=0.05)
+    grid_tether_contact_m: float = p(
+        0.1, "Distance from a wall within which the rat touches it and the grids anchor to it "
+        "(inputs.grid_tether).", unit="m", lo=0.01, hi=0.3, step=0.01, kernel="tether_contact")
     border_widths_m: tuple[float, ...] = p((0.05, 0.10, 0.15, 0.20),
                                            "Widths sigma of the border fields: one border "
                                            "cell per wall and width.", unit="m", lo=0.01,

@@ -17,8 +17,10 @@ runs.
 The speed parameter is the *mean* running speed; RatInABox's ``speed_mean`` is the Rayleigh
 scale sigma, which is the mean divided by sqrt(pi / 2).
 
-Agent state is a ``(8,) float64`` array: ``x, y, heading, speed, z_speed, omega, vx, vy``
-(heading and speed of the step taken; ``z_speed`` is the tangent model's speed variable).
+Agent state is a ``(10,) float64`` array: ``x, y, heading, speed, z_speed, omega, vx, vy,
+tether_x, tether_y`` (heading and speed of the step taken; ``z_speed`` is the tangent model's
+speed variable; ``tether_x``, ``tether_y``: the wall the rat last touched along each axis, −1,
+0 or +1, to which the grids anchor, :func:`hippoviz.sim.inputs.grid_tether`).
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ from numpy.typing import NDArray
 
 from hippoviz.sim.arena import _seg_dist, contains, contains_np, nearest_wall
 
-STATE_SIZE = 8
-X, Y, HEADING, SPEED, Z, OMEGA, VX, VY = range(8)
+STATE_SIZE = 10
+X, Y, HEADING, SPEED, Z, OMEGA, VX, VY, TETHER_X, TETHER_Y = range(10)
 #: ``agent.wall_model`` codes.
 WALL_MODELS: dict[str, int] = {"ratinabox": 0, "tangent": 1}
 #: Time constant of the turn towards a wall tangent at full thigmotaxis, at the wall.

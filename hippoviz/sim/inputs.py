@@ -14,6 +14,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from hippoviz.sim.agent import TETHER_X, TETHER_Y
 from hippoviz.sim.smooth import gaussian_filter
 
 #: Resolution of the LEC context maps over the (normalised) arena.
@@ -143,6 +144,37 @@ def grid_rates(x: float, y: float, k_mod: NDArray[np.float64], cos_phi: NDArray[
         for j in range(3):
             s += ck[m, j] * cos_phi[i, j] + sk[m, j] * sin_phi[i, j]
         out[i] = (math.exp(0.3 * (s + 1.5)) - 1.0) / _G_NORM
+
+
+@njit(cache=True, nogil=True)
+def grid_tether(agent: NDArray[np.float64], x: float, y: float, half_w: float, half_h: float,
+                contact: float) -> None:
+    """Note which wall the rat last touched along each axis (``inputs.grid_tether``): within
+    ``contact`` of the bounding box's right / left wall ``agent[TETHER_X]`` becomes +1 / -1, of
+    its top / bottom wall ``agent[TETHER_Y]`` +1 / -1; elsewhere they keep their values. The
+    grids are read at ``x - agent[TETHER_X] t_x`` (and likewise in y), with ``t_x`` the tether
+    times how far that wall has moved from its place in the familiar box: grid cells anchor to
+    the boundary last contacted (Keinath et al. 2018, eLife 7:e38169)."""
+    if x > half_w - contact:
+        agent[TETHER_X] = 1.0
+    elif x < contact - half_w:
+        agent[TETHER_X] = -1.0
+    if y > half_h - contact:
+        agent[TETHER_Y] = 1.0
+    elif y < contact - half_h:
+        agent[TETHER_Y] = -1.0
+
+
+def grid_tether_np(side: NDArray[np.float64], x: float, y: float, half_w: float,
+                   half_h: float, contact: float) -> NDArray[np.float64]:
+    """NumPy twin of :func:`grid_tether` on ``side = (tether_x, tether_y)``: the new sides."""
+    out = np.array(side, np.float64)
+    for i, (v, h) in enumerate(((x, half_w), (y, half_h))):
+        if v > h - contact:
+            out[i] = 1.0
+        elif v < contact - h:
+            out[i] = -1.0
+    return out
 
 
 def grid_rates_np(x: Any, y: Any, k: NDArray[np.float64],

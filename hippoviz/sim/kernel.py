@@ -23,9 +23,22 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 from numpy.typing import NDArray
 
-from hippoviz.sim.agent import agent_follow, agent_step, object_drift, object_habituate
+from hippoviz.sim.agent import (
+    TETHER_X,
+    TETHER_Y,
+    agent_follow,
+    agent_step,
+    object_drift,
+    object_habituate,
+)
 from hippoviz.sim.arena import wall_distances
-from hippoviz.sim.inputs import border_rates, grid_rates, lec_context_rates, object_rates
+from hippoviz.sim.inputs import (
+    border_rates,
+    grid_rates,
+    grid_tether,
+    lec_context_rates,
+    object_rates,
+)
 from hippoviz.sim.network import block_forward, dense_forward, sigmoid, sparse_forward, sparsify
 from hippoviz.sim.rng import normal, uniform
 
@@ -46,11 +59,12 @@ PV_NAMES: tuple[str, ...] = (
     "rm_bin", "rm_xmin", "rm_ymin", "rm_nx", "rm_ny", "rm_decay",
     "grid_sx", "grid_sy", "g_rc", "lr_rc", "nov_ca1", "obj_explore", "comp_dg", "comp_ca3",
     "exc_tau_ca3", "g_obj", "lr_obj", "nm_floor", "nm_tau", "nm_hold_obj",
+    "grid_tx", "grid_ty", "tether_contact",
 )
 PV = {name: i for i, name in enumerate(PV_NAMES)}
 #: Slots the simulator derives itself (the rate-map grid and its forgetting), not parameters.
 DERIVED_SLOTS: tuple[str, ...] = ("rm_bin", "rm_xmin", "rm_ymin", "rm_nx", "rm_ny", "rm_decay",
-                                  "grid_sx", "grid_sy")
+                                  "grid_sx", "grid_sy", "grid_tx", "grid_ty")
 (DT, F_THETA, WIDTH, HEIGHT, SHAPE, SPEED_MEAN, SPEED_TAU, ROT_STD, ROT_TAU, THIG, WALL_RANGE,
  WALL_STRENGTH, WALL_MODEL,
  G_MEC, G_BORDER, G_LEC, G_TA, SIGMA_IN, CTX_MORPH, BLEND, OBJ_SIGMA,
@@ -63,7 +77,8 @@ DERIVED_SLOTS: tuple[str, ...] = ("rm_bin", "rm_xmin", "rm_ymin", "rm_nx", "rm_n
  PH_EC, PH_DG, PH_CA3, PH_CA1,
  RM_BIN, RM_XMIN, RM_YMIN, RM_NX, RM_NY, RM_DECAY,
  GRID_SX, GRID_SY, G_RC, LR_RC, NOV_CA1, OBJ_EXPLORE, COMP_DG, COMP_CA3,
- EXC_TAU_CA3, G_OBJ, LR_OBJ, NM_FLOOR, NM_TAU, NM_HOLD_OBJ) = range(len(PV_NAMES))
+ EXC_TAU_CA3, G_OBJ, LR_OBJ, NM_FLOOR, NM_TAU, NM_HOLD_OBJ,
+ GRID_TX, GRID_TY, TETHER_CONTACT) = range(len(PV_NAMES))
 
 #: Columns of the per-step sample output.
 SAMPLE_COLUMNS = ("t", "x", "y", "heading", "speed", "theta", "mm_total", "mm_grid",
@@ -777,8 +792,12 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
             samples[s, S_THETA] = theta
             # grids rescale with the box by a part of its deformation (1.0 in a box of the
             # familiar size: the product is then exact and changes nothing)
-            grid_rates(px * pv[GRID_SX], py * pv[GRID_SY], grid_kmod, grid_cos, grid_sin,
-                       grid_module, trig, grid_out)
+            # and, tethered, shift with the wall the rat last touched (a shift of exactly 0 in a
+            # box of the familiar size or with the tether off)
+            grid_tether(agent, px, py, 0.5 * pv[WIDTH], 0.5 * pv[HEIGHT], pv[TETHER_CONTACT])
+            grid_rates((px - agent[TETHER_X] * pv[GRID_TX]) * pv[GRID_SX],
+                       (py - agent[TETHER_Y] * pv[GRID_TY]) * pv[GRID_SY], grid_kmod, grid_cos,
+                       grid_sin, grid_module, trig, grid_out)
             wall_distances(px, py, segments, seg_wall, dists)
             border_rates(dists, border_d, border_w, border_out)
             lec_context_rates(px, py, pv[WIDTH], pv[HEIGHT], maps_a, maps_b, switch_at,

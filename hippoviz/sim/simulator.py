@@ -246,11 +246,12 @@ class Simulator:
         for slot, val in P.kernel_values(self._params).items():
             v[PV[slot]] = val
         sx, sy = self._grid_scale()
+        tx, ty = self._grid_tether()
         derived: dict[str, float] = {  # DERIVED_SLOTS
             "rm_bin": self._rm_bin, "rm_xmin": self._rm_extent[0],
             "rm_ymin": self._rm_extent[2], "rm_nx": self._rm_shape[1],
             "rm_ny": self._rm_shape[0], "rm_decay": self._rm_decay(),
-            "grid_sx": sx, "grid_sy": sy,
+            "grid_sx": sx, "grid_sy": sy, "grid_tx": tx, "grid_ty": ty,
         }
         for k, val in derived.items():
             v[PV[k]] = float(val)
@@ -267,6 +268,15 @@ class Simulator:
         ap = self._params.arena
         return (1.0 / (1.0 + r * (ap.width_m / w0 - 1.0)),
                 1.0 / (1.0 + r * (ap.height_m / h0 - 1.0)))
+
+    def _grid_tether(self) -> tuple[float, float]:
+        """How far the grids shift with the wall the rat last touched, along x and y: the
+        tether (``inputs.grid_tether``) times how far each wall of the current box lies from
+        its place in the familiar box (0 in a box of the familiar size)."""
+        t = self._params.inputs.grid_tether
+        w0, h0 = self._lec_geometry
+        ap = self._params.arena
+        return (t * 0.5 * (ap.width_m - w0), t * 0.5 * (ap.height_m - h0))
 
     def _rm_decay(self) -> float:
         tau_min = self._params.analysis.ratemap_memory_min

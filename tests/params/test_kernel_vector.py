@@ -20,6 +20,7 @@ from hippoviz.sim.network import SPARSITY_CODES
 NOT_IN_THE_VECTOR = {"inputs.context_a", "inputs.context_b", "inputs.room",
                      "inputs.grid_shape_realign",  # through the grid arrays, as the room
                      "inputs.grid_rescale",  # through the derived slots grid_sx, grid_sy
+                     "inputs.grid_tether",  # through the derived slots grid_tx, grid_ty
                      "network.excitability_per_room",  # act on the thresholds at a room change
                      "network.excitability_per_context",  # (or a context change)
                      "network.room_return",

@@ -9,7 +9,15 @@ import pytest
 from hippoviz import params as P
 from hippoviz.analysis import border_score, grid_score
 from hippoviz.sim import build
-from hippoviz.sim.inputs import grid_rates_np, grid_room, grid_shape_switch, make_grid_layout
+from hippoviz.sim.agent import TETHER_X, TETHER_Y, X, Y
+from hippoviz.sim.inputs import (
+    grid_rates_np,
+    grid_room,
+    grid_shape_switch,
+    grid_tether,
+    grid_tether_np,
+    make_grid_layout,
+)
 
 
 @pytest.fixture(scope="module")
@@ -129,3 +137,60 @@ def test_changing_the_box_shape_realigns_the_running_grids(realign: bool) -> Non
     assert changed == realign
     sim.command({"op": "set", "patch": {"arena.shape_morph": 0.0}})  # back to the square
     assert np.array_equal(before[0], sim._grid_cos) and np.array_equal(before[1], sim._grid_kmod)
+
+
+def test_grid_tether_matches_its_numpy_twin() -> None:
+    rng = np.random.default_rng(5)
+    for _ in range(500):
+        hw, hh = rng.uniform(0.3, 1.0, 2)
+        x, y = rng.uniform(-hw, hw), rng.uniform(-hh, hh)
+        side = rng.choice([-1.0, 0.0, 1.0], 2)
+        agent = np.zeros(10)
+        agent[TETHER_X], agent[TETHER_Y] = side
+        grid_tether(agent, x, y, hw, hh, 0.1)
+        np.testing.assert_array_equal(agent[[TETHER_X, TETHER_Y]],
+                                      grid_tether_np(side, x, y, hw, hh, 0.1))
+    agent = np.zeros(10)
+    grid_tether(agent, 0.45, -0.45, 0.5, 0.5, 0.1)  # near the right and bottom walls
+    assert (agent[TETHER_X], agent[TETHER_Y]) == (1.0, -1.0)
+    grid_tether(agent, 0.0, 0.0, 0.5, 0.5, 0.1)  # in the middle: the last walls are kept
+    assert (agent[TETHER_X], agent[TETHER_Y]) == (1.0, -1.0)
+
+
+def _grid_input(sim: object) -> np.ndarray:
+    n = sim.input_groups["grid"]  # type: ignore[attr-defined]
+    return sim.last("x")[n] / sim.params.inputs.gamma_mec  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("tether", [0.0, 0.6, 1.0])
+def test_tethered_grids_shift_with_the_wall_last_touched(tether: float) -> None:
+    """In a box stretched from 1 m to 1.5 m along y each wall has moved by 0.25 m: after the
+    rat touches the top wall the kernel reads the grids at y - tether x 0.25, after the bottom
+    wall at y + tether x 0.25 (with grid_rescale 0, so only the tether moves them)."""
+    params = P.replace(P.load_preset("small"), {"inputs.grid_rescale": 0.0,
+                                                "inputs.grid_tether": tether,
+                                                "inputs.sigma_input": 0.0,
+                                                "learning.enabled": False})
+    sim = build(params, 4)
+    sim.apply({"arena.height_m": 1.5})
+    k, phi = grid_room(sim._grid_layout, 0, sim.seed, 0.0, True)
+    for y0, side in ((0.70, 1.0), (0.0, 1.0), (-0.70, -1.0), (0.0, -1.0)):
+        sim._agent[X], sim._agent[Y] = 0.0, y0
+        sim.run_chunk(1)
+        px, py = sim._agent[X], sim._agent[Y]
+        assert sim._agent[TETHER_Y] == side and sim._agent[TETHER_X] == 0.0
+        expected = grid_rates_np(px, py - side * tether * 0.25, k, phi)
+        np.testing.assert_allclose(_grid_input(sim), expected, atol=2e-6)
+
+
+def test_tethered_grids_change_nothing_in_the_familiar_box() -> None:
+    """Where no wall has moved the tether shifts the grids by exactly 0: a run with it is the
+    same run, bit for bit."""
+    out = []
+    for tether in (0.0, 1.0):
+        sim = build(P.replace(P.load_preset("small"), {"inputs.grid_tether": tether}), 7)
+        res = sim.run_chunk(3000)
+        out.append((sim.weights("ec_dg"), sim.last("x"), res.mismatch.copy()))
+    np.testing.assert_array_equal(out[0][0], out[1][0])
+    np.testing.assert_array_equal(out[0][1], out[1][1])
+    np.testing.assert_array_equal(out[0][2], out[1][2])
