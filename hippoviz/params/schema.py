@@ -211,6 +211,9 @@ class InputParams:
     gamma_lec: float = p(1.0, "Input gain of LEC (context and objects): the knob between rate "
                          "and global remapping.", lo=0.0, hi=2.0, step=0.05, gating=True,
                          kernel="gamma_lec")
+    gamma_object: float = p(
+        1.0, "Input gain of the LEC object cells, times gamma_lec (1: as the context cells).",
+        lo=0.0, hi=5.0, step=0.1, kernel="gamma_obj")
     gamma_ta: float = p(0.0, "Gain of the EC III -> CA1 temporoammonic shortcut.", lo=0.0,
                         hi=2.0, step=0.05, gating=True, kernel="gamma_ta")
     sigma_input: float = p(0.0, "Gaussian noise added to the EC input rates.", lo=0.0, hi=1.0,

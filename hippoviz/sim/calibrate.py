@@ -62,7 +62,7 @@ def ec_inputs(params: Params, arena: Arena, positions: NDArray[np.float64],
                     for x, y in positions]).reshape(len(positions), -1)
     obj = object_rates_np(px, py, obj_pos, obj_on, obj_vec, ip.object_sigma_m)
     return np.concatenate([ip.gamma_mec * grid, ip.gamma_border * border, ip.gamma_lec * ctx,
-                           ip.gamma_lec * obj], axis=1)
+                           ip.gamma_lec * ip.gamma_object * obj], axis=1)
 
 
 def calibrate_thresholds(net: NetworkState, x: NDArray[np.float64], params: Params,

@@ -59,7 +59,7 @@ PV_NAMES: tuple[str, ...] = (
     "rm_bin", "rm_xmin", "rm_ymin", "rm_nx", "rm_ny", "rm_decay",
     "grid_sx", "grid_sy", "g_rc", "lr_rc", "nov_ca1", "obj_explore", "comp_dg", "comp_ca3",
     "exc_tau_ca3", "g_obj", "lr_obj", "nm_floor", "nm_tau", "nm_hold_obj",
-    "grid_tx", "grid_ty", "tether_contact",
+    "grid_tx", "grid_ty", "tether_contact", "gamma_obj",
 )
 PV = {name: i for i, name in enumerate(PV_NAMES)}
 #: Slots the simulator derives itself (the rate-map grid and its forgetting), not parameters.
@@ -78,7 +78,7 @@ DERIVED_SLOTS: tuple[str, ...] = ("rm_bin", "rm_xmin", "rm_ymin", "rm_nx", "rm_n
  RM_BIN, RM_XMIN, RM_YMIN, RM_NX, RM_NY, RM_DECAY,
  GRID_SX, GRID_SY, G_RC, LR_RC, NOV_CA1, OBJ_EXPLORE, COMP_DG, COMP_CA3,
  EXC_TAU_CA3, G_OBJ, LR_OBJ, NM_FLOOR, NM_TAU, NM_HOLD_OBJ,
- GRID_TX, GRID_TY, TETHER_CONTACT) = range(len(PV_NAMES))
+ GRID_TX, GRID_TY, TETHER_CONTACT, G_OBJ_IN) = range(len(PV_NAMES))
 
 #: Columns of the per-step sample output.
 SAMPLE_COLUMNS = ("t", "x", "y", "heading", "speed", "theta", "mm_total", "mm_grid",
@@ -812,7 +812,7 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
             for i in range(n_ctx):
                 x[o_ctx + i] = pv[G_LEC] * ctx_out[i]
             for i in range(obj_out.shape[0]):
-                x[o_obj + i] = pv[G_LEC] * obj_out[i]
+                x[o_obj + i] = pv[G_LEC] * pv[G_OBJ_IN] * obj_out[i]
             for i in range(n_ec):
                 v = x[i]
                 if pv[SIGMA_IN] > 0.0:

@@ -194,3 +194,24 @@ def test_tethered_grids_change_nothing_in_the_familiar_box() -> None:
     np.testing.assert_array_equal(out[0][0], out[1][0])
     np.testing.assert_array_equal(out[0][1], out[1][1])
     np.testing.assert_array_equal(out[0][2], out[1][2])
+
+
+def test_the_object_cells_input_scales_with_gamma_object() -> None:
+    """The LEC object cells enter x at gamma_lec x gamma_object times their rates, and nothing
+    else in x moves."""
+    xs = {}
+    for g in (1.0, 2.5):
+        params = P.replace(P.load_preset("small"), {"inputs.gamma_object": g,
+                                                    "inputs.gamma_lec": 0.7,
+                                                    "inputs.sigma_input": 0.0})
+        sim = build(params, 2)
+        sim.run_chunk(10)
+        sim.command({"op": "add_object", "x": float(sim._agent[X]), "y": float(sim._agent[Y])})
+        sim.run_chunk(1)
+        xs[g] = sim.last("x")
+    obj = build(P.load_preset("small"), 2).input_groups["lec_object"]
+    assert xs[1.0][obj].max() > 0.3  # the rat is at the object
+    np.testing.assert_allclose(xs[2.5][obj], 2.5 * xs[1.0][obj], rtol=1e-6)
+    rest = np.ones(xs[1.0].shape[0], bool)
+    rest[obj] = False
+    np.testing.assert_array_equal(xs[2.5][rest], xs[1.0][rest])  # nothing else moves
