@@ -151,7 +151,8 @@ class InputParams:
         "pattern near it moves by tether x d with it, along each axis (Keinath, Epstein & "
         "Balasubramanian 2018, eLife 7:e38169: the rescaling of Barry et al. 2007 is in part "
         "such history-dependent phase shifts). 0 = off; 1 = the grids follow the wall last "
-        "touched fully. In a box of the familiar size nothing changes.",
+        "touched fully. In a box of the familiar size nothing changes; in a deformed one place "
+        "fields jump and split, for as long as it stays deformed (docs/science.md, stretch).",
         lo=0.0, hi=1.0, step=0.05)
     grid_tether_contact_m: float = p(
         0.1, "Distance from a wall within which the rat touches it and the grids anchor to it "
