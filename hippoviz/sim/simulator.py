@@ -717,7 +717,7 @@ class Simulator:
         self._rs_env[:] = d["rng_env"]
         a = np.asarray(d["agent"], np.float64)
         self._agent[:] = 0.0
-        self._agent[:a.shape[0]] = a  # older states hold the first six entries
+        self._agent[:a.shape[0]] = a  # older states hold the first six or eight entries
         self._href[:] = d["href"]
         # older states: the mismatch's averages start again, and the trace (which they lack)
         # at 1, as for a new network
