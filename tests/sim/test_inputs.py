@@ -8,7 +8,7 @@ import pytest
 
 from hippoviz import params as P
 from hippoviz.analysis import border_score, grid_score
-from hippoviz.sim import build
+from hippoviz.sim import Simulator, build
 from hippoviz.sim.agent import TETHER_X, TETHER_Y, X, Y
 from hippoviz.sim.inputs import (
     grid_rates_np,
@@ -157,9 +157,8 @@ def test_grid_tether_matches_its_numpy_twin() -> None:
     assert (agent[TETHER_X], agent[TETHER_Y]) == (1.0, -1.0)
 
 
-def _grid_input(sim: object) -> np.ndarray:
-    n = sim.input_groups["grid"]  # type: ignore[attr-defined]
-    return sim.last("x")[n] / sim.params.inputs.gamma_mec  # type: ignore[attr-defined]
+def _grid_input(sim: Simulator) -> np.ndarray:
+    return sim.last("x")[sim.input_groups["grid"]] / sim.params.inputs.gamma_mec
 
 
 @pytest.mark.parametrize("tether", [0.0, 0.6, 1.0])
