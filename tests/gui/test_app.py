@@ -89,6 +89,48 @@ def test_gating_change_reaches_simulator_before_the_next_chunk(
     assert win.params_panel.parameter(key, "all").value() == 0.0
 
 
+def test_reset_buttons_show_which_values_differ_from_the_default(
+        qtbot: Any, make_window: Callable[..., Any]) -> None:
+    """A row's reset button is enabled only while its value differs from the schema default
+    (pyqtgraph alone enables every row's once the panel is built), it looks different then,
+    and pressing it brings the default back into the simulation."""
+    win = make_window()
+    panel = win.params_panel
+    key = "learning.g_ec_ca1"
+    param = panel.parameter(key, "gating")
+    item = next(iter(param.items))
+    btn = item.defaultBtn
+    qtbot.waitUntil(btn.isVisible, timeout=5000)
+    assert not btn.isEnabled()
+    idle = btn.grab().toImage()
+    # every row at its default has a disabled button; one the preset changed has it enabled
+    other = next(iter(panel.parameter(key, "all").items))
+    assert not other.defaultBtn.isEnabled()
+    n_ca1 = panel.parameter("network.n_ca1", "all")
+    assert n_ca1.value() != P.spec("network.n_ca1").default  # the test window's small preset
+    assert next(iter(n_ca1.items)).defaultBtn.isEnabled()
+
+    param.setValue(0.5)
+    assert btn.isEnabled()
+    qtbot.waitUntil(lambda: P.get(win.source.params(), key) == 0.5, timeout=5000)
+    qtbot.wait(50)
+    lit = btn.grab().toImage()
+    a = np.frombuffer(idle.constBits().asstring(idle.sizeInBytes()), np.uint8)
+    b = np.frombuffer(lit.constBits().asstring(lit.sizeInBytes()), np.uint8)
+    assert a.shape == b.shape and int(np.abs(a.astype(int) - b.astype(int)).sum()) > 0
+    # the mirror row in the other tree agrees
+    assert next(iter(panel.parameter(key, "all").items)).defaultBtn.isEnabled()
+
+    btn.click()
+    assert param.value() == 1.0 and not btn.isEnabled()
+    qtbot.waitUntil(lambda: P.get(win.source.params(), key) == 1.0, timeout=5000)
+    # typing the default back by hand disables it too
+    param.setValue(0.7)
+    param.setValue(1.0)
+    assert not btn.isEnabled()
+    assert win.view_errors == []
+
+
 def test_rebuild_only_parameter_applies_on_confirmation(
         qtbot: Any, make_window: Callable[..., Any]) -> None:
     win = make_window()

@@ -56,7 +56,9 @@ def _opts(spec: P.ParamSpec, value: Any) -> dict[str, Any]:
     """pyqtgraph Parameter options of one spec."""
     m = spec.meta
     title = spec.name + ("" if m.live else REBUILD_MARK)
-    o: dict[str, Any] = {"name": spec.key, "title": title, "tip": tooltip(spec)}
+    # the row's reset button goes back to the schema's default, whatever preset was loaded
+    o: dict[str, Any] = {"name": spec.key, "title": title, "tip": tooltip(spec),
+                         "default": _to_widget(spec, spec.default)}
     if spec.type is bool:
         o.update(type="bool", value=bool(value))
     elif spec.type is str and m.choices:
@@ -97,6 +99,18 @@ def _to_widget(spec: P.ParamSpec, value: Any) -> Any:
     if spec.type is tuple:
         return ", ".join(f"{v:g}" for v in value)
     return value
+
+
+def mark_default(p: Parameter) -> None:
+    """Enable a row's reset button only while its value differs from the default.
+
+    pyqtgraph enables it whenever the value was set since the last reset, which is every row
+    once the panel is built, so the buttons would say nothing about what the user changed."""
+    if p.valueIsDefault() and p.valueModifiedSinceResetToDefault():
+        p.setToDefault()  # the same value: no signal, only the flag
+        for item in list(p.items):
+            if hasattr(item, "updateDefaultBtn"):
+                item.updateDefaultBtn()
 
 
 def _gating_group(key: str) -> str:
@@ -179,6 +193,8 @@ class QtParamPanel(QWidget):
             for p in _leaves(group):
                 self._params.setdefault(p.name(), []).append(p)
                 p.sigValueChanged.connect(self._on_value)
+                p.sigValueChanged.connect(mark_default)
+                mark_default(p)
         self._applied = params
 
     def _make_tree(self, group: Parameter) -> ParameterTree:
@@ -189,6 +205,10 @@ class QtParamPanel(QWidget):
         for p in _leaves(group):
             for item in p.items:
                 item.setToolTip(0, p.opts.get("tip", ""))
+                btn = getattr(item, "defaultBtn", None)
+                if btn is not None:
+                    btn.setToolTip(f"Back to the default: {p.defaultValue()} (enabled while "
+                                   "the value differs from it)")
         tree.header().setStretchLastSection(True)
         tree.setColumnWidth(0, 150)
         return tree
