@@ -103,7 +103,7 @@ def test_reset_buttons_show_which_values_differ_from_the_default(
     qtbot.waitUntil(btn.isVisible, timeout=5000)
     assert not btn.isEnabled()
     idle = btn.grab().toImage()
-    # every row at its default has a disabled button; one the preset changed has it enabled
+    # the same parameter's row in the other tree too; a row the preset changed has it enabled
     other = next(iter(panel.parameter(key, "all").items))
     assert not other.defaultBtn.isEnabled()
     n_ca1 = panel.parameter("network.n_ca1", "all")
