@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 from PyQt6.QtCore import Qt
+from PyQt6.QtGui import QColor
 
 from hippoviz import params as P
 from hippoviz.runtime import AddObject, Play, SetParams, SimRunner
@@ -129,6 +130,53 @@ def test_reset_buttons_show_which_values_differ_from_the_default(
     param.setValue(1.0)
     assert not btn.isEnabled()
     assert win.view_errors == []
+
+
+def test_gating_tree_fits_its_dock(qtbot: Any, make_window: Callable[..., Any]) -> None:
+    """Each gating row shows its value and its reset arrow without scrolling sideways."""
+    win = make_window(preset="default")
+    tree = win.params_panel.gating_tree
+    qtbot.waitUntil(lambda: tree.viewport().width() > 0, timeout=5000)
+    qtbot.wait(100)
+    assert tree.horizontalScrollBar().maximum() == 0
+    btn = next(iter(win.params_panel.parameter("inputs.gamma_ta", "gating").items)).defaultBtn
+    assert btn.isVisible()
+    right = btn.mapTo(tree.viewport(), btn.rect().topRight()).x()
+    assert right < tree.viewport().width()
+
+
+def test_an_unchecked_box_shows_on_the_dark_theme(qtbot: Any) -> None:
+    """Fusion outlines an unchecked box in a shade of the window colour, which the dark
+    theme makes invisible; its style sheet draws the outline. Checked on one box styled as
+    the app would be (the app's own style is left as it is for the other tests)."""
+    from PyQt6.QtWidgets import QCheckBox, QStyleFactory, QVBoxLayout, QWidget
+
+    from hippoviz.gui import style as S
+    from hippoviz.resources import resource
+
+    def outline(qss: str) -> tuple[float, int]:
+        host = QWidget()
+        host.setStyle(QStyleFactory.create("Fusion"))
+        host.setPalette(S._dark_palette())
+        host.setAutoFillBackground(True)
+        host.setStyleSheet(qss)
+        lay = QVBoxLayout(host)
+        box = QCheckBox()
+        box.setStyle(host.style())
+        lay.addWidget(box)
+        qtbot.addWidget(host)
+        host.show()
+        qtbot.waitExposed(host)
+        img = box.grab().toImage()
+        luma = np.array([[QColor(img.pixel(x, y)).lightness() for x in range(img.width())]
+                         for y in range(img.height())])
+        bright = luma >= np.median(luma) + 40  # at least 40 levels above the background
+        return float(luma.max() - np.median(luma)), int((bright.sum(axis=1) >= 8).sum())
+
+    _, rows_without = outline("")
+    contrast, rows = outline(resource("styles", "dark.qss").read_text(encoding="utf-8"))
+    assert rows_without == 0  # what the theme drew before: no edge stands out
+    assert contrast >= 40 and rows >= 2  # its top and bottom edges
 
 
 def test_rebuild_only_parameter_applies_on_confirmation(

@@ -210,7 +210,9 @@ class QtParamPanel(QWidget):
                     btn.setToolTip(f"Back to the default: {p.defaultValue()} (enabled while "
                                    "the value differs from it)")
         tree.header().setStretchLastSection(True)
-        tree.setColumnWidth(0, 150)
+        # pyqtgraph sizes the names column to its contents; at Qt's default indentation the
+        # value column and its reset arrow ran past the Controls dock's width
+        tree.setIndentation(8)
         return tree
 
     def parameter(self, key: str, tree: str = "gating") -> Parameter:
