@@ -175,6 +175,25 @@ def test_none_data_does_not_crash(make_view: Any) -> None:
     assert not view.ec_waiting.isVisible()
 
 
+@pytest.mark.parametrize("log", [True, False])
+def test_the_waiting_note_sits_whole_inside_the_empty_error_plot(make_view: Any, log: bool,
+                                                                qtbot: Any) -> None:
+    """Before any sample the error plot says so in the middle of its view, not clipped at
+    its right edge (its time axis ends at 0), over a decade axis that reads 0.01-1."""
+    view = make_view(EmptySource())
+    view.log_box.setChecked(log)
+    view.refresh()
+    qtbot.wait(50)
+    assert view.err_waiting.isVisible()
+    vb = view.err_plot.getViewBox()
+    note = view.err_waiting.mapRectToScene(view.err_waiting.boundingRect())
+    box = vb.mapRectToScene(vb.boundingRect())
+    assert box.contains(note), (note, box)
+    assert abs(note.center().x() - box.center().x()) < 0.1 * box.width()
+    (_, _), (y0, y1) = view.err_plot.viewRange()
+    assert (y0, y1) == ((-2.0, 0.0) if log else (0.0, 1.0))
+
+
 def test_refresh_skips_when_no_step_was_simulated(make_view: Any) -> None:
     src = FakeSource()
     view = make_view(src)

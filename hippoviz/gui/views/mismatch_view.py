@@ -32,6 +32,10 @@ GROUP_SHORT: dict[str, str] = {
 _MAX_POINTS = 800  # about two per horizontal pixel of a docked plot
 
 
+#: The error plot's y range before any data: the decades 0.01-1 on a log axis (where the
+#: mismatch lives), 0-1 on a linear one.
+_EMPTY_YRANGE: dict[bool, tuple[float, float]] = {True: (-2.0, 0.0), False: (0.0, 1.0)}
+
 class QtMismatchView(QtWidgets.QWidget):
     """Reconstruction error ``||x - x_hat||^2 / ||x||^2`` (total, MEC grid, MEC border, LEC)
     over a scrolling window, and the EC input ``x`` (filled, coloured by group) beside its
@@ -144,7 +148,7 @@ class QtMismatchView(QtWidgets.QWidget):
         for name in MISMATCH_COLUMNS:
             self.legend.addItem(self.err_curves[name], palette.GROUP_LABELS[name])
         self.err_plot.setLogMode(y=True)
-        self.err_plot.setYRange(0.0, 1.0)
+        self.err_plot.setYRange(*_EMPTY_YRANGE[True], padding=0.0)
         # the time axis is fixed (seconds before now) and the curves slide under it: their
         # data keep simulated time, each item is shifted by -now. A scrolling axis would be
         # laid out and repainted on every frame (at full speed the window passes in < 1 s).
@@ -174,7 +178,7 @@ class QtMismatchView(QtWidgets.QWidget):
 
         self.err_waiting = palette.waiting_text("waiting for data…")
         self.err_plot.addItem(self.err_waiting, ignoreBounds=True)
-        self.err_waiting.setPos(0.5, 0.5)
+        self._place_err_waiting()
         self.ec_waiting = palette.waiting_text("waiting for data…")
         self.ec_plot.addItem(self.ec_waiting, ignoreBounds=True)
         self.ec_waiting.setPos(0.5, 0.5)
@@ -194,6 +198,12 @@ class QtMismatchView(QtWidgets.QWidget):
     def _on_log(self, on: bool) -> None:
         self.err_plot.setLogMode(y=on)
         self._force_redraw()
+
+    def _place_err_waiting(self) -> None:
+        """Centre the "waiting" note in the error plot's current view (its time axis ends at
+        0 and, in log mode, its y coordinates are decades)."""
+        (x0, x1), (y0, y1) = self.err_plot.viewRange()
+        self.err_waiting.setPos(0.5 * (x0 + x1), 0.5 * (y0 + y1))
 
     def _force_redraw(self, *_: Any) -> None:
         self._seen_step = object()
@@ -270,6 +280,10 @@ class QtMismatchView(QtWidgets.QWidget):
         self._t_now = float(t[-1]) if t.size else 0.0
         self._draw_overlay()
         if t.size == 0 or mm.ndim != 2 or mm.shape[0] != t.size:
+            if self._err_yrange != _EMPTY_YRANGE[self.log_box.isChecked()]:
+                self._err_yrange = _EMPTY_YRANGE[self.log_box.isChecked()]
+                self.err_plot.setYRange(*self._err_yrange, padding=0.0)
+            self._place_err_waiting()
             self.err_waiting.setVisible(True)
             for c in self.err_curves.values():
                 c.setData([], [])
