@@ -179,7 +179,7 @@ def test_none_data_does_not_crash(make_view: Any) -> None:
 def test_the_waiting_note_sits_whole_inside_the_empty_error_plot(make_view: Any, log: bool,
                                                                 qtbot: Any) -> None:
     """Before any sample the error plot says so in the middle of its view, not clipped at
-    its right edge (its time axis ends at 0), over a decade axis that reads 0.01-1."""
+    its right edge (its time axis ends at 0), over a decade axis that reads 0.001-1."""
     view = make_view(EmptySource())
     view.log_box.setChecked(log)
     view.refresh()
@@ -191,7 +191,7 @@ def test_the_waiting_note_sits_whole_inside_the_empty_error_plot(make_view: Any,
     assert box.contains(note), (note, box)
     assert abs(note.center().x() - box.center().x()) < 0.1 * box.width()
     (_, _), (y0, y1) = view.err_plot.viewRange()
-    assert (y0, y1) == ((-2.0, 0.0) if log else (0.0, 1.0))
+    assert (y0, y1) == ((-3.0, 0.0) if log else (0.0, 1.0))
 
 
 def test_refresh_skips_when_no_step_was_simulated(make_view: Any) -> None:
