@@ -127,8 +127,10 @@ class QtWeightsView(QtWidgets.QWidget, StagedRedraw):
         self.proj_box.currentIndexChanged.connect(self._invalidate)
 
         self.sort_btn = QtWidgets.QToolButton()
-        self.sort_btn.setText("Sort")
+        self.sort_btn.setText("Sort ▾")
         self.sort_btn.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
+        # Fusion squeezes its own menu arrow into the button's corner, where it reads as a comma
+        self.sort_btn.setStyleSheet("QToolButton::menu-indicator { image: none; width: 0px; }")
         self.sort_btn.setToolTip(
             "Order rows/columns by the place-field position of the units "
             "(rate-map peak along a Hilbert curve through the arena)"
