@@ -362,9 +362,18 @@ class QtMainWindow(QMainWindow):
         self.act_quit = self._action(m, "&Quit", self.close, "Ctrl+Q")
 
         m = mb.addMenu("&Presets")
+        versions = False
         for name in P.PRESETS:
-            self._action(m, name.capitalize(), lambda n=name: self.load_preset(n),
-                         tip=f"Rebuild with the '{name}' preset")
+            label, tip = name.capitalize(), f"Rebuild with the '{name}' preset"
+            if name.startswith("hippoviz-"):  # an earlier version's model, kept reproducible
+                if not versions:
+                    m.addSection("Earlier models")
+                    versions = True
+                version = name.split("-", 1)[1]
+                label = f"hippoviz {version}"
+                tip = (f"Rebuild with hippoviz {version}'s model (preset '{name}'), to reproduce "
+                       "its numbers")
+            self._action(m, label, lambda n=name: self.load_preset(n), tip=tip)
 
         m = mb.addMenu("&Simulation")
         c = self.controls

@@ -179,6 +179,27 @@ def test_an_unchecked_box_shows_on_the_dark_theme(qtbot: Any) -> None:
     assert contrast >= 40 and rows >= 2  # its top and bottom edges
 
 
+def test_presets_menu_names_earlier_models_by_version(
+        qtbot: Any, make_window: Callable[..., Any], monkeypatch: Any) -> None:
+    """Every preset has an entry; the earlier versions' models read "hippoviz 0.4" (not
+    "Hippoviz-0.4") under their own heading, and an entry rebuilds with its preset."""
+    win = make_window()
+    menu = next(a.menu() for a in win.menuBar().actions() if a.text() == "&Presets")
+    texts = [a.text() for a in menu.actions() if not a.isSeparator()]
+    entries = [a for a in menu.actions() if not a.isSeparator()]
+    assert len(entries) == len(P.PRESETS)
+    earlier = [n for n in P.PRESETS if n.startswith("hippoviz-")]
+    assert earlier and all(f"hippoviz {n.split('-', 1)[1]}" in texts for n in earlier)
+    assert not any(t.startswith("Hippoviz") for t in texts)
+    heading = [a for a in menu.actions() if a.isSeparator() and a.text() == "Earlier models"]
+    assert len(heading) == 1
+    monkeypatch.setattr(win, "_confirm", lambda *a, **k: True)
+    build_id = win.source.build_id()
+    next(a for a in entries if a.text() == "Small").trigger()
+    qtbot.waitUntil(lambda: win.source.build_id() == build_id + 1, timeout=10000)
+    assert win.source.params() == P.load_preset("small")
+
+
 def test_rebuild_only_parameter_applies_on_confirmation(
         qtbot: Any, make_window: Callable[..., Any]) -> None:
     win = make_window()
