@@ -31,10 +31,10 @@ GROUP_SHORT: dict[str, str] = {
 #: Points per curve above which the time series is decimated (peak-preserving) for drawing.
 _MAX_POINTS = 800  # about two per horizontal pixel of a docked plot
 
-
 #: The error plot's y range before any data: the decades 0.001-1 on a log axis (where the
 #: mismatch lives), 0-1 on a linear one.
 _EMPTY_YRANGE: dict[bool, tuple[float, float]] = {True: (-3.0, 0.0), False: (0.0, 1.0)}
+
 
 class QtMismatchView(QtWidgets.QWidget):
     """Reconstruction error ``||x - x_hat||^2 / ||x||^2`` (total, MEC grid, MEC border, LEC)
