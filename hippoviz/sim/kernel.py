@@ -39,7 +39,7 @@ from hippoviz.sim.inputs import (
     lec_context_rates,
     object_rates,
 )
-from hippoviz.sim.network import block_forward, dense_forward, sigmoid, sparse_forward, sparsify
+from hippoviz.sim.network import block_forward, sigmoid, sparse_forward, sparsify
 from hippoviz.sim.rng import normal, uniform
 
 PV_NAMES: tuple[str, ...] = (
@@ -234,6 +234,16 @@ def _apply_update_rows(w: NDArray[np.float32], g: NDArray[np.float32], v: NDArra
             vr[i] = vi
             wr[i] += vi
             gr[i] = 0.0
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _dot(a: NDArray[np.float32], b: NDArray[np.float32]) -> float:
+    """``a . b`` summed in float64, vectorised (the order of the sum is the compiler's, the same
+    on every call for a given length)."""
+    acc = 0.0
+    for i in range(a.shape[0]):
+        acc += a[i] * b[i]
+    return acc
 
 
 @njit(cache=True, nogil=True)
@@ -670,7 +680,7 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
     h1 = np.zeros(n_dg, np.float32)
     h2 = np.zeros(n_ca3, np.float32)
     h3 = np.zeros(n_ca1, np.float32)
-    ta = np.zeros(n_ca1, np.float32)
+    tab = np.zeros((BLOCK, n_ca1), np.float32)  # EC III -> CA1 of a block
     d1 = np.zeros(n_dg, np.float32)
     d2 = np.zeros(n_ca3, np.float32)
     d3 = np.zeros(n_ca1, np.float32)
@@ -828,8 +838,11 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                     break
         if tp:
             t_lap = _lap(prof, P_INPUT, t_lap)
-        # ---- phase B: EC -> DG for the whole block
+        # ---- phase B: EC -> DG (and the EC III -> CA1 shortcut) for the whole block: the
+        # weights change only after a block's last step
         block_forward(w1, xinb, nb, b1, h1b)
+        if pv[G_TA] > 0.0:
+            block_forward(wta, xinb, nb, b3, tab)
         if tp:
             t_lap = _lap(prof, P_EC_DG, t_lap)
         # ---- phase C: the rest of each step
@@ -878,7 +891,7 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                     _recurrent_learn(wrc, h2, act2, m2, nm * pv[LR_RC])
             sparse_forward(w3t, h2, act2, m2, b3, h3)
             if pv[G_TA] > 0.0:
-                dense_forward(wta, xin, b3, ta)
+                ta = tab[sb]
                 for i in range(n_ca1):
                     h3[i] += pv[G_TA] * (ta[i] - b3[i])
             g_obj = pv[G_OBJ]
@@ -931,11 +944,7 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
             # too: it is appended after the winners, mb = winners + 1)
             for q in range(m3):
                 l = act3[q]
-                acc = 0.0
-                row = b4t[l]
-                for i in range(n_ec):
-                    acc += row[i] * d4[i]
-                d3[l] = pv[GAIN_EC_CA1] * acc
+                d3[l] = pv[GAIN_EC_CA1] * _dot(b4t[l], d4)
                 if sp_ca1 == 2:
                     d3[l] += pv[L1]
             mb3 = _layer_error(d3, h3, act3, m3, dn, mean3, exact, tau[2], coef3, ip_on, isd3)

@@ -65,11 +65,12 @@ from hippoviz.sim.agent import agent_step
 from hippoviz.sim.arena import wall_distances
 from hippoviz.sim.inputs import border_rates, grid_rates, lec_context_rates, object_rates
 from hippoviz.sim.network import (
+    TILE_STEPS,
     block_forward,
-    dense_forward,
     kth_largest,
     sigmoid,
     sparse_forward,
+    tile_rows,
 )
 from hippoviz.sim.rng import normal
 
@@ -252,14 +253,23 @@ def _loop_sparse(reps: int, wt: Any, hs: Any, acts: Any, ms: Any, b: Any, out: A
 
 
 @njit(cache=True, nogil=True)
-def _loop_ta(reps: int, pv: Any, wta: Any, xs: Any, b3: Any, ta: Any, h3: Any) -> None:
-    # the EC III -> CA1 shortcut (only when its gain is on)
+def _add_ta(pv: Any, ta: Any, b3: Any, h3: Any) -> None:
+    # the EC III -> CA1 shortcut's share of CA1's drive (its product is block_forward's)
+    for i in range(h3.shape[0]):
+        h3[i] += pv[K.G_TA] * (ta[i] - b3[i])
+
+
+@njit(cache=True, nogil=True)
+def _loop_ta(reps: int, pv: Any, wta: Any, xinb: Any, nb: int, b3: Any, tab: Any,
+             h3: Any) -> None:
+    # the EC III -> CA1 shortcut of a block (only when its gain is on), then its share of the
+    # drive of each step
     if pv[K.G_TA] <= 0.0:
         return
-    for r in range(reps):
-        dense_forward(wta, xs[r % xs.shape[0]], b3, ta)
-        for i in range(h3.shape[0]):
-            h3[i] += pv[K.G_TA] * (ta[i] - b3[i])
+    for _ in range(reps):
+        block_forward(wta, xinb, nb, b3, tab)
+        for s in range(nb):
+            _add_ta(pv, tab[s], b3, h3)
 
 
 @njit(cache=True, nogil=True)
@@ -305,15 +315,10 @@ def _loop_mismatch(reps: int, xs: Any, xpres: Any, xhat: Any, d4: Any, e_grp: An
 def _err_ca1_body(pv: Any, b4t: Any, d4: Any, d3: Any, h3: Any, act3: Any, m3: int,
                   mean3: float, tau3: int, coef3: float, isd3: Any) -> int:
     # the output error carried into CA1 (inline in run_steps) and through CA1's layer
-    n_ec = b4t.shape[1]
     sp_ca1 = int(pv[K.SP_CA1])
     for q in range(m3):
         l = act3[q]
-        acc = 0.0
-        row = b4t[l]
-        for i in range(n_ec):
-            acc += row[i] * d4[i]
-        d3[l] = pv[K.GAIN_EC_CA1] * acc
+        d3[l] = pv[K.GAIN_EC_CA1] * K._dot(b4t[l], d4)
         if sp_ca1 == 2:
             d3[l] += pv[K.L1]
     return K._layer_error(d3, h3, act3, m3, pv[K.DIVNORM] > 0.5, mean3, pv[K.WTA_EXACT] > 0.5, tau3,
@@ -660,8 +665,8 @@ def record(sim: Any, n_samples: int, spacing: int) -> dict[str, Any]:
     n_ec, n_dg = net.w_ec_dg.shape[1], net.w_ec_dg.shape[0]
     n_ca3, n_ca1 = net.wt_dg_ca3.shape[1], net.wt_ca3_ca1.shape[1]
     S = n_samples
-    X = _pad(xs, F32)
-    h1pre = np.zeros((S, n_dg), F32)
+    X = _pad(xs + [xs[-1]] * (tile_rows(S) - S), F32)  # (block_forward reads whole tiles)
+    h1pre = np.zeros((X.shape[0], n_dg), F32)
     block_forward(net.w_ec_dg, X, S, net.b_dg, h1pre)
     rs = sim._rs.copy()
     ipstat = sim._ipstat.copy()
@@ -700,8 +705,10 @@ def record(sim: Any, n_samples: int, spacing: int) -> dict[str, Any]:
                 nxt = np.zeros(wt.shape[1], F32)
                 sparse_forward(wt, h, acts[li], m, b, nxt)
                 if li == 1 and pv[K.G_TA] > 0.0:
-                    ta = np.zeros(n_ca1, F32)
-                    _loop_ta(1, pv, net.w_ec_ca1, X[s:s + 1], net.b_ca1, ta, nxt)
+                    tab = np.zeros((TILE_STEPS, n_ca1), F32)
+                    block_forward(net.w_ec_ca1, np.repeat(X[s:s + 1], TILE_STEPS, axis=0), 1,
+                                  net.b_ca1, tab)
+                    _add_ta(pv, tab[0], net.b_ca1, nxt)
                 pres.append(nxt)
         xpre = np.zeros(n_ec, F32)
         sparse_forward(net.wt_ca1_out, hs[2], acts[2], ms[2], net.b_out, xpre)
@@ -912,9 +919,10 @@ def phases(sim: Any, rec: dict[str, Any]) -> list[dict[str, Any]]:
         lambda r: _loop_sparse(r, w3t, rec["h2"], rec["act2"], rec["m2"], b3, out3),
         flops=2.0 * m[1] * n_ca1)
     if pv[K.G_TA] > 0.0:
-        ta = np.zeros(n_ca1, F32)
-        add("ec_ca1_ta", f"dense_forward {n_ca1}x{n_ec} (EC III shortcut)",
-            lambda r: _loop_ta(r, pv, wta, rec["x"], b3, ta, out3), flops=2.0 * n_ca1 * n_ec)
+        tab = np.zeros((K.BLOCK, n_ca1), F32)
+        add("ec_ca1_ta", f"block_forward {n_ca1}x{n_ec} (EC III shortcut) over a block of "
+            f"{nb} steps", lambda r: _loop_ta(r, pv, wta, xinb, nb, b3, tab, out3), per=nb,
+            flops=2.0 * n_ca1 * n_ec)
     add("ca1_layer", "_hidden + _normalise_activity",
         lambda r: _loop_layer(r, pv, rec["h3pre"], h3, th3, modes[2], pv[K.K_CA1], pv[K.E_CA1], rs,
                               scratch, a3, tau, 2, ipstat, n_dg + n_ca3, isd[2]))
@@ -928,7 +936,7 @@ def phases(sim: Any, rec: dict[str, Any]) -> list[dict[str, Any]]:
                                  rec["o_border"], rec["o_ctx"]))
     d1, d2, d3 = np.zeros(n_dg, F32), np.zeros(n_ca3, F32), np.zeros(n_ca1, F32)
     coefs = rec["coefs"]
-    add("err_ca1", f"error into CA1 ({m[2]:.0f} x {n_ec} dots, inline, not vectorised) "
+    add("err_ca1", f"error into CA1 ({m[2]:.0f} x {n_ec} dots by _dot) "
         "+ _layer_error",
         lambda r: _loop_err_ca1(r, pv, b4t, rec["d4"], rec["h3"], rec["act3"], rec["m3"],
                                 rec["mean3"], rec["tau3"], coefs[2], a3, d3, isd[2]),

@@ -106,7 +106,9 @@ def run_golden(params_toml: str, seed: int, schedule: list[tuple[int, dict[str, 
 
 def stored_for(cpu_name: str) -> Path:
     """The golden run written on a CPU of this name (``session_small.npz`` is the first one,
-    written on an AMD znver5 before the runtime was restructured)."""
+    its parameters and commands those of the run first recorded before the runtime was
+    restructured, its spikes recorded again on an AMD znver4 with hippoviz 0.6's tiled EC -> DG
+    product)."""
     return HERE / f"session_small.{cpu_name}.npz"
 
 

@@ -1,7 +1,7 @@
-"""The same parameters, seed and commands give the same spikes, bit for bit, as a run recorded
-before the runtime was restructured (``tests/golden/session_small.npz``, written by
-``tests/golden/make_golden.py``), or as the same run recorded on this kind of CPU
-(``session_small.<cpu>.npz``, ``make_golden.py --this-machine``).
+"""The same parameters, seed and commands give the same spikes, bit for bit, as a recorded run
+(``tests/golden/session_small.npz``: the run ``tests/golden/make_golden.py`` writes, recorded
+again with the tiled EC -> DG product of hippoviz 0.6), or as the same run recorded on this
+kind of CPU (``session_small.<cpu>.npz``, ``make_golden.py --this-machine``).
 
 The kernels use ``fastmath``, so a CPU with other vector units (or other library versions)
 rounds differently: the stored run holds on machines like the one that wrote it (the file names

@@ -191,15 +191,42 @@ def test_network_kernels_match_twins() -> None:
     xb = RNG.uniform(size=(32, 30)).astype(np.float32)
     ob = np.zeros((32, 40), np.float32)
     block_forward(w, xb, 7, b, ob)
-    for s in range(7):
-        dense_forward(w, xb[s], b, out)
-        np.testing.assert_array_equal(ob[s], out)  # bit-identical, whatever the block size
+    np.testing.assert_allclose(ob[:7], xb[:7] @ w.T + b, rtol=1e-4, atol=1e-5)
     wt = RNG.standard_normal((30, 40)).astype(np.float32)
     h = np.where(RNG.uniform(size=30) < 0.2, x, 0).astype(np.float32)
     act = np.flatnonzero(h).astype(np.int32)
     sparse_forward(wt, h, act, act.size, b, out)
     np.testing.assert_allclose(out, sparse_forward_np(wt, h, b), rtol=1e-4, atol=1e-5)
 
+
+
+@pytest.mark.parametrize("n_out", [40, 43])  # a multiple of the tile, and 3 units over
+def test_block_forward_tiles(n_out: int) -> None:
+    """The tiled EC -> DG product: NumPy's product to float32 rounding for every block size,
+    the padded rows of a block's last tile only scratch, and each step's output the same bits
+    whatever its place in a block and the block's size (what chunk-invariance needs)."""
+    n_in = 37
+    w = RNG.standard_normal((n_out, n_in)).astype(np.float32)
+    b = RNG.standard_normal(n_out).astype(np.float32)
+    steps = RNG.uniform(size=(40, n_in)).astype(np.float32)
+    want = steps @ w.T + b
+    alone = np.zeros((40, n_out), np.float32)  # each step as the first of a one-step block
+    for s in range(40):
+        xb = np.full((32, n_in), np.nan, np.float32)  # padding rows hold anything
+        xb[0] = steps[s]
+        ob = np.zeros((32, n_out), np.float32)
+        block_forward(w, xb, 1, b, ob)
+        alone[s] = ob[0]
+    np.testing.assert_allclose(alone, want, rtol=1e-4, atol=1e-5)
+    for nb in (1, 3, 4, 5, 12, 31, 32):
+        for start in (0, 1, 7):
+            xb = np.zeros((32, n_in), np.float32)
+            xb[:nb] = steps[start:start + nb]
+            ob = np.full((32, n_out), -1.0, np.float32)
+            block_forward(w, xb, nb, b, ob)
+            assert ob[:nb].tobytes() == alone[start:start + nb].tobytes(), (nb, start)
+            pad = (nb + 3) // 4 * 4
+            assert (ob[pad:] == -1.0).all()  # nothing past the last tile is written
 
 def test_recurrent_kernels_match_twins() -> None:
     n = 64
