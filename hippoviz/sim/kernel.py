@@ -206,34 +206,56 @@ def _apply_update(w: NDArray[np.float32], g: NDArray[np.float32], v: NDArray[np.
 @njit(cache=True, nogil=True, fastmath=True)
 def _apply_update_rows(w: NDArray[np.float32], g: NDArray[np.float32], v: NDArray[np.float32],
                        lr: float, mom: float, inv_b: float, idle: NDArray[np.int64],
-                       k_idle: int, decay: float) -> None:
+                       k_idle: int, decay: float, norm: float, zrow: NDArray[np.float32],
+                       colsq: NDArray[np.float64]) -> None:
     # SGD with momentum over the rows of one DG unit; a row idle for k_idle batches has no
     # gradient and a velocity decayed below 1e-4 of its last value: it is zeroed once and then
-    # skipped until the unit fires again (most DG units are silent most of the time)
+    # skipped until the unit fires again (most DG units are silent most of the time). idle[j]
+    # is 0 for a unit that had a gradient in this batch; the other rows' gradient is 0, so they
+    # read the zero row ``zrow`` (same arithmetic, without streaming their gradient rows
+    # through memory). With ``norm`` > 0 each row is then scaled to that Euclidean norm while
+    # in cache (synaptic scaling, as :func:`normalise_rows` does after the update). A
+    # non-empty ``colsq`` gathers the squared column sums of the updated ``w`` in the same pass
+    # (:func:`column_squares`, for :func:`scale_columns`).
     lr32 = np.float32(lr)
     scale = np.float32(inv_b)
     lam = np.float32(decay)
     mom32 = np.float32(mom)
     zero = np.float32(0.0)
+    cols = colsq.shape[0] > 0
+    if cols:
+        colsq[:] = 0.0
     for j in range(w.shape[0]):
+        wr = w[j]
         if idle[j] > k_idle:
+            if cols:
+                _add_squares(wr, colsq)
             continue
         vr = v[j]
         if idle[j] == k_idle:
             for i in range(vr.shape[0]):
                 vr[i] = 0.0
-            continue
-        wr = w[j]
-        gr = g[j]
-        for i in range(wr.shape[0]):
-            if decay > 0.0:
-                vi = mom32 * vr[i] - lr32 * (scale * gr[i] + lam * wr[i])
-            else:  # without decay, the arithmetic of hippoviz 0.1 (bit for bit)
-                vi = mom32 * vr[i] - lr32 * scale * gr[i]
-            vi = vi if abs(vi) >= _V_TINY else zero
-            vr[i] = vi
-            wr[i] += vi
-            gr[i] = 0.0
+        else:
+            gr = g[j] if idle[j] == 0 else zrow
+            for i in range(wr.shape[0]):
+                if decay > 0.0:
+                    vi = mom32 * vr[i] - lr32 * (scale * gr[i] + lam * wr[i])
+                else:  # without decay, the arithmetic of hippoviz 0.1 (bit for bit)
+                    vi = mom32 * vr[i] - lr32 * scale * gr[i]
+                vi = vi if abs(vi) >= _V_TINY else zero
+                vr[i] = vi
+                wr[i] += vi
+                gr[i] = 0.0
+        if norm > 0.0:
+            _normalise_row(wr, norm)
+        if cols:
+            _add_squares(wr, colsq)
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _add_squares(row: NDArray[np.float32], s: NDArray[np.float64]) -> None:
+    for j in range(row.shape[0]):
+        s[j] += row[j] * row[j]
 
 
 @njit(cache=True, nogil=True, fastmath=True)
@@ -307,30 +329,46 @@ def normalise_rows(w: NDArray[np.float32], norm: float, idle: NDArray[np.int64],
     ``norm``; rows of units idle for more than ``k_idle`` batches did not change and are
     skipped (pass ``k_idle < 0`` to do every row), and so is a row whose norm is already
     ``norm`` to within 1e-6 (so a pathway that does not learn stays bit for bit)."""
-    target = norm * norm
     for j in range(w.shape[0]):
         if 0 <= k_idle < idle[j]:
             continue
-        row = w[j]
-        s = 0.0
+        _normalise_row(w[j], norm)
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _normalise_row(row: NDArray[np.float32], norm: float) -> None:
+    # one row of normalise_rows (left as it is when its norm is within 1e-6 of ``norm``)
+    target = norm * norm
+    s = 0.0
+    for i in range(row.shape[0]):
+        s += row[i] * row[i]
+    if s > 0.0 and abs(s - target) > 1e-6 * target:
+        f = np.float32(norm / math.sqrt(s))
         for i in range(row.shape[0]):
-            s += row[i] * row[i]
-        if s > 0.0 and abs(s - target) > 1e-6 * target:
-            f = np.float32(norm / math.sqrt(s))
-            for i in range(row.shape[0]):
-                row[i] *= f
+            row[i] *= f
 
 
 @njit(cache=True, nogil=True, fastmath=True)
 def normalise_columns(wt: NDArray[np.float32], norm: float) -> None:
     """Scale each column of an input-major ``wt`` (one column per receiving unit) to
     Euclidean norm ``norm`` (columns already there within 1e-6 are left as they are)."""
+    s = np.zeros(wt.shape[1], np.float64)
+    column_squares(wt, s)
+    scale_columns(wt, norm, s)
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def column_squares(wt: NDArray[np.float32], s: NDArray[np.float64]) -> None:
+    """``s[j] = sum_i wt[i, j]**2``, row after row (the order the update pass adds them in)."""
+    s[:] = 0.0
+    for i in range(wt.shape[0]):
+        _add_squares(wt[i], s)
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def scale_columns(wt: NDArray[np.float32], norm: float, s: NDArray[np.float64]) -> None:
+    """The scaling of :func:`normalise_columns`, given the squared column norms ``s``."""
     n_in, n_out = wt.shape
-    s = np.zeros(n_out, np.float64)
-    for i in range(n_in):
-        row = wt[i]
-        for j in range(n_out):
-            s[j] += row[j] * row[j]
     f = np.zeros(n_out, np.float32)
     target = norm * norm
     changed = False
@@ -681,6 +719,10 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
     h2 = np.zeros(n_ca3, np.float32)
     h3 = np.zeros(n_ca1, np.float32)
     tab = np.zeros((BLOCK, n_ca1), np.float32)  # EC III -> CA1 of a block
+    zrow1 = np.zeros(n_ec, np.float32)  # the gradient row of a unit without one in a batch
+    zrow2 = np.zeros(n_ca3, np.float32)
+    colsq2 = np.zeros(n_ca3, np.float64)  # DG -> CA3's squared column norms
+    no_cols = np.zeros(0, np.float64)
     d1 = np.zeros(n_dg, np.float32)
     d2 = np.zeros(n_ca3, np.float32)
     d3 = np.zeros(n_ca1, np.float32)
@@ -1048,10 +1090,13 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                                 dg_idle[j] = 0
                             elif dg_idle[j] <= k_idle:
                                 dg_idle[j] += 1
+                        # (EC -> DG's synaptic scaling row by row as it is updated)
+                        # (and DG -> CA3's column norms gathered as it is updated)
                         _apply_update_rows(w1, g1, vel[0], lr1, mom, inv_b, dg_idle,
-                                           k_idle, wd)
+                                           k_idle, wd, pv[WNORM], zrow1, no_cols)
                         _apply_update_rows(w2t, g2t, vel[1], lr2, mom, inv_b, dg_idle,
-                                           k_idle, wd)
+                                           k_idle, wd, 0.0, zrow2,
+                                           colsq2 if pv[WNORM] > 0.0 else no_cols)
                     _apply_update(w3t, g3t, vel[2], mom2[2], lr3, mom, inv_b, adam, ta_,
                                   wd)
                     _apply_update(wta, gta, vel[3], mom2[3], lr3, mom, inv_b, adam, ta_,
@@ -1072,8 +1117,12 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                     # synaptic scaling: every hidden unit's incoming weights back to their norm
                     wn = pv[WNORM]
                     if wn > 0.0:
-                        normalise_rows(w1, wn, dg_idle, k_idle)
-                        normalise_columns(w2t, wn)
+                        if adam:  # (SGD scales EC -> DG's rows in _apply_update_rows and
+                            # gathers DG -> CA3's column norms there)
+                            normalise_rows(w1, wn, dg_idle, k_idle)
+                            normalise_columns(w2t, wn)
+                        else:
+                            scale_columns(w2t, wn, colsq2)
                         normalise_columns(w3t, wn)
                     if tp:
                         t_lap = _lap(prof, P_SCALING, t_lap)

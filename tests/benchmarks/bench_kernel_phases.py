@@ -564,7 +564,7 @@ def _loop_spikes(reps: int, pv: Any, steps: Any, r_ecs: Any, r_dgs: Any, r_ca3s:
 @njit(cache=True, nogil=True)
 def _batch_dg(pv: Any, w1: Any, g1: Any, v1: Any, m21: Any, w2t: Any, g2t: Any, v2: Any,
               m22: Any, act_count: Any, dg_idle: Any, k_idle: int, inv_b: float,
-              t_adam: int) -> None:
+              t_adam: int, colsq2: Any) -> None:
     mom = pv[K.MOMENTUM]
     wd = pv[K.DECAY]
     if pv[K.ADAM] > 0.5:
@@ -576,8 +576,12 @@ def _batch_dg(pv: Any, w1: Any, g1: Any, v1: Any, m21: Any, w2t: Any, g2t: Any, 
             dg_idle[j] = 0
         elif dg_idle[j] <= k_idle:
             dg_idle[j] += 1
-    K._apply_update_rows(w1, g1, v1, pv[K.LR_DG], mom, inv_b, dg_idle, k_idle, wd)
-    K._apply_update_rows(w2t, g2t, v2, pv[K.LR_CA3], mom, inv_b, dg_idle, k_idle, wd)
+    no_cols = np.zeros(0, np.float64)
+    K._apply_update_rows(w1, g1, v1, pv[K.LR_DG], mom, inv_b, dg_idle, k_idle, wd, pv[K.WNORM],
+                         np.zeros(w1.shape[1], np.float32), no_cols)
+    K._apply_update_rows(w2t, g2t, v2, pv[K.LR_CA3], mom, inv_b, dg_idle, k_idle, wd, 0.0,
+                         np.zeros(w2t.shape[1], np.float32),
+                         colsq2 if pv[K.WNORM] > 0.0 else no_cols)
 
 
 @njit(cache=True, nogil=True)
@@ -606,11 +610,15 @@ def _batch_bias(pv: Any, b1: Any, gb1: Any, v5: Any, m25: Any, b2: Any, gb2: Any
 
 
 @njit(cache=True, nogil=True)
-def _batch_scaling(pv: Any, w1: Any, w2t: Any, w3t: Any, dg_idle: Any, k_idle: int) -> None:
+def _batch_scaling(pv: Any, w1: Any, w2t: Any, w3t: Any, dg_idle: Any, k_idle: int,
+                   colsq2: Any) -> None:
     wn = pv[K.WNORM]
     if wn > 0.0:
-        K.normalise_rows(w1, wn, dg_idle, k_idle)
-        K.normalise_columns(w2t, wn)
+        if pv[K.ADAM] > 0.5:  # (with SGD EC -> DG's rows are scaled in _apply_update_rows,
+            K.normalise_rows(w1, wn, dg_idle, k_idle)  # which gathers DG -> CA3's columns)
+            K.normalise_columns(w2t, wn)
+        else:
+            K.scale_columns(w2t, wn, colsq2)
         K.normalise_columns(w3t, wn)
 
 
@@ -1059,10 +1067,11 @@ def batch_phases(sim: Any, rec: dict[str, Any]) -> dict[str, Any]:
         np.copyto(idle, ref_idle)
         np.copyto(count, ref_count)
 
+    colsq2 = np.zeros(n_ca3, np.float64)  # (gathered by update_dg, used by scaling)
     calls: list[tuple[str, str, Callable[[], Any]]] = [
-        ("update_dg", "DG idle rows + _apply_update_rows (EC->DG, DG->CA3)",
+        ("update_dg", "DG idle rows + _apply_update_rows (EC->DG and its scaling, DG->CA3)",
          lambda: _batch_dg(pv, cur["w_ec_dg"], g[0], v[0], m2[0], cur["wt_dg_ca3"], g[1], v[1],
-                           m2[1], count, idle, k_idle, inv_b, t_adam)),
+                           m2[1], count, idle, k_idle, inv_b, t_adam, colsq2)),
         ("update_dense", "_apply_update (CA3->CA1, EC->CA1, CA1->out)",
          lambda: _batch_dense(pv, cur["wt_ca3_ca1"], g[2], v[2], m2[2], cur["w_ec_ca1"], g[3],
                               v[3], m2[3], cur["wt_ca1_out"], g[4], v[4], m2[4], inv_b,
@@ -1071,15 +1080,15 @@ def batch_phases(sim: Any, rec: dict[str, Any]) -> dict[str, Any]:
          lambda: _batch_bias(pv, cur["b_dg"], g[5], v[5], m2[5], cur["b_ca3"], g[6], v[6],
                              m2[6], cur["b_ca1"], g[7], v[7], m2[7], cur["b_out"], g[8], v[8],
                              m2[8], inv_b, t_adam)),
-        ("scaling", "normalise_rows (EC->DG) + normalise_columns (DG->CA3, CA3->CA1)",
+        ("scaling", "scale_columns (DG->CA3) + normalise_columns (CA3->CA1)",
          lambda: _batch_scaling(pv, cur["w_ec_dg"], cur["wt_dg_ca3"], cur["wt_ca3_ca1"], idle,
-                                k_idle)),
+                                k_idle, colsq2)),
         ("homeostasis", "thresholds + activity counts (inline)",
          lambda: _batch_homeostasis(pv, cur["th_dg"], cur["th_ca3"], cur["th_ca1"], count,
                                     inv_b, counters)),
         ("update_dg:ftz", "update_dg with the subnormal velocities set to 0",
          lambda: _batch_dg(pv, cur["w_ec_dg"], g[0], v0[0], m2[0], cur["wt_dg_ca3"], g[1],
-                           v0[1], m2[1], count, idle, k_idle, inv_b, t_adam)),
+                           v0[1], m2[1], count, idle, k_idle, inv_b, t_adam, colsq2)),
         ("update_dense:ftz", "update_dense with the subnormal velocities set to 0",
          lambda: _batch_dense(pv, cur["wt_ca3_ca1"], g[2], v0[2], m2[2], cur["w_ec_ca1"],
                               g[3], v0[3], m2[3], cur["wt_ca1_out"], g[4], v0[4], m2[4],
@@ -1091,11 +1100,13 @@ def batch_phases(sim: Any, rec: dict[str, Any]) -> dict[str, Any]:
     after[(ref_count[:n_dg] == 0) & (after <= k_idle)] += 1
     rows_dg = int(np.sum(after < k_idle))
     rows_scaled = int(np.sum(after <= k_idle))
+    row_scaling = 3.0 * rows_scaled * n_ec  # EC -> DG's rows: in update_dg with SGD
+    adam = pv[K.ADAM] > 0.5
     flops = {
-        "update_dg": 4.0 * rows_dg * (n_ec + n_ca3),
+        "update_dg": 4.0 * rows_dg * (n_ec + n_ca3) + (0.0 if adam else row_scaling),
         "update_dense": 4.0 * (n_ca3 * n_ca1 + 2 * n_ca1 * n_ec),
         "update_bias": 4.0 * (n_dg + n_ca3 + n_ca1 + n_ec),
-        "scaling": 3.0 * (rows_scaled * n_ec + n_dg * n_ca3 + n_ca3 * n_ca1),
+        "scaling": 3.0 * (n_dg * n_ca3 + n_ca3 * n_ca1) + (row_scaling if adam else 0.0),
         "homeostasis": 0.0,
     }
     flops["update_dg:ftz"] = flops["update_dg"]

@@ -31,10 +31,13 @@ from hippoviz.sim.inputs import (
 )
 from hippoviz.sim.kernel import (
     _apply_update,
+    _apply_update_rows,
     _object_drive,
     _object_learn,
     _recurrent_drive,
     _recurrent_learn,
+    normalise_columns,
+    normalise_rows,
 )
 from hippoviz.sim.network import (
     block_forward,
@@ -435,3 +438,41 @@ def test_boundary_vector_cells_fire_at_their_distance_from_a_wall() -> None:
     assert r[0] < 1e-7 and r[5] < r[1]  # wall 0's border cell far off; wall 2's BVC 0.3 m out
     sigma = 0.122 * (0.3 / 0.183 + 1.0)
     assert abs(r[5] - np.exp(-0.3 ** 2 / (2 * sigma ** 2))) < 1e-12
+
+
+@pytest.mark.parametrize("decay", [0.0, 0.01])
+def test_row_update_with_scaling_in_the_same_pass(decay: float) -> None:
+    """The DG rows' update with EC -> DG's synaptic scaling and DG -> CA3's column norms done in
+    its pass over the weights gives the same bits as the update followed by the separate
+    scaling passes; rows without a gradient this batch (idle >= 1) read the zero row and give
+    the same bits as reading their all-zero gradient; idle rows stay untouched."""
+    n, k, k_idle = 64, 48, 3
+    w = RNG.standard_normal((n, k)).astype(np.float32)
+    v = (0.01 * RNG.standard_normal((n, k))).astype(np.float32)
+    idle = RNG.integers(0, k_idle + 3, n).astype(np.int64)
+    g = np.where((idle == 0)[:, None], RNG.standard_normal((n, k)), 0.0).astype(np.float32)
+    w_a, v_a, g_a = w.copy(), v.copy(), g.copy()
+    no_cols = np.zeros(0, np.float64)
+    _apply_update_rows(w_a, g_a, v_a, 0.05, 0.9, 1 / 12, idle, k_idle, decay, 0.0,
+                       np.zeros(k, np.float32), no_cols)
+    rows, cols = w_a.copy(), w_a.copy()
+    normalise_rows(rows, 1.0, idle, k_idle)
+    normalise_columns(cols, 1.0)
+    w_b, v_b, g_b = w.copy(), v.copy(), g.copy()
+    zrow = np.zeros(k, np.float32)
+    _apply_update_rows(w_b, g_b, v_b, 0.05, 0.9, 1 / 12, idle, k_idle, decay, 1.0, zrow,
+                       no_cols)
+    assert w_b.tobytes() == rows.tobytes() and v_b.tobytes() == v_a.tobytes()
+    assert not zrow.any() and not g_b.any()
+    w_c, v_c = w.copy(), v.copy()
+    colsq = np.full(k, 7.0)
+    _apply_update_rows(w_c, g.copy(), v_c, 0.05, 0.9, 1 / 12, idle, k_idle, decay, 0.0,
+                       np.zeros(k, np.float32), colsq)
+    assert w_c.tobytes() == w_a.tobytes()
+    from hippoviz.sim.kernel import scale_columns
+
+    scale_columns(w_c, 1.0, colsq)
+    assert w_c.tobytes() == cols.tobytes()
+    skipped = idle > k_idle
+    assert skipped.any() and (w_a[skipped] == w[skipped]).all()
+    assert (w_a[~skipped] != w[~skipped]).any()
