@@ -258,6 +258,27 @@ def _add_squares(row: NDArray[np.float32], s: NDArray[np.float64]) -> None:
         s[j] += row[j] * row[j]
 
 
+@njit(cache=True, nogil=True)
+def _add_block_rows(g: NDArray[np.float32], xb: NDArray[np.float32], ns: int,
+                    on: NDArray[np.bool_], coef: NDArray[np.float32], units: NDArray[np.int64],
+                    n_units: int, seen: NDArray[np.bool_]) -> None:
+    # g[j] += coef[s, j] * xb[s] for each listed unit j and each of the first ns steps s with
+    # on[s, j], in step order: every element receives the same products in the same order as
+    # when they are added step by step (same flags as run_steps: no fastmath), but each row of g
+    # is read once. Clears on, seen.
+    for u in range(n_units):
+        j = units[u]
+        seen[j] = False
+        row = g[j]
+        for s in range(ns):
+            if on[s, j]:
+                on[s, j] = False
+                c = coef[s, j]
+                x = xb[s]
+                for i in range(row.shape[0]):
+                    row[i] += c * x[i]
+
+
 @njit(cache=True, nogil=True, fastmath=True)
 def _dot(a: NDArray[np.float32], b: NDArray[np.float32]) -> float:
     """``a . b`` summed in float64, vectorised (the order of the sum is the compiler's, the same
@@ -722,6 +743,13 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
     zrow1 = np.zeros(n_ec, np.float32)  # the gradient row of a unit without one in a batch
     zrow2 = np.zeros(n_ca3, np.float32)
     colsq2 = np.zeros(n_ca3, np.float64)  # DG -> CA3's squared column norms
+    # EC -> DG gradient rows of a block, added at its end: per step, which units and with what
+    # coefficient (of the step's EC input); the units in order of first appearance
+    pend_on = np.zeros((BLOCK, n_dg), np.bool_)
+    pend_coef = np.zeros((BLOCK, n_dg), np.float32)
+    pend_units = np.zeros(n_dg, np.int64)
+    pend_seen = np.zeros(n_dg, np.bool_)
+    n_pend = 0
     no_cols = np.zeros(0, np.float64)
     d1 = np.zeros(n_dg, np.float32)
     d2 = np.zeros(n_ca3, np.float32)
@@ -967,6 +995,7 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                 e_tot += e_grp[gi]
                 x_tot += x_grp[gi]
             if not math.isfinite(e_tot):
+                _add_block_rows(g1, xinb, sb, pend_on, pend_coef, pend_units, n_pend, pend_seen)
                 return s
             mm = e_tot / max(x_tot, 1e-12)
             samples[s, S_MM_TOTAL] = mm
@@ -1056,18 +1085,27 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                         dg_idle[j] = -1
                     gb1[j] += d1[j]
                     dj = d1[j]
-                    grow = g1[j]
+                    # EC -> DG's gradient row: noted here, added for the whole block at once
+                    # (_add_block_rows), so that a row is read once however many steps its
+                    # unit is active in
+                    if not pend_seen[j]:
+                        pend_seen[j] = True
+                        pend_units[n_pend] = j
+                        n_pend += 1
+                    pend_on[sb, j] = True
                     if c_dg > 0.0 and q < m1:  # (a float32 of its own: dj's type stays)
-                        dc = np.float32(dj - c_dg * hj)
-                        for i in range(n_ec):
-                            grow[i] += dc * xin[i]
+                        pend_coef[sb, j] = np.float32(dj - c_dg * hj)
                     else:
-                        for i in range(n_ec):
-                            grow[i] += dj * xin[i]
+                        pend_coef[sb, j] = dj
                 counters[0] += 1
                 if tp:
                     t_lap = _lap(prof, P_GRAD, t_lap)
                 if counters[0] >= batch:
+                    _add_block_rows(g1, xinb, sb + 1, pend_on, pend_coef, pend_units, n_pend,
+                                    pend_seen)
+                    n_pend = 0
+                    if tp:
+                        t_lap = _lap(prof, P_GRAD, t_lap)
                     inv_b = 1.0 / counters[0]
                     adam = pv[ADAM] > 0.5
                     counters[1] += 1
@@ -1225,5 +1263,8 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                 r_ca1[act3[q]] = 0.0
             if tp:
                 t_lap = _lap(prof, P_SPIKES, t_lap)
+        # (a block that ends with the chunk, not with a batch)
+        _add_block_rows(g1, xinb, nb, pend_on, pend_coef, pend_units, n_pend, pend_seen)
+        n_pend = 0
         s0 += nb
     return -1

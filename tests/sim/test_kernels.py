@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from numba import njit
 
 from hippoviz import params as P
 from hippoviz.sim import build
@@ -30,6 +31,7 @@ from hippoviz.sim.inputs import (
     object_rates_np,
 )
 from hippoviz.sim.kernel import (
+    _add_block_rows,
     _apply_update,
     _apply_update_rows,
     _object_drive,
@@ -476,3 +478,44 @@ def test_row_update_with_scaling_in_the_same_pass(decay: float) -> None:
     skipped = idle > k_idle
     assert skipped.any() and (w_a[skipped] == w[skipped]).all()
     assert (w_a[~skipped] != w[~skipped]).any()
+
+
+@njit(cache=False, nogil=True)
+def _add_step_by_step(g, xb, ns, on, coef):  # type: ignore[no-untyped-def]
+    # the EC -> DG gradient rows added as each step comes (same flags as run_steps)
+    for s in range(ns):
+        for j in range(g.shape[0]):
+            if on[s, j]:
+                c = coef[s, j]
+                row = g[j]
+                x = xb[s]
+                for i in range(row.shape[0]):
+                    row[i] += c * x[i]
+
+
+def test_block_gradient_rows_equal_step_by_step() -> None:
+    """EC -> DG's gradient rows added once per block (each row read once) give the same bits as
+    adding each step's rows as the step comes; the bookkeeping is cleared for the next block."""
+    n_dg, n_ec, ns = 50, 33, 12
+    g0 = RNG.standard_normal((n_dg, n_ec)).astype(np.float32)
+    xb = RNG.uniform(size=(32, n_ec)).astype(np.float32)
+    on = RNG.uniform(size=(32, n_dg)) < 0.2
+    on[ns:] = False
+    coef = RNG.standard_normal((32, n_dg)).astype(np.float32)
+    want = g0.copy()
+    _add_step_by_step(want, xb, ns, on, coef)
+    units = np.zeros(n_dg, np.int64)
+    seen = np.zeros(n_dg, np.bool_)
+    n_units = 0
+    for s in range(ns):  # units in order of first appearance, as run_steps notes them
+        for j in np.flatnonzero(on[s]):
+            if not seen[j]:
+                seen[j] = True
+                units[n_units] = j
+                n_units += 1
+    got = g0.copy()
+    on_k = on.copy()
+    _add_block_rows(got, xb, ns, on_k, coef, units, n_units, seen)
+    assert got.tobytes() == want.tobytes()
+    assert not on_k.any() and not seen.any()
+    assert not np.array_equal(got, g0)
