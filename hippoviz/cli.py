@@ -634,15 +634,20 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(json.dumps(res))
     else:
         print(f"preset {args.preset}: {res['steps_per_second']:.0f} steps/s "
-              f"({res['steps_per_second'] / 100:.0f}x real time), learning and spikes on")
-        print(f"  achieved {res['achieved_gflops']:.2f} GFLOP/s of model arithmetic; NumPy "
-              f"float32 GEMM on this machine: {res['numpy_gemm_gflops']:.1f} GFLOP/s")
+              f"({res['real_time_factor']:.0f}x real time), learning and spikes on")
+        g, g1 = res["numpy_gemm_gflops"], res["numpy_gemm_gflops_one_thread"]
+        a = res["achieved_gflops"]
+        print(f"  achieved {a:.2f} GFLOP/s of model arithmetic on one thread; NumPy float32 "
+              f"GEMM on this machine: {g:.1f} GFLOP/s on {res['blas_threads']} BLAS "
+              f"thread(s) ({100 * a / g:.0f} %), {g1:.1f} on one ({100 * a / g1:.0f} %)")
         print(f"  memory: simulator {res['simulator_mb']:.0f} MB; whole process "
               f"{res['rss_mb']:.0f} MB RSS (NumPy, SciPy and Numba's LLVM included)")
         if "phases" in res:
             print("  where a step's time goes (a second, timed run):")
             for name, ph in res["phases"].items():
                 print(f"    {name:32s} {100 * ph['share']:5.1f} %  {ph['us_per_step']:7.1f} us")
+            print(f"  the block's EC -> DG product: {res['ec_dg_product_gflops']:.1f} GFLOP/s "
+                  f"({100 * res['ec_dg_product_gflops'] / g1:.0f} % of one-thread GEMM)")
     return 0
 
 

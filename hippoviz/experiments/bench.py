@@ -37,18 +37,30 @@ def model_flops_per_step(params: Params, n_ec: int) -> float:
     return float(fwd + bwd + grad + update)
 
 
-def numpy_gemm_gflops(n: int = 1024, repeats: int = 5) -> float:
-    """Best-of float32 GEMM speed of NumPy's BLAS on this machine."""
+def numpy_gemm_gflops(n: int = 1024, repeats: int = 5, threads: int | None = None) -> float:
+    """Best-of float32 GEMM speed of NumPy's BLAS on this machine, with all of BLAS's threads
+    (``threads`` None) or at most ``threads`` of them."""
+    from threadpoolctl import threadpool_limits
+
     rng = np.random.default_rng(0)
     a = rng.standard_normal((n, n), dtype=np.float32)
     b = rng.standard_normal((n, n), dtype=np.float32)
-    a @ b
-    best = np.inf
-    for _ in range(repeats):
-        t = time.perf_counter()
+    with threadpool_limits(limits=threads, user_api="blas"):
         a @ b
-        best = min(best, time.perf_counter() - t)
+        best = np.inf
+        for _ in range(repeats):
+            t = time.perf_counter()
+            a @ b
+            best = min(best, time.perf_counter() - t)
     return 2 * n**3 / best / 1e9
+
+
+def blas_threads() -> int:
+    """How many threads NumPy's BLAS runs a GEMM on here (0 if it cannot tell)."""
+    from threadpoolctl import threadpool_info
+
+    return max((int(i.get("num_threads", 0)) for i in threadpool_info()
+                if i.get("user_api") == "blas"), default=0)
 
 
 def run_bench(params: Params, seconds: float = 10.0, seed: int = 1,
@@ -82,6 +94,10 @@ def run_bench(params: Params, seconds: float = 10.0, seed: int = 1,
         us = (time.perf_counter() - t1) / p_steps * 1e6
         phases = {name: {"share": f, "us_per_step": f * us}
                   for name, f in sim.phase_profile().items()}
+        # the block products of phase B: EC -> DG, and the EC III -> CA1 shortcut when it is on
+        n = params.network
+        prod = n.n_dg * sim.n_ec + (n.n_ca1 * sim.n_ec if params.inputs.gamma_ta > 0 else 0)
+        product_gflops = 2.0 * prod / (phases["EC -> DG product"]["us_per_step"] * 1e3)
         sim.profile_phases(False)
     out = {
         "steps_per_second": sps,
@@ -92,10 +108,13 @@ def run_bench(params: Params, seconds: float = 10.0, seed: int = 1,
         "model_flops_per_step": flops,
         "achieved_gflops": sps * flops / 1e9,
         "numpy_gemm_gflops": numpy_gemm_gflops(),
+        "numpy_gemm_gflops_one_thread": numpy_gemm_gflops(threads=1),
+        "blas_threads": blas_threads(),
         "rss_mb": rss_kb / 1024.0,
         "simulator_mb": sim_mb,
         "layer_sizes": sim.layer_sizes,
     }
     if profile:
         out["phases"] = phases
+        out["ec_dg_product_gflops"] = product_gflops
     return out

@@ -97,9 +97,11 @@ def test_bench_json(capsys: pytest.CaptureFixture[str]) -> None:
     rc, out, _ = _cli(["bench", "--preset", "small", "--seconds", "1", "--json"], capsys)
     assert rc == 0
     d = json.loads(out)
-    for k in ("steps_per_second", "achieved_gflops", "numpy_gemm_gflops", "rss_mb"):
+    for k in ("steps_per_second", "achieved_gflops", "numpy_gemm_gflops",
+              "numpy_gemm_gflops_one_thread", "blas_threads", "rss_mb"):
         assert d[k] > 0
-    assert "phases" not in d
+    assert d["real_time_factor"] == pytest.approx(d["steps_per_second"] * 0.01)
+    assert "phases" not in d and "ec_dg_product_gflops" not in d
 
 
 def test_bench_profile_reports_each_phase(capsys: pytest.CaptureFixture[str]) -> None:
@@ -108,12 +110,18 @@ def test_bench_profile_reports_each_phase(capsys: pytest.CaptureFixture[str]) ->
     rc, out, _ = _cli(["bench", "--preset", "small", "--seconds", "0.5", "--profile",
                        "--json"], capsys)
     assert rc == 0
-    ph = json.loads(out)["phases"]
+    d = json.loads(out)
+    ph = d["phases"]
     assert list(ph) == list(PROFILE_PHASES)
+    # the product's speed is its FLOPs over its phase's time (small preset: no shortcut)
+    n_dg, n_ec = d["layer_sizes"]["dg"], d["layer_sizes"]["ec"]
+    assert d["ec_dg_product_gflops"] == pytest.approx(
+        2 * n_dg * n_ec / (ph["EC -> DG product"]["us_per_step"] * 1e3))
     assert abs(sum(v["share"] for v in ph.values()) - 1.0) < 1e-9
     assert all(v["us_per_step"] > 0 for v in ph.values())
     rc, out, _ = _cli(["bench", "--preset", "small", "--seconds", "0.5", "--profile"], capsys)
     assert rc == 0 and "weight update" in out and " us" in out
+    assert "% of one-thread GEMM" in out and "on one (" in out
 
 
 def test_version_and_help() -> None:
