@@ -702,8 +702,10 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
     """Run ``n`` steps from global step ``step0``; every array is updated in place.
 
     Steps run in blocks that end where a weight update happens: the rat and the entorhinal input
-    of a block are computed first (generator ``rs_env``), then the EC -> DG product for the whole
-    block (each weight row reused from cache), then the rest of each step (generator ``rs``).
+    of a block are computed first (generator ``rs_env``), then the EC -> DG product (and the
+    EC III -> CA1 shortcut's) for the whole block as a tiled matrix product
+    (:func:`~hippoviz.sim.network.block_forward`), then the rest of each step (generator
+    ``rs``); EC -> DG's gradient rows are added once per block (:func:`_add_block_rows`).
     Results do not depend on how a run is cut into chunks. A non-empty ``prof`` (one slot per
     :data:`PROFILE_PHASES`) accumulates the CPU cycles spent in each phase; timing changes
     nothing else.
