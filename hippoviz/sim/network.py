@@ -17,16 +17,45 @@ from numpy.typing import NDArray
 SPARSITY_CODES: dict[str, int] = {"kwta": 0, "emax": 1, "none": 2}
 
 
+#: Layers at least this large select their k-th largest through a sample (:func:`kth_largest`).
+SAMPLED_SELECT_MIN = 512
+
+
 @njit(cache=True, nogil=True)
 def kth_largest(a: NDArray[np.float32], n: int, k: int, scratch: NDArray[np.float32]) -> float:
-    """The k-th largest (1-based) of ``a[:n]`` by quickselect on ``scratch`` (no allocation)."""
+    """The k-th largest (1-based) of ``a[:n]`` (no allocation; ``scratch`` holds ``n`` values).
+
+    For a large layer and a small k (k-WTA's case) a sample of every 16th value gives a
+    threshold that about 2k values reach; those are gathered without branches and the k-th
+    largest is selected among them (when fewer than k reach it, among all). Any exact
+    selection returns the same value; this one avoids most of quickselect's mispredicted
+    branches over the whole layer."""
     if k <= 0:
         return np.inf
     if k > n:
         return -np.inf
+    if n >= SAMPLED_SELECT_MIN and 8 * k <= n:
+        ns = 0
+        for i in range(0, n, 16):
+            scratch[ns] = a[i]
+            ns += 1
+        ks = min(ns, (2 * k * ns) // n + 2)
+        t = _select(scratch, ns, ks - 1)
+        c = 0
+        for i in range(n):
+            v = a[i]
+            scratch[c] = v
+            c += 1 if v >= t else 0
+        if c >= k:  # the k largest are all >= t
+            return _select(scratch, c, k - 1)
     for i in range(n):
         scratch[i] = a[i]
-    target = k - 1  # index in descending order
+    return _select(scratch, n, k - 1)
+
+
+@njit(cache=True, nogil=True)
+def _select(scratch: NDArray[np.float32], n: int, target: int) -> float:
+    # quickselect in place on scratch[:n]: the value at index ``target`` in descending order
     lo = 0
     hi = n - 1
     while lo < hi:

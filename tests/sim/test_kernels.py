@@ -205,6 +205,21 @@ def test_network_kernels_match_twins() -> None:
 
 
 
+
+@pytest.mark.parametrize("n", [512, 1024, 4096, 4100])
+def test_kth_largest_sampled_path(n: int) -> None:
+    """Layers large enough to select through a sample: the same value as sorting, on rectified
+    drives, sorted inputs (sample thresholds at one end), ties and constant layers (where the
+    sample's threshold lets every value through)."""
+    scratch = np.zeros(n, np.float32)
+    inputs = [np.maximum(RNG.standard_normal(n), 0), np.sort(RNG.uniform(size=n)),
+              np.sort(RNG.uniform(size=n))[::-1], np.full(n, 0.5), RNG.integers(0, 4, n),
+              np.where(np.arange(n) % 16 == 0, 1.0, 0.5)]  # the sample alone is high: < k reach
+    for a in inputs:
+        a = np.ascontiguousarray(a, dtype=np.float32)
+        for k in (1, 2, 7, n // 20 + 1, n // 8, n // 8 + 1, n // 2, n):
+            assert kth_largest(a, n, k, scratch) == kth_largest_np(a, k), (k, a[:4])
+
 @pytest.mark.parametrize("n_out", [40, 43])  # a multiple of the tile, and 3 units over
 def test_block_forward_tiles(n_out: int) -> None:
     """The tiled EC -> DG product: NumPy's product to float32 rounding for every block size,
