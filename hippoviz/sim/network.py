@@ -190,18 +190,6 @@ def threshold_unit_np(a: NDArray[np.float32], mode: int, k_frac: float,
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def dense_forward(w: NDArray[np.float32], x: NDArray[np.float32], b: NDArray[np.float32],
-                  out: NDArray[np.float32]) -> None:
-    """``out = w @ x + b`` for an output-major ``w (n_out, n_in)``."""
-    for i in range(w.shape[0]):
-        s = np.float32(0.0)
-        row = w[i]
-        for k in range(x.shape[0]):
-            s += row[k] * x[k]
-        out[i] = s + b[i]
-
-
-@njit(cache=True, nogil=True, fastmath=True)
 def sparse_forward(wt: NDArray[np.float32], h: NDArray[np.float32], active: NDArray[np.int32],
                    n_active: int, b: NDArray[np.float32], out: NDArray[np.float32]) -> None:
     """``out = wt.T @ h + b`` for an input-major ``wt (n_in, n_out)`` and sparse ``h``."""
@@ -321,6 +309,7 @@ def block_forward(w: NDArray[np.float32], xb: NDArray[np.float32], nb: int,
 
 def dense_forward_np(w: NDArray[np.float32], x: NDArray[np.float32],
                      b: NDArray[np.float32]) -> NDArray[np.float32]:
+    """NumPy twin of one step of :func:`block_forward`: ``w @ x + b``."""
     return np.asarray(w @ x + b, dtype=np.float32)
 
 
