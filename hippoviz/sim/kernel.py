@@ -1130,8 +1130,8 @@ def run_steps(n: int, step0: int, pv: NDArray[np.float64], rs_env: NDArray[np.ui
                                 dg_idle[j] = 0
                             elif dg_idle[j] <= k_idle:
                                 dg_idle[j] += 1
-                        # (EC -> DG's synaptic scaling row by row as it is updated)
-                        # (and DG -> CA3's column norms gathered as it is updated)
+                        # (EC -> DG's synaptic scaling done row by row and DG -> CA3's column
+                        # norms gathered in the update's pass)
                         _apply_update_rows(w1, g1, vel[0], lr1, mom, inv_b, dg_idle,
                                            k_idle, wd, pv[WNORM], zrow1, no_cols)
                         _apply_update_rows(w2t, g2t, vel[1], lr2, mom, inv_b, dg_idle,
