@@ -177,6 +177,20 @@ def style_plot(
     if bottom:
         plot.setLabel("bottom", bottom, units=bottom_units, **style)
     plot.showGrid(x=True, y=True, alpha=0.15)
+    cache_axes(plot)
+
+
+def cache_axes(plot: Any) -> None:
+    """Keep each axis of a pyqtgraph ``PlotItem`` drawn in a pixmap of the screen's resolution.
+
+    An axis (its grid lines included) is otherwise drawn again, from its recorded picture, every
+    time a curve under it changes: at the display rate that replay cost more than the curves.
+    The pixmap is drawn anew when the axis changes (range, ticks, colours, size), and only then.
+    """
+    from PyQt6.QtWidgets import QGraphicsItem
+
+    for name in ("left", "bottom", "right", "top"):
+        plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
 def waiting_text(message: str = "waiting for data…") -> pg.TextItem:

@@ -13,6 +13,7 @@ from PyQt6.QtCore import QPointF, QRectF, Qt, pyqtSignal
 from PyQt6.QtGui import QAction, QActionGroup, QColor, QPainter, QPainterPath, QPen
 from PyQt6.QtWidgets import QComboBox, QLabel, QToolBar, QVBoxLayout, QWidget
 
+from hippoviz.gui import palette
 from hippoviz.gui.style import LAYER_LABELS, colormap_lut, current_theme, rgba_map
 from hippoviz.gui.views.selection import QtSelection
 from hippoviz.runtime import AddObject, ArenaShape, DataSource, MoveObject, RemoveObject, SetParams
@@ -184,6 +185,7 @@ class QtArenaView(QWidget):
             ax = pi.getAxis(name)
             ax.enableAutoSIPrefix(False)
             pi.setLabel(name, label)
+        palette.cache_axes(pi)
         self.vb = pi.getViewBox()
         self.vb.setMouseEnabled(x=False, y=False)
         lay.addWidget(self.plot, 1)

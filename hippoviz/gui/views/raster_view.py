@@ -223,6 +223,8 @@ class QtRasterView(QWidget):
         # the layer axis is wider than the theta strip's: align the plots
         self.axis.setWidth(52)
         self.theta.getAxis("left").setWidth(52)
+        palette.cache_axes(self.plot)
+        palette.cache_axes(self.theta)
 
         self.plot.scene().sigMouseClicked.connect(self._on_click)
         selection.changed.connect(self._update_band)
