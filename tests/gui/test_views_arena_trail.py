@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -91,3 +92,43 @@ def test_trail_off_and_no_samples_draw_no_trail(qtbot: Any) -> None:
     view.refresh()
     qtbot.wait(50)
     assert trail_row(view)[left: rat - 25].max() < 0.05
+
+
+def _distance_to_polyline(p: np.ndarray, line: np.ndarray) -> np.ndarray:
+    """Distance of each point of ``p`` (m, 2) to the polyline ``line`` (k, 2)."""
+    a, b = line[:-1][None], line[1:][None]
+    ab = b - a
+    t = np.clip(((p[:, None] - a) * ab).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-30), 0, 1)
+    q = a + t[..., None] * ab
+    return np.sqrt(((p[:, None] - q) ** 2).sum(-1)).min(axis=1)
+
+
+def test_thin_path_keeps_the_shape_within_a_step() -> None:
+    from hippoviz.gui.views.arena_view import thin_path
+
+    rng = np.random.default_rng(3)
+    heading = np.cumsum(rng.normal(0.0, 0.15, 800))  # a wandering path, 10 ms samples
+    xy = np.cumsum(np.stack([np.cos(heading), np.sin(heading)], 1) * 0.002, axis=0)
+    step = 0.01
+    keep = np.array([100, 200, 555])
+    idx = thin_path(xy, step, keep=keep)
+    assert idx[0] == 0 and idx[-1] == len(xy) - 1
+    assert set(keep) <= set(idx.tolist())
+    assert np.all(np.diff(idx) > 0)
+    assert len(idx) < len(xy) / 3  # points 2 mm apart, a step of 10 mm
+    assert _distance_to_polyline(xy, xy[idx]).max() < step
+    # no step (or no length): every point
+    assert np.array_equal(thin_path(xy, 0.0), np.arange(len(xy)))
+    assert np.array_equal(thin_path(xy[:2], step), np.arange(2))
+
+
+def test_trail_is_drawn_through_fewer_points_when_dense(qtbot: Any) -> None:
+    view, _src = make(qtbot, straight_run(800))  # 0.8 m in 1 mm steps
+    n_drawn = sum(p.elementCount() for p in view.trail.paths)
+    px = view.vb.viewPixelSize()[0]
+    assert px > 0.001  # a pixel is more than a sample's step here
+    assert n_drawn < 800 * 0.001 / px + 2 * TRAIL_SEGMENTS
+    # the stretches still join: the last point of each is the first of the next
+    ends = [(p.elementAt(0), p.elementAt(p.elementCount() - 1)) for p in view.trail.paths]
+    for (_a0, a1), (b0, _b1) in itertools.pairwise(ends):
+        assert (a1.x, a1.y) == (b0.x, b0.y)

@@ -27,6 +27,28 @@ STRETCHES: dict[str, tuple[float, float]] = {
 }
 TRAIL_S = 8.0
 TRAIL_SEGMENTS = 8
+#: Fewest screen pixels between two points of the trail as drawn (the samples are 10 ms apart,
+#: a fraction of a pixel: stroking all of them cost more than the rest of the arena's frame).
+TRAIL_STEP_PX = 1.5
+
+
+def thin_path(xy: NDArray[np.floating], step: float,
+              keep: NDArray[np.intp] | None = None) -> NDArray[np.intp]:
+    """Indices of the points of the path ``xy`` ``(n, 2)`` to draw: the first point, then the
+    first point of each further ``step`` of path length, the last point and every index in
+    ``keep``. A path drawn through them departs from the full one by less than ``step``."""
+    n = len(xy)
+    if n <= 2 or not step > 0:
+        return np.arange(n)
+    d = np.hypot(np.diff(xy[:, 0]), np.diff(xy[:, 1]))
+    bin_of = np.floor(np.concatenate(([0.0], np.cumsum(d))) / step)
+    mask = np.empty(n, bool)
+    mask[0] = True
+    mask[1:] = bin_of[1:] != bin_of[:-1]
+    mask[-1] = True
+    if keep is not None:
+        mask[keep] = True
+    return np.flatnonzero(mask)
 
 
 class _Trail(pg.GraphicsObject):
@@ -345,7 +367,12 @@ class QtArenaView(QWidget):
         self.rat.setStyle(angle=180.0 - math.degrees(float(s.heading_rad[-1])))
         if self.act_trail.isChecked():
             edges = np.linspace(0, len(pos), TRAIL_SEGMENTS + 1).astype(int)
-            self.trail.set_stretches([pos[edges[i]:min(len(pos), edges[i + 1] + 1)]
+            edges[-1] = len(pos) - 1
+            # the points a pixel or more apart, and each stretch's ends (stretches join)
+            px_w, px_h = self.vb.viewPixelSize()
+            idx = thin_path(pos, TRAIL_STEP_PX * min(px_w, px_h), keep=edges)
+            cut = np.searchsorted(idx, edges)
+            self.trail.set_stretches([pos[idx[cut[i]:cut[i + 1] + 1]]
                                       for i in range(TRAIL_SEGMENTS)])
         else:
             self.trail.clear()
