@@ -27,6 +27,7 @@ from PyQt6.QtWidgets import (
 )
 
 from hippoviz import params as P
+from hippoviz.gui.frame_budget import FrameBudget
 from hippoviz.gui.paint_once import PaintOnce
 from hippoviz.gui.panels.branch_panel import QtBranchPanel
 from hippoviz.gui.panels.control_bar import DEFAULT_SPEED, SPEEDS, QtControlBar
@@ -85,6 +86,14 @@ TWIN_VIEWS: tuple[str, ...] = ("Raster", "Place fields", "Mismatch", "Metrics")
 SETTINGS_VERSION = 1
 MAX_RECENT = 8
 STATUS_EVERY_S = 0.25
+
+
+def _setting_bool(settings: QSettings, key: str, default: bool) -> bool:
+    """A yes/no setting (an INI file keeps it as text)."""
+    v = settings.value(key, default)
+    if isinstance(v, str):
+        return v.strip().lower() in ("1", "true", "yes", "on")
+    return bool(v)
 
 
 def on_screen(widget: QWidget) -> bool:
@@ -172,6 +181,8 @@ class QtMainWindow(QMainWindow):
         self.view_errors: list[str] = []
         #: Smoothed refresh time of each view (ms), for the benchmark and the log.
         self.refresh_ms: dict[str, float] = {}
+        #: Refreshes of each view so far (the benchmark's redraw rates).
+        self.refresh_count: dict[str, int] = {}
         self._error_box: QMessageBox | None = None
         speed = str(self.settings.value("speed", DEFAULT_SPEED))
 
@@ -243,6 +254,10 @@ class QtMainWindow(QMainWindow):
         self._pending_drive: tuple[Future[Any], Any] | None = None
         #: Repaints each window once per frame, however many plots changed (see PaintOnce).
         self.paint_once = PaintOnce(self)
+        #: Which views redraw in a tick when drawing starves the simulation (every core busy).
+        self.frame_budget = FrameBudget(tick_s=self._period)
+        self.frame_budget.enabled = _setting_bool(self.settings, "spare_busy", True)
+        self.act_spare.setChecked(self.frame_budget.enabled)
         self.timer = QTimer(self)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self.tick)
@@ -439,6 +454,14 @@ class QtMainWindow(QMainWindow):
             theme_menu.addAction(a)
             self.theme_actions[t] = a
         self._action(m, "Reset &layout", self.default_layout)
+        m.addSeparator()
+        self.act_spare = QAction("Redraw views less often when every core is busy", self,
+                                 checkable=True, checked=True)
+        self.act_spare.setToolTip(
+            "At maximum speed on a machine whose cores are all busy, the views beside the "
+            "arena redraw a few times a second, so that drawing does not slow the simulation")
+        self.act_spare.toggled.connect(self._set_spare)
+        m.addAction(self.act_spare)
 
         m = mb.addMenu("&Help")
         #: Menus added to the menu bar go before this one.
@@ -518,9 +541,17 @@ class QtMainWindow(QMainWindow):
             panels.append(("Controls B", self.params_panel_b))
         if self.twin_strip is not None:
             panels.append(("A vs B", self.twin_strip))
+        stats = self.source.stats()
+        self.frame_budget.update(now, time.thread_time(), self.runner.sim_wait_s,
+                                 stats.playing and stats.speed is None)
+        shown = [(name, view) for name, view in [*self.views.items(), *panels]
+                 if on_screen(view)]
+        by_name = dict(shown)
+        pick = self.frame_budget.pick(
+            now, by_name, lambda n: bool(getattr(by_name[n], "redraw_in_progress", False)))
         drawn: list[QWidget] = []
-        for name, view in [*self.views.items(), *panels]:
-            if not on_screen(view):
+        for name, view in shown:
+            if name not in pick:
                 continue
             drawn.append(view)
             tic = time.perf_counter()
@@ -530,6 +561,7 @@ class QtMainWindow(QMainWindow):
                 self._view_failed(name, traceback.format_exc())
             ms = 1000 * (time.perf_counter() - tic)
             self.refresh_ms[name] = 0.9 * self.refresh_ms.get(name, ms) + 0.1 * ms
+            self.refresh_count[name] = self.refresh_count.get(name, 0) + 1
         if self.env_panel.isVisible():
             self.env_panel.refresh()
         self.paint_once.flush(drawn)
@@ -574,10 +606,31 @@ class QtMainWindow(QMainWindow):
         else:
             self.lbl_sps.setText(f"{st.steps_per_s:,.0f} steps/s")
         self.lbl_rt.setText(f"{st.x_realtime:,.1f}× real time")
-        self.lbl_fps.setText(f"{self.display_fps:.0f} fps")
+        self._update_fps_label()
         self.lbl_drop.setText(f"{self.dropped_frames:,} dropped")
         self._update_health()
         self._update_plasticity()
+
+    def _set_spare(self, on: bool) -> None:
+        self.settings.setValue("spare_busy", on)
+        if hasattr(self, "frame_budget"):
+            self.frame_budget.enabled = on
+            self._update_fps_label()
+
+    def _update_fps_label(self) -> None:
+        text = f"{self.display_fps:.0f} fps"
+        hz = self.frame_budget.views_hz if self.frame_budget.active else None
+        if hz is not None:
+            text += f" · views {hz:.0f} Hz"
+            tip = (f"Display frames per second. Every core is busy, so the views beside the "
+                   f"arena redraw about {hz:.0f} times a second (one per frame), leaving the "
+                   f"CPU to the simulation (View ▸ Redraw views less often when every core is "
+                   f"busy)")
+        else:
+            tip = "Display frames per second"
+        if self.lbl_fps.text() != text:
+            self.lbl_fps.setText(text)
+            self.lbl_fps.setToolTip(tip)
 
     def _update_plasticity(self) -> None:
         params = self.source.params()

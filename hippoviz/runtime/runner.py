@@ -66,7 +66,7 @@ from hippoviz.runtime.maps import MapJob, MapWorker
 from hippoviz.runtime.rings import SampleRing, SpikeRing
 from hippoviz.runtime.session import Applied, Builder, Session, SimulatorLike, Stop
 from hippoviz.runtime.source import ArenaShape, Health, MetricsPoint, RateMaps, Stats
-from hippoviz.runtime.threads import limit_threads
+from hippoviz.runtime.threads import limit_threads, run_queue_wait_s
 from hippoviz.runtime.twin import DiffPoint, Twin
 from hippoviz.sim import HIDDEN, WEIGHT_NAMES, Chunk, SimulationDiverged
 
@@ -248,6 +248,14 @@ class SimRunner:
     def maps_idle(self) -> bool:
         """No rate-map or metrics job queued or running (for tests)."""
         return self._maps.idle
+
+    def sim_wait_s(self) -> float | None:
+        """Seconds the simulation thread has so far spent runnable but waiting for a CPU
+        (Linux; None elsewhere, or while it does not run): what the window's drawing costs the
+        simulation when every core is busy (``hippoviz.gui.frame_budget``)."""
+        t = self._thread
+        tid = t.native_id if t is not None and t.is_alive() else None
+        return None if tid is None else run_queue_wait_s(tid)
 
     @property
     def alive(self) -> bool:

@@ -87,6 +87,17 @@ def lower_thread_priority(niceness: int = 5) -> bool:
     return True
 
 
+def run_queue_wait_s(tid: int) -> float | None:
+    """Seconds thread ``tid`` of this process has spent so far runnable but waiting for a CPU
+    (the kernel's scheduler statistics; Linux), or None where the kernel does not say. Waits
+    for a lock or for I/O are not in it: it grows only when every core is taken."""
+    try:
+        with open(f"/proc/self/task/{tid}/schedstat", "rb") as fh:
+            return int(fh.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def limit_threads(n: int = 1, niceness: int = 0) -> dict[str, Any]:
     """Limit BLAS and Numba threads to ``n`` and optionally lower this thread's priority.
 

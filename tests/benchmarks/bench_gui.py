@@ -14,7 +14,10 @@ Measures, on this machine:
 - the same figures with each view shown in turn (``--views``; the JSON's ``views``: name ->
   ``app_vs_headless``, ``display_fps``, ``timer10ms_p99_ms``, the GUI thread's milliseconds of CPU
   per frame, ...) and with every dock floating at once, next to what the app's own status bar
-  showed meanwhile (``status_bar_steps_per_s``, ``status_bar_fps``);
+  showed meanwhile (``status_bar_steps_per_s``, ``status_bar_fps``), each view's refreshes a
+  second (``refreshes_per_s``) and whether the window spared its views meanwhile
+  (``frame_budget``: the share of the row it did, the spared views' redraws a second, the
+  simulation thread's wait for a CPU per second of the GUI thread's; hippoviz.gui.frame_budget);
 - optionally with other processes keeping cores busy (``--busy 1``), and with a cProfile of the
   GUI thread per view (``--profile DIR``).
 
@@ -155,6 +158,8 @@ def app_figures(preset: str, seconds: float, rows: tuple[str, ...] = ("default",
     def read_status() -> None:
         state["status"].append((status_number(win.lbl_sps.text()),
                                 status_number(win.lbl_fps.text())))
+        fb = win.frame_budget
+        state["budget"].append((fb.active, fb.views_hz if fb.active else None, fb.ratio))
 
     status_timer = QTimer()
     status_timer.timeout.connect(read_status)
@@ -220,7 +225,9 @@ def app_figures(preset: str, seconds: float, rows: tuple[str, ...] = ("default",
         state["drop0"] = win.dropped_frames
         state["frames"] = 0
         state["status"] = []
+        state["budget"] = []
         state["refresh0"] = dict(win.refresh_ms)
+        state["count0"] = dict(win.refresh_count)
         state["tids"] = {"gui": threading.main_thread().native_id,
                          "sim": win.runner._thread.native_id,
                          "maps": win.runner._maps._thread.native_id}
@@ -267,6 +274,16 @@ def app_figures(preset: str, seconds: float, rows: tuple[str, ...] = ("default",
                                   if lat.size else {})
         r["refresh_ms"] = {k: round(v, 2) for k, v in win.refresh_ms.items()
                            if state["refresh0"].get(k) != v}
+        # the views' refreshes a second (the display timer refreshes each view on screen every
+        # tick, unless views are spared: frame_budget)
+        r["refreshes_per_s"] = {k: round((v - state["count0"].get(k, 0)) / wall, 1)
+                                for k, v in win.refresh_count.items()
+                                if v != state["count0"].get(k, 0)}
+        bud = state["budget"][1:] or [(False, None, float("nan"))]
+        hz = [h for _a, h, _r in bud if h is not None]
+        r["frame_budget"] = {"sparing": float(np.mean([a for a, _h, _r in bud])),
+                             "views_hz": float(np.median(hz)) if hz else None,
+                             "wait_per_gui_s": float(np.nanmedian([x for _a, _h, x in bud]))}
         st = np.array(state["status"][1:] or [(float("nan"), float("nan"))])
         r["status_bar_steps_per_s"] = float(np.nanmedian(st[:, 0]))
         r["status_bar_fps"] = float(np.nanmedian(st[:, 1]))
@@ -378,14 +395,16 @@ def run(args: argparse.Namespace, ap: argparse.ArgumentParser) -> int:
             continue
         print(f"{k:>24}: {v:.3g}" if isinstance(v, float) else f"{k:>24}: {v}")
     head = (f"{'view':>14} {'app/headless':>12} {'fps':>5} {'p99 ms':>7} {'gui ms/frame':>12} "
-            f"{'gui cpu':>7} {'status steps/s':>14} {'status fps':>10} {'edit ms p99':>11}")
+            f"{'gui cpu':>7} {'status steps/s':>14} {'status fps':>10} {'edit ms p99':>11} "
+            f"{'spared':>6} {'views Hz':>8}")
     print(head)
     for name, r in res["views"].items():
         edit_p99 = r["gating_latency_ms"].get("p99", float("nan"))
         print(f"{name:>14} {r['app_vs_headless']:>12.0%} {r['display_fps']:>5.1f} "
               f"{r['timer10ms_p99_ms']:>7.1f} {r['gui_ms_per_frame']:>12.1f} "
               f"{r['cpu_share']['gui']:>7.2f} {r['status_bar_steps_per_s']:>14,.0f} "
-              f"{r['status_bar_fps']:>10.0f} {edit_p99:>11.1f}")
+              f"{r['status_bar_fps']:>10.0f} {edit_p99:>11.1f} "
+              f"{r['frame_budget']['sparing']:>6.0%} {r['frame_budget']['views_hz'] or 0:>8.1f}")
     return 0
 
 
