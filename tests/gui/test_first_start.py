@@ -187,16 +187,24 @@ def _on_screen_pixels(widget: Any) -> np.ndarray:
         :, : img.width(), :3].copy()
 
 
+@pytest.mark.parametrize("starved", [False, True], ids=["core free", "views spared"])
 def test_switching_to_the_circuit_while_running_never_blanks_the_window(
-        qtbot: Any, app_window: Any) -> None:
+        qtbot: Any, app_window: Any, starved: bool) -> None:
+    """Also while every core is busy and the views beside the arena are spared (made to
+    happen here: the simulation thread is said to wait for a CPU twice as long as the GUI
+    draws)."""
     win = app_window()
     screen = win.screen().geometry()
     win.move(screen.topLeft())
     win.resize(min(1280, screen.width()), min(800, screen.height()))
     native = int(win.winId())
+    if starved:
+        win.runner.sim_wait_s = lambda: 2.0 * time.thread_time()
     win.controls.speed_box.setCurrentText("max")
     win.controls.play()
     qtbot.waitUntil(lambda: win.source.step() > 100, timeout=20000)
+    if starved:
+        qtbot.waitUntil(lambda: win.frame_budget.active, timeout=5000)
     win.docks["Circuit"].raise_()
     qtbot.waitUntil(lambda: "Circuit" in win.views, timeout=10000)
     # the first OpenGL view did not make Qt re-create the native window (which the X server
