@@ -2,9 +2,11 @@
 
 Measures, on this machine:
 
-- headless simulation throughput (steps/s of ``sim.run_chunk`` in one thread);
+- headless simulation throughput (steps/s of ``sim.run_chunk`` in one thread), before the app
+  and again after each of its rows (the app paused meanwhile);
 - the app's throughput at maximum speed with the default layout (all default-visible views
-  drawing), as a fraction of headless;
+  drawing), as a fraction of headless (of the mean of the headless runs just before and just
+  after that row: the speed of a shared machine drifts by 10-20 % over minutes);
 - display frames per second and dropped frames;
 - the p99 interval of a 10 ms QTimer on the GUI thread while the simulation runs;
 - the garbage collector's full passes (count, longest), which stall every thread;
@@ -48,14 +50,20 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 
 
+_HEADLESS: dict[str, Any] = {}
+
+
 def headless_steps_per_s(preset: str, seconds: float) -> tuple[float, float]:
-    """Steps per wall second and per CPU second of the bare simulator in this thread."""
+    """Steps per wall second and per CPU second of the bare simulator in this thread (one
+    simulator per preset, built once and run on from where it stopped)."""
     from hippoviz import params as P
     from hippoviz.runtime.threads import limit_threads
     from hippoviz.sim import build
 
     limit_threads(1)
-    sim = build(P.load_preset(preset), 1)
+    sim = _HEADLESS.get(preset)
+    if sim is None:
+        sim = _HEADLESS[preset] = build(P.load_preset(preset), 1)
     sim.run_chunk(200)  # compile / load the cache
     n, t0, c0 = 0, time.perf_counter(), time.thread_time()
     while time.perf_counter() - t0 < seconds:
@@ -118,9 +126,12 @@ def arrange(win: Any, row: str, screen: tuple[int, int] = (1600, 1000)) -> None:
 
 
 def app_figures(preset: str, seconds: float, rows: tuple[str, ...] = ("default",),
-                profile_dir: str | None = None, settle_s: float = 1.5) -> dict[str, Any]:
+                profile_dir: str | None = None, settle_s: float = 1.5,
+                headless_between: bool = False) -> dict[str, Any]:
     """Run the app at maximum speed and measure it ``seconds`` in each layout of ``rows``
-    ("default": the default layout as it opens; the names of :data:`VIEW_ROWS`)."""
+    ("default": the default layout as it opens; the names of :data:`VIEW_ROWS`); with
+    ``headless_between``, the bare simulator ``seconds`` after each row, the app paused
+    (``out["headless"]``: one ``(steps/s, steps per CPU s)`` a row)."""
     from PyQt6.QtCore import QSettings, Qt, QTimer
     from PyQt6.QtWidgets import QApplication
 
@@ -136,7 +147,7 @@ def app_figures(preset: str, seconds: float, rows: tuple[str, ...] = ("default",
     win.show()
     win.resize(1280, 800)
     win.controls.speed_box.setCurrentText("max")
-    out: dict[str, Any] = {"rows": {}}
+    out: dict[str, Any] = {"rows": {}, "headless": []}
     intervals: list[float] = []
     probe = QTimer()
     probe.setTimerType(Qt.TimerType.PreciseTimer)
@@ -288,6 +299,20 @@ def app_figures(preset: str, seconds: float, rows: tuple[str, ...] = ("default",
         r["status_bar_steps_per_s"] = float(np.nanmedian(st[:, 0]))
         r["status_bar_fps"] = float(np.nanmedian(st[:, 1]))
         out["rows"][state["row"]] = r
+        if headless_between:
+            # the machine's speed drifts over minutes: the bare simulator again, now, with the
+            # app paused (the GUI thread runs it; nothing draws meanwhile)
+            win.controls.pause()
+            QTimer.singleShot(300, measure_headless)
+        else:
+            next_row()
+
+    def measure_headless() -> None:
+        if win.source.stats().playing:
+            QTimer.singleShot(50, measure_headless)
+            return
+        out["headless"].append(headless_steps_per_s(preset, seconds))
+        win.controls.play()
         next_row()
 
     QTimer.singleShot(1500, start)
@@ -366,14 +391,20 @@ def run(args: argparse.Namespace, ap: argparse.ArgumentParser) -> int:
     before = headless_steps_per_s(args.preset, args.seconds)
     res["headless_load_average"] = os.getloadavg()[0]
     app = app_figures(args.preset, args.seconds, ("default", *rows), args.profile,
-                      args.settle)
-    after = headless_steps_per_s(args.preset, args.seconds)
+                      args.settle, headless_between=True)
+    between = app["headless"]
+    after = between[-1]
     # the mean of a run before and one after the app: the machine's load drifts
     res["headless_steps_per_s"] = 0.5 * (before[0] + after[0])
     res["headless_steps_per_cpu_s"] = 0.5 * (before[1] + after[1])
     res["headless_before_after"] = [round(before[0]), round(after[0])]
-    hl, hl_cpu = res["headless_steps_per_s"], res["headless_steps_per_cpu_s"]
-    for r in app["rows"].values():
+    # each row against the bare simulator measured just before and just after it (the
+    # machine's speed drifts by 10-20 % over minutes on a shared host)
+    around = [before, *between]
+    for i, r in enumerate(app["rows"].values()):
+        hl = 0.5 * (around[i][0] + around[i + 1][0])
+        hl_cpu = 0.5 * (around[i][1] + around[i + 1][1])
+        r["headless_steps_per_s"] = hl
         r["app_vs_headless"] = r["app_steps_per_s"] / hl
         # per CPU second of the simulation thread: what the app costs the simulation when the
         # machine is shared (CPU starvation by other processes divides out; GIL waits do not)
