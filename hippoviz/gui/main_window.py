@@ -69,6 +69,7 @@ from hippoviz.runtime import (
     log_from_wire,
 )
 from hippoviz.runtime.compile import COMPILING_TEXT
+from hippoviz.runtime.runner import RATEMAPS_EVERY_S
 from hippoviz.runtime.session import Builder
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,8 @@ TWIN_VIEWS: tuple[str, ...] = ("Raster", "Place fields", "Mismatch", "Metrics")
 SETTINGS_VERSION = 1
 MAX_RECENT = 8
 STATUS_EVERY_S = 0.25
+#: Rate maps are published this many times less often while the views are spared.
+SPARED_MAPS_FACTOR = 2.0
 
 
 def _setting_bool(settings: QSettings, key: str, default: bool) -> bool:
@@ -544,6 +547,7 @@ class QtMainWindow(QMainWindow):
         stats = self.source.stats()
         self.frame_budget.update(now, time.thread_time(), self.runner.sim_wait_s,
                                  stats.playing and stats.speed is None)
+        self._spare_maps(self.frame_budget.active)
         shown = [(name, view) for name, view in [*self.views.items(), *panels]
                  if on_screen(view)]
         by_name = dict(shown)
@@ -610,6 +614,17 @@ class QtMainWindow(QMainWindow):
         self.lbl_drop.setText(f"{self.dropped_frames:,} dropped")
         self._update_health()
         self._update_plasticity()
+
+    def _spare_maps(self, spare: bool) -> None:
+        """While views are spared, rate maps are smoothed half as often (the map worker's
+        time too comes out of the simulation's when every core is busy)."""
+        every = (SPARED_MAPS_FACTOR if spare else 1.0) * RATEMAPS_EVERY_S
+        runners = [self.runner]
+        if self.runner.branch_b is not None:
+            runners.append(self.runner.branch_b)
+        for r in runners:
+            if r.ratemaps_every_s != every:
+                r.ratemaps_every_s = every
 
     def _set_spare(self, on: bool) -> None:
         self.settings.setValue("spare_busy", on)

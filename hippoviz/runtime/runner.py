@@ -156,6 +156,9 @@ class SimRunner:
         self._ready = threading.Event()
         self._first_build_done = threading.Event()  # set even when the first build failed
         self._thread: threading.Thread | None = None
+        #: Wall seconds between two rate-map publications (smoothed by the map worker); the
+        #: window doubles it while it spares its views (every core busy).
+        self.ratemaps_every_s = RATEMAPS_EVERY_S
 
         # state owned by the simulation thread
         #: The session of the current build (None until the first build, or if it failed).
@@ -957,7 +960,7 @@ class SimRunner:
                 except Exception as exc:
                     self._emit(Error(f"cannot publish {slot.name}: {exc}",
                                      traceback.format_exc()))
-        want_maps = self._due(slots.ratemaps, RATEMAPS_EVERY_S)
+        want_maps = self._due(slots.ratemaps, self.ratemaps_every_s)
         now = time.monotonic()
         want_metrics = (session.t_s >= self._next_metrics_t
                         and now - self._last_metrics_wall >= METRICS_MIN_WALL_S)

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from hippoviz.gui.frame_budget import ALWAYS, FrameBudget
+from hippoviz.runtime.runner import RATEMAPS_EVERY_S
 from hippoviz.runtime.threads import run_queue_wait_s
 
 from .helpers import distinct_colours
@@ -177,6 +178,8 @@ def test_window_spares_the_raster_while_starved_and_keeps_drawing(
     assert distinct_colours(win.views["Raster"]) >= 6  # still drawn, not blank
     qtbot.waitUntil(lambda: " · views " in win.lbl_fps.text(), timeout=3000)
     assert "Hz" in win.lbl_fps.text() and "busy" in win.lbl_fps.toolTip()
+    # the rate maps behind the spared views are smoothed half as often
+    assert win.runner.ratemaps_every_s == 2 * RATEMAPS_EVERY_S
 
     # switched off in the View menu: every view every tick again, the setting kept
     win.act_spare.setChecked(False)
@@ -186,6 +189,7 @@ def test_window_spares_the_raster_while_starved_and_keeps_drawing(
     ticks[0] = 0
     qtbot.wait(1500)
     assert counts["Raster"] >= ticks[0] - 1
+    assert win.runner.ratemaps_every_s == RATEMAPS_EVERY_S
     qtbot.waitUntil(lambda: " · views " not in win.lbl_fps.text(), timeout=3000)
     win.controls.pause()
 
