@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import time
 from typing import Any
 
 import numpy as np
+import pytest
 from PyQt6.QtCore import QPointF
 
 from hippoviz.gui.views.arena_view import TRAIL_SEGMENTS, QtArenaView
@@ -132,3 +134,83 @@ def test_trail_is_drawn_through_fewer_points_when_dense(qtbot: Any) -> None:
     ends = [(p.elementAt(0), p.elementAt(p.elementCount() - 1)) for p in view.trail.paths]
     for (_a0, a1), (b0, _b1) in itertools.pairwise(ends):
         assert (a1.x, a1.y) == (b0.x, b0.y)
+
+
+def _pink_mask(w: Any) -> np.ndarray:
+    a = pixels(w).astype(int)
+    return (a[..., 0] > 200) & (a[..., 1] < 140) & (a[..., 2] > 120)  # #ff4fa0
+
+
+@pytest.mark.parametrize("heading", [0.0, 0.7, 2.0, -2.5])
+def test_the_rat_turned_as_a_whole_is_the_arrow_built_at_its_heading(
+        qtbot: Any, heading: float) -> None:
+    import math
+
+    import pyqtgraph as pg
+
+    from hippoviz.gui.views.arena_view import _Rat
+
+    opts = {"headLen": 18, "tipAngle": 40, "tailLen": 10, "tailWidth": 4,
+            "pen": pg.mkPen("#ffffff", width=1), "brush": pg.mkBrush("#ff4fa0")}
+    w = pg.PlotWidget()
+    qtbot.addWidget(w)
+    w.setXRange(-1, 1, padding=0)
+    w.setYRange(-1, 1, padding=0)
+    w.resize(300, 300)
+    w.show()
+    qtbot.waitExposed(w)
+    rat = _Rat(angle=0, **opts)
+    rat.set_heading(heading)
+    w.addItem(rat)
+    qtbot.wait(30)
+    turned = _pink_mask(w)
+    w.removeItem(rat)
+    built = pg.ArrowItem(angle=180.0 - math.degrees(heading), **opts)
+    w.addItem(built)
+    qtbot.wait(30)
+    ref = _pink_mask(w)
+    assert ref.sum() > 50
+    overlap = (turned & ref).sum() / (turned | ref).sum()
+    assert overlap > 0.85
+    # it points along the heading: its body trails behind the tip (at the origin)
+    tip = w.getPlotItem().vb.mapViewToScene(pg.Point(0.0, 0.0))
+    tip = w.mapFromScene(tip)
+    ys, xs = np.nonzero(turned)
+    body = np.array([xs.mean() - tip.x(), -(ys.mean() - tip.y())])  # screen y down
+    assert np.dot(body, [math.cos(heading), math.sin(heading)]) < -3.0
+
+
+def test_the_caption_keeps_up_at_a_readable_rate(qtbot: Any) -> None:
+    from hippoviz.gui.views.arena_view import CAPTION_HZ
+
+    view, src = make(qtbot, straight_run())
+    assert "t = 4.0 s" in view.caption.text()
+    writes = []
+    view.caption.setText = lambda text, _w=writes: _w.append(text)  # type: ignore[method-assign]
+    t0 = time.monotonic()
+    for i in range(60):  # new steps much faster than the caption's rate
+        src.step_ = 400 + i + 1
+        view.refresh()
+        qtbot.wait(5)
+    elapsed = time.monotonic() - t0
+    assert 1 <= len(writes) <= elapsed * CAPTION_HZ + 1
+    # a step right after a write is held back, and written once its turn comes without a
+    # further step (the last step before a pause is not left unwritten)
+    wait_ms = int(1000 / CAPTION_HZ) + 20
+    qtbot.wait(wait_ms)
+    src.step_ += 1
+    view.refresh()
+    n = len(writes)
+    src.step_ += 1
+    view.refresh()
+    assert len(writes) == n  # held back
+    qtbot.wait(wait_ms)
+    view.refresh()  # no new step
+    assert len(writes) == n + 1
+    view.refresh()
+    assert len(writes) == n + 1  # written once
+    # a new cell selected shows at once
+    view.selection.select("ca1", 3)
+    src.step_ += 1
+    view.refresh()
+    assert "CA1 #3" in writes[-1]

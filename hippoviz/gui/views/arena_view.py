@@ -4,6 +4,7 @@ and optionally the rate map of the selected cell."""
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,8 @@ TRAIL_SEGMENTS = 8
 #: Fewest screen pixels between two points of the trail as drawn (the samples are 10 ms apart,
 #: a fraction of a pixel: stroking all of them cost more than the rest of the arena's frame).
 TRAIL_STEP_PX = 1.5
+#: Most updates a second of the caption's time and position.
+CAPTION_HZ = 10.0
 
 
 def thin_path(xy: NDArray[np.floating], step: float,
@@ -98,6 +101,17 @@ class _Trail(pg.GraphicsObject):
                 p.drawPath(path)
 
 
+class _Rat(pg.ArrowItem):
+    """The rat: an arrow drawn pointing left and turned as a whole for each heading (rebuilding
+    its path, pen and brush 30 times a second cost a tenth of the arena's frame)."""
+
+    def set_heading(self, heading_rad: float) -> None:
+        """Point the arrow along ``heading_rad`` (0: +x, counter-clockwise)."""
+        angle = 180.0 - math.degrees(heading_rad)  # the screen's y points down
+        if angle != self.rotation():
+            self.setRotation(angle)
+
+
 class QtObjectItem(pg.TargetItem):
     """A draggable object marker; right click asks for its removal."""
 
@@ -152,6 +166,9 @@ class QtArenaView(QWidget):
         self._arena: ArenaShape | None = None
         self._theme = ""
         self._rat_key: Any = None
+        self._caption_cell: str | None = None  # the cell named by the caption
+        self._caption_t = -np.inf  # when the caption was last written (monotonic s)
+        self._caption_next: tuple[str, str] | None = None  # (cell, text) not written yet
         self._objects: dict[int, QtObjectItem] = {}
         self._placing = False
         self._lut = colormap_lut("inferno", alpha=210)
@@ -226,8 +243,9 @@ class QtArenaView(QWidget):
         self.trail.set_pens(_trail_pens((110, 190, 255)))
         self.trail.setZValue(6)
         self.plot.addItem(self.trail, ignoreBounds=True)
-        self.rat = pg.ArrowItem(angle=180, headLen=18, tipAngle=40, tailLen=10, tailWidth=4,
-                                pen=pg.mkPen("#ffffff", width=1), brush=pg.mkBrush("#ff4fa0"))
+        self.rat = _Rat(angle=0, headLen=18, tipAngle=40, tailLen=10, tailWidth=4,
+                        pen=pg.mkPen("#ffffff", width=1), brush=pg.mkBrush("#ff4fa0"))
+        self.rat.set_heading(0.0)
         self.rat.setZValue(30)
         self.plot.addItem(self.rat)
         self.plot.scene().sigMouseClicked.connect(self._on_scene_click)
@@ -345,6 +363,7 @@ class QtArenaView(QWidget):
         key = (self.source.step(), self.source.build_id(), self.act_trail.isChecked(),
                sel.layer, sel.unit)
         if key == self._rat_key:
+            self._flush_caption()  # one held back (written too recently), if any
             return  # nothing moved: the rat, its trail and the caption stay as drawn
         self._rat_key = key
         s = self.source.samples(TRAIL_S)
@@ -356,15 +375,16 @@ class QtArenaView(QWidget):
             if pose is not None:
                 x, y, heading = pose
                 self.rat.setPos(x, y)
-                self.rat.setStyle(angle=180.0 - math.degrees(heading))
+                self.rat.set_heading(heading)
                 t = self.source.t_s()
+                self._caption_cell, self._caption_next = None, None
                 self.caption.setText(f"t = {t:.1f} s   rat ({x:+.2f}, {y:+.2f}) m   "
                                      "press Play or Step to start")
             return
         self.rat.setVisible(True)
         x, y = float(pos[-1, 0]), float(pos[-1, 1])
         self.rat.setPos(x, y)
-        self.rat.setStyle(angle=180.0 - math.degrees(float(s.heading_rad[-1])))
+        self.rat.set_heading(float(s.heading_rad[-1]))
         if self.act_trail.isChecked():
             edges = np.linspace(0, len(pos), TRAIL_SEGMENTS + 1).astype(int)
             edges[-1] = len(pos) - 1
@@ -380,7 +400,22 @@ class QtArenaView(QWidget):
         cell = "no cell selected"
         if sel.unit is not None:
             cell = f"{LAYER_LABELS.get(sel.layer, sel.layer)} #{sel.unit}"
-        self.caption.setText(f"t = {t:.1f} s   rat ({x:+.2f}, {y:+.2f}) m   overlay: {cell}")
+        self._caption_next = (cell, f"t = {t:.1f} s   rat ({x:+.2f}, {y:+.2f}) m   "
+                                    f"overlay: {cell}")
+        self._flush_caption()
+
+    def _flush_caption(self) -> None:
+        """Write the caption due: the time and the position, which change every frame while
+        it runs, at most at CAPTION_HZ (faster cannot be read, and a label's repaint costs a
+        quarter of the arena's frame), the last of them once it stops; another cell at once."""
+        nxt = self._caption_next
+        if nxt is None:
+            return
+        cell, text = nxt
+        now = time.monotonic()
+        if cell != self._caption_cell or now - self._caption_t >= 1.0 / CAPTION_HZ:
+            self._caption_cell, self._caption_t, self._caption_next = cell, now, None
+            self.caption.setText(text)
 
     def _sync_map(self) -> None:
         sel = self.selection
