@@ -69,7 +69,7 @@ from hippoviz.runtime import (
     log_from_wire,
 )
 from hippoviz.runtime.compile import COMPILING_TEXT
-from hippoviz.runtime.runner import RATEMAPS_EVERY_S
+from hippoviz.runtime.runner import METRICS_MIN_WALL_S, RATEMAPS_EVERY_S
 from hippoviz.runtime.session import Builder
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ TWIN_VIEWS: tuple[str, ...] = ("Raster", "Place fields", "Mismatch", "Metrics")
 SETTINGS_VERSION = 1
 MAX_RECENT = 8
 STATUS_EVERY_S = 0.25
-#: Rate maps are published this many times less often while the views are spared.
+#: Rate maps and metrics are made this many times less often while the views are spared.
 SPARED_MAPS_FACTOR = 2.0
 
 
@@ -616,15 +616,15 @@ class QtMainWindow(QMainWindow):
         self._update_plasticity()
 
     def _spare_maps(self, spare: bool) -> None:
-        """While views are spared, rate maps are smoothed half as often (the map worker's
-        time too comes out of the simulation's when every core is busy)."""
-        every = (SPARED_MAPS_FACTOR if spare else 1.0) * RATEMAPS_EVERY_S
+        """While views are spared, rate maps are smoothed and metrics taken half as often (the
+        map worker's time too comes out of the simulation's when every core is busy)."""
+        f = SPARED_MAPS_FACTOR if spare else 1.0
         runners = [self.runner]
         if self.runner.branch_b is not None:
             runners.append(self.runner.branch_b)
         for r in runners:
-            if r.ratemaps_every_s != every:
-                r.ratemaps_every_s = every
+            r.ratemaps_every_s = f * RATEMAPS_EVERY_S
+            r.metrics_min_wall_s = f * METRICS_MIN_WALL_S
 
     def _set_spare(self, on: bool) -> None:
         self.settings.setValue("spare_busy", on)

@@ -159,6 +159,8 @@ class SimRunner:
         #: Wall seconds between two rate-map publications (smoothed by the map worker); the
         #: window doubles it while it spares its views (every core busy).
         self.ratemaps_every_s = RATEMAPS_EVERY_S
+        #: Fewest wall seconds between two metrics at high speed; doubled likewise.
+        self.metrics_min_wall_s = METRICS_MIN_WALL_S
 
         # state owned by the simulation thread
         #: The session of the current build (None until the first build, or if it failed).
@@ -963,7 +965,7 @@ class SimRunner:
         want_maps = self._due(slots.ratemaps, self.ratemaps_every_s)
         now = time.monotonic()
         want_metrics = (session.t_s >= self._next_metrics_t
-                        and now - self._last_metrics_wall >= METRICS_MIN_WALL_S)
+                        and now - self._last_metrics_wall >= self.metrics_min_wall_s)
         if want_maps or want_metrics:
             if want_maps:
                 self._mark(slots.ratemaps)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from hippoviz.gui.frame_budget import ALWAYS, FrameBudget
-from hippoviz.runtime.runner import RATEMAPS_EVERY_S
+from hippoviz.runtime.runner import METRICS_MIN_WALL_S, RATEMAPS_EVERY_S
 from hippoviz.runtime.threads import run_queue_wait_s
 
 from .helpers import distinct_colours
@@ -178,8 +178,9 @@ def test_window_spares_the_raster_while_starved_and_keeps_drawing(
     assert distinct_colours(win.views["Raster"]) >= 6  # still drawn, not blank
     qtbot.waitUntil(lambda: " · views " in win.lbl_fps.text(), timeout=3000)
     assert "Hz" in win.lbl_fps.text() and "busy" in win.lbl_fps.toolTip()
-    # the rate maps behind the spared views are smoothed half as often
+    # the rate maps and metrics behind the spared views are made half as often
     assert win.runner.ratemaps_every_s == 2 * RATEMAPS_EVERY_S
+    assert win.runner.metrics_min_wall_s == 2 * METRICS_MIN_WALL_S
 
     # switched off in the View menu: every view every tick again, the setting kept
     win.act_spare.setChecked(False)
@@ -190,6 +191,7 @@ def test_window_spares_the_raster_while_starved_and_keeps_drawing(
     qtbot.wait(1500)
     assert counts["Raster"] >= ticks[0] - 1
     assert win.runner.ratemaps_every_s == RATEMAPS_EVERY_S
+    assert win.runner.metrics_min_wall_s == METRICS_MIN_WALL_S
     qtbot.waitUntil(lambda: " · views " not in win.lbl_fps.text(), timeout=3000)
     win.controls.pause()
 
