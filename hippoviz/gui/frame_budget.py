@@ -4,7 +4,7 @@ The simulation thread runs at a lower priority than the GUI thread (the window s
 responsive). While a core is free that costs the simulation nothing: the GUI thread draws on
 the other core. When every core is busy (another program, or a machine with one core), each
 millisecond the GUI thread draws is one the simulation thread waits for a CPU: at maximum speed,
-a view that takes a fifth of a core to draw took a fifth of the simulation's speed.
+a view that takes a fifth of a core to draw takes a fifth of the simulation's speed.
 
 :class:`FrameBudget` sees that from the kernel's own account of the simulation thread: the
 seconds it waited for a CPU, against the seconds the GUI thread ran (``ratio``: about 0 while a
@@ -14,7 +14,7 @@ plays at maximum speed and that ratio says it is being starved, the views other 
 :attr:`FrameBudget.interval_s`, which adapts, once a window, so that the GUI thread takes about
 :attr:`FrameBudget.share` of a core, between a tick and ``1 / min_hz``. The arena, the status bar
 and the display timer keep their 30 frames a second. Otherwise, and where the kernel does not
-say (not Linux), every view redraws every tick, as before.
+say (not Linux), every view on screen redraws every tick.
 
 No Qt here: the window feeds it clocks and asks it (tests drive it with made-up clocks).
 """
