@@ -10,7 +10,6 @@ replaces an older one that has not started (metrics then come a little less ofte
 from __future__ import annotations
 
 import threading
-import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,7 +18,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from hippoviz.runtime.heap import HeapTrimmer
 from hippoviz.runtime.metrics import LayerMetrics, layer_metrics
 from hippoviz.runtime.source import MetricsPoint
 from hippoviz.runtime.threads import lower_thread_priority
@@ -99,8 +97,6 @@ class MapWorker:
         self._job: MapJob | None = None
         self._stop = False
         self._busy = False
-        #: Returns the heap's free memory to the system now and then (after a job).
-        self.trimmer = HeapTrimmer()
         self._thread = threading.Thread(target=self._main, name="hippoviz-maps", daemon=True)
 
     def start(self) -> None:
@@ -153,7 +149,6 @@ class MapWorker:
             finally:
                 with self._cond:
                     self._busy = False
-            self.trimmer.maybe(time.monotonic())
 
     def _run(self, job: MapJob) -> None:
         maps = {k: smooth_rate_maps(v, job.occupancy) for k, v in job.raw.items()}
