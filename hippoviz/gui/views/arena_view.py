@@ -389,8 +389,9 @@ class QtArenaView(QWidget):
             edges = np.linspace(0, len(pos), TRAIL_SEGMENTS + 1).astype(int)
             edges[-1] = len(pos) - 1
             # the points a pixel or more apart, and each stretch's ends (stretches join)
-            px_w, px_h = self.vb.viewPixelSize()
-            idx = thin_path(pos, TRAIL_STEP_PX * min(px_w, px_h), keep=edges)
+            px_w, px_h = self.vb.viewPixelSize()  # 0 before the view has a size
+            step = TRAIL_STEP_PX * min(px_w, px_h) if px_w and px_h else 0.0
+            idx = thin_path(pos, step, keep=edges)
             cut = np.searchsorted(idx, edges)
             self.trail.set_stretches([pos[idx[cut[i]:cut[i + 1] + 1]]
                                       for i in range(TRAIL_SEGMENTS)])
@@ -406,8 +407,8 @@ class QtArenaView(QWidget):
 
     def _flush_caption(self) -> None:
         """Write the caption due: the time and the position, which change every frame while
-        it runs, at most at CAPTION_HZ (faster cannot be read, and a label's repaint costs a
-        quarter of the arena's frame), the last of them once it stops; another cell at once."""
+        it runs, at most at CAPTION_HZ (faster cannot be read, and writing the label cost up
+        to a fifth of the arena's frame), the last of them once it stops; another cell at once."""
         nxt = self._caption_next
         if nxt is None:
             return
