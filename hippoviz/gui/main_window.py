@@ -91,14 +91,6 @@ STATUS_EVERY_S = 0.25
 SPARED_MAPS_FACTOR = 2.0
 
 
-def _setting_bool(settings: QSettings, key: str, default: bool) -> bool:
-    """A yes/no setting (an INI file keeps it as text)."""
-    v = settings.value(key, default)
-    if isinstance(v, str):
-        return v.strip().lower() in ("1", "true", "yes", "on")
-    return bool(v)
-
-
 def on_screen(widget: QWidget) -> bool:
     """Whether ``widget`` is visible and some of it can be seen: a view hidden behind another
     tab, in a collapsed dock or scrolled away is not. A widget wholly covered by its own
@@ -259,7 +251,9 @@ class QtMainWindow(QMainWindow):
         self.paint_once = PaintOnce(self)
         #: Which views redraw in a tick when drawing starves the simulation (every core busy).
         self.frame_budget = FrameBudget(tick_s=self._period)
-        self.frame_budget.enabled = _setting_bool(self.settings, "spare_busy", True)
+        self.frame_budget.enabled = bool(self.settings.value("spare_busy", True, type=bool))
+        #: (sparing, branch B) the rate-map and metrics intervals were last set for
+        self._maps_spared: tuple[bool, object] = (False, None)
         self.act_spare.setChecked(self.frame_budget.enabled)
         self.timer = QTimer(self)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -547,7 +541,8 @@ class QtMainWindow(QMainWindow):
         stats = self.source.stats()
         self.frame_budget.update(now, time.thread_time(), self.runner.sim_wait_s,
                                  stats.playing and stats.speed is None)
-        self._spare_maps(self.frame_budget.active)
+        if (self.frame_budget.active, self.runner.branch_b) != self._maps_spared:
+            self._spare_maps(self.frame_budget.active)
         shown = [(name, view) for name, view in [*self.views.items(), *panels]
                  if on_screen(view)]
         by_name = dict(shown)
@@ -618,6 +613,7 @@ class QtMainWindow(QMainWindow):
     def _spare_maps(self, spare: bool) -> None:
         """While views are spared, rate maps are smoothed and metrics taken half as often (the
         map worker's time too comes out of the simulation's when every core is busy)."""
+        self._maps_spared = (spare, self.runner.branch_b)
         f = SPARED_MAPS_FACTOR if spare else 1.0
         runners = [self.runner]
         if self.runner.branch_b is not None:
