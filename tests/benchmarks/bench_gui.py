@@ -126,12 +126,11 @@ def arrange(win: Any, row: str, screen: tuple[int, int] = (1600, 1000)) -> None:
 
 
 def app_figures(preset: str, seconds: float, rows: tuple[str, ...] = ("default",),
-                profile_dir: str | None = None, settle_s: float = 1.5,
-                headless_between: bool = False) -> dict[str, Any]:
+                profile_dir: str | None = None, settle_s: float = 1.5) -> dict[str, Any]:
     """Run the app at maximum speed and measure it ``seconds`` in each layout of ``rows``
-    ("default": the default layout as it opens; the names of :data:`VIEW_ROWS`); with
-    ``headless_between``, the bare simulator ``seconds`` after each row, the app paused
-    (``out["headless"]``: one ``(steps/s, steps per CPU s)`` a row)."""
+    ("default": the default layout as it opens; the names of :data:`VIEW_ROWS`), and the bare
+    simulator ``seconds`` after each row, the app paused (``out["headless"]``: one
+    ``(steps/s, steps per CPU s)`` a row)."""
     from PyQt6.QtCore import QSettings, Qt, QTimer
     from PyQt6.QtWidgets import QApplication
 
@@ -299,13 +298,10 @@ def app_figures(preset: str, seconds: float, rows: tuple[str, ...] = ("default",
         r["status_bar_steps_per_s"] = float(np.nanmedian(st[:, 0]))
         r["status_bar_fps"] = float(np.nanmedian(st[:, 1]))
         out["rows"][state["row"]] = r
-        if headless_between:
-            # the machine's speed drifts over minutes: the bare simulator again, now, with the
-            # app paused (the GUI thread runs it; nothing draws meanwhile)
-            win.controls.pause()
-            QTimer.singleShot(300, measure_headless)
-        else:
-            next_row()
+        # the machine's speed drifts over minutes: the bare simulator again, now, with the app
+        # paused (the GUI thread runs it; nothing draws meanwhile)
+        win.controls.pause()
+        QTimer.singleShot(300, measure_headless)
 
     def measure_headless() -> None:
         if win.source.stats().playing:
@@ -391,7 +387,7 @@ def run(args: argparse.Namespace, ap: argparse.ArgumentParser) -> int:
     before = headless_steps_per_s(args.preset, args.seconds)
     res["headless_load_average"] = os.getloadavg()[0]
     app = app_figures(args.preset, args.seconds, ("default", *rows), args.profile,
-                      args.settle, headless_between=True)
+                      args.settle)
     between = app["headless"]
     after = between[-1]
     # the mean of a run before and one after the app: the machine's load drifts
