@@ -546,6 +546,7 @@ class QtMainWindow(QMainWindow):
         shown = [(name, view) for name, view in [*self.views.items(), *panels]
                  if on_screen(view)]
         by_name = dict(shown)
+        self._want_maps([view for _name, view in shown])
         pick = self.frame_budget.pick(
             now, by_name, lambda n: bool(getattr(by_name[n], "redraw_in_progress", False)))
         drawn: list[QWidget] = []
@@ -567,6 +568,19 @@ class QtMainWindow(QMainWindow):
         if now - self._last_status >= STATUS_EVERY_S:
             self._last_status = now
             self.update_status()
+
+    def _want_maps(self, shown: list[QWidget]) -> None:
+        """Tell each branch which layers' rate maps the views on show read: only those are
+        smoothed every second (the others with each metrics job)."""
+        for runner in (self.runner, self.runner.branch_b):
+            if runner is None:
+                continue
+            layers: set[str] = set()
+            for view in shown:
+                fn = getattr(view, "map_layers", None)
+                if fn is not None and getattr(view, "source", None) is runner.source:
+                    layers |= fn()
+            runner.want_map_layers(layers)
 
     def _view_failed(self, name: str, tb: str) -> None:
         if len(self.view_errors) < 50:

@@ -66,9 +66,12 @@ class MapJob:
     raw: dict[str, NDArray[np.float32]]
     occupancy: NDArray[np.float64]
     extent: tuple[float, float, float, float]
-    publish: bool = False
     metrics: bool = False
     metric_opts: dict[str, Any] = field(default_factory=dict)
+    #: ``raw`` holds every layer (else only some: published with the others' latest maps)
+    full: bool = True
+    #: What the maps belong to: (build, rate-map epoch)
+    maps_key: tuple[int, int] = (0, 0)
 
 
 class MapWorker:
@@ -77,7 +80,7 @@ class MapWorker:
     Parameters
     ----------
     publish : callable
-        ``publish(job, maps)`` with the smoothed maps of a job whose ``publish`` is set.
+        ``publish(job, maps)`` with the smoothed maps of each job.
     record_metrics : callable
         ``record_metrics(job, point)`` with the metrics of one job.
     on_error : callable
@@ -103,11 +106,14 @@ class MapWorker:
         self._thread.start()
 
     def submit(self, job: MapJob) -> None:
-        """Queue ``job``; a queued job that has not started is merged into it (latest wins)."""
+        """Queue ``job``; a queued job that has not started is merged into it (latest wins;
+        a layer only the queued job has is kept)."""
         with self._cond:
             old = self._job
             if old is not None and old.build_id == job.build_id:
-                job.publish = job.publish or old.publish
+                if not job.full and old.maps_key == job.maps_key:
+                    job.raw = {**old.raw, **job.raw}
+                    job.full = old.full
                 if old.metrics and not job.metrics:
                     job.metrics, job.metric_opts = True, old.metric_opts
             self._job = job
@@ -152,8 +158,7 @@ class MapWorker:
 
     def _run(self, job: MapJob) -> None:
         maps = {k: smooth_rate_maps(v, job.occupancy) for k, v in job.raw.items()}
-        if job.publish:
-            self._publish(job, maps)
+        self._publish(job, maps)
         if job.metrics:
             layers: dict[str, LayerMetrics] = {
                 layer: layer_metrics(maps[layer], job.occupancy, **job.metric_opts)

@@ -19,7 +19,7 @@ import queue
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from typing import Any, TypeVar, assert_never
 
@@ -68,7 +68,7 @@ from hippoviz.runtime.session import Applied, Builder, Session, SimulatorLike, S
 from hippoviz.runtime.source import ArenaShape, Health, MetricsPoint, RateMaps, Stats
 from hippoviz.runtime.threads import limit_threads, run_queue_wait_s
 from hippoviz.runtime.twin import DiffPoint, Twin
-from hippoviz.sim import HIDDEN, WEIGHT_NAMES, Chunk, SimulationDiverged
+from hippoviz.sim import WEIGHT_NAMES, Chunk, SimulationDiverged
 
 T = TypeVar("T")
 
@@ -161,6 +161,12 @@ class SimRunner:
         self.ratemaps_every_s = RATEMAPS_EVERY_S
         #: Fewest wall seconds between two metrics at high speed; doubled likewise.
         self.metrics_min_wall_s = METRICS_MIN_WALL_S
+        # the layers whose maps the views on show read (want_map_layers; None: every layer)
+        self._map_layers: frozenset[str] | None = None
+        self._maps_asked = False  # a layer newly wanted: publish after the next chunk
+        #: (build, rate-map epoch) of the last publication of every layer (map worker)
+        self._full_maps_key: tuple[int, int] | None = None
+        self._maps_base: dict[str, Any] = {}  # that publication's maps, with later layers'
 
         # state owned by the simulation thread
         #: The session of the current build (None until the first build, or if it failed).
@@ -253,6 +259,22 @@ class SimRunner:
     def maps_idle(self) -> bool:
         """No rate-map or metrics job queued or running (for tests)."""
         return self._maps.idle
+
+    def want_map_layers(self, layers: Iterable[str] | None) -> None:
+        """Smooth only ``layers``' rate maps every ``ratemaps_every_s`` (None: every layer's).
+
+        The window passes the layers its views on show read. Every layer is still smoothed and
+        published with each metrics job (every ``metrics_min_wall_s`` at most at high speed),
+        so a layer not asked for is never older than that; a layer newly asked for is
+        published after the next chunk.
+        """
+        new = None if layers is None else frozenset(layers)
+        old = self._map_layers
+        if new == old:
+            return
+        self._map_layers = new
+        if old is not None and (new is None or not new <= old):
+            self._maps_asked = True
 
     def sim_wait_s(self) -> float | None:
         """Seconds the simulation thread has so far spent runnable but waiting for a CPU
@@ -963,6 +985,8 @@ class SimRunner:
                     self._emit(Error(f"cannot publish {slot.name}: {exc}",
                                      traceback.format_exc()))
         want_maps = self._due(slots.ratemaps, self.ratemaps_every_s)
+        if self._maps_asked:
+            self._maps_asked, want_maps = False, True
         now = time.monotonic()
         want_metrics = (session.t_s >= self._next_metrics_t
                         and now - self._last_metrics_wall >= self.metrics_min_wall_s)
@@ -973,17 +997,22 @@ class SimRunner:
                 self._last_metrics_wall = now
                 self._next_metrics_t = session.t_s + METRICS_EVERY_SIM_S
             try:
-                self._snapshot_maps(want_maps, want_metrics)
+                self._snapshot_maps(want_metrics)
             except Exception as exc:
                 self._emit(Error(f"cannot read the rate maps: {exc}", traceback.format_exc()))
         if not idle:
             self._publish_stats()
 
-    def _snapshot_maps(self, publish: bool, metrics: bool) -> None:
-        """Copy the raw online rate maps for the map worker (smoothing happens there)."""
+    def _snapshot_maps(self, metrics: bool) -> None:
+        """Copy the raw online rate maps for the map worker (smoothing happens there): every
+        layer's for metrics, after a build or when the maps started afresh, else only those of
+        the layers wanted (:meth:`want_map_layers`)."""
         session = self._need_session()
         sim = session.sim
-        layers = list(self.source.spike_rings) if publish else list(HIDDEN)
+        key = (self._build_id, int(sim.ratemaps_epoch))
+        wanted = self._map_layers
+        full = metrics or wanted is None or self._full_maps_key != key
+        layers = [L for L in self.source.spike_rings if full or L in (wanted or ())]
         raw = {}
         for layer in layers:
             with contextlib.suppress(P.ParamError, KeyError):
@@ -993,7 +1022,7 @@ class SimRunner:
         self._maps.submit(MapJob(
             build_id=self._build_id, t_s=session.t_s, raw=raw,
             occupancy=np.array(sim.occupancy_s, dtype=np.float64, copy=True),
-            extent=(x0, x1, y0, y1), publish=publish, metrics=metrics,
+            extent=(x0, x1, y0, y1), metrics=metrics, full=full, maps_key=key,
             metric_opts={"min_peak_hz": float(a.min_peak_hz),
                          "min_field_bins": int(a.min_field_bins),
                          "strict": a.place_cell_criterion == "strict",
@@ -1006,7 +1035,13 @@ class SimRunner:
     def _publish_maps(self, job: MapJob, maps: dict[str, Any]) -> None:
         if job.build_id != self._build_id:
             return
-        self.source.slots.ratemaps.put(RateMaps(maps, job.extent))
+        if job.full:
+            self._full_maps_key, self._maps_base = job.maps_key, dict(maps)
+        elif job.maps_key == self._full_maps_key:  # the other layers as published before
+            self._maps_base = {**self._maps_base, **maps}
+        else:  # the maps started afresh since the last job with every layer: the next has them
+            return
+        self.source.slots.ratemaps.put(RateMaps(dict(self._maps_base), job.extent))
 
     def _record_metrics(self, job: MapJob, point: MetricsPoint) -> None:
         if job.build_id != self._build_id:

@@ -285,6 +285,7 @@ class Simulator:
         return math.exp(-RM_DECAY_EVERY * self.dt_s / (tau_min * 60.0))
 
     def _reset_ratemaps(self) -> None:
+        self._rm_epoch = getattr(self, "_rm_epoch", -1) + 1
         xmin, xmax, ymin, ymax = self.arena.bounds
         self._rm_bin = self._params.analysis.bin_size_m
         nx = max(1, math.ceil((xmax - xmin) / self._rm_bin - 1e-9))
@@ -636,6 +637,12 @@ class Simulator:
     @property
     def ratemap_extent(self) -> tuple[float, float, float, float]:
         return self._rm_extent
+
+    @property
+    def ratemaps_epoch(self) -> int:
+        """How many times the online rate maps were started afresh (build, a change of the
+        arena's size or bin, ``reset_ratemaps``, a restored state)."""
+        return self._rm_epoch
 
     @property
     def occupancy_s(self) -> NDArray[np.float64]:

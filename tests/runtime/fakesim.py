@@ -90,6 +90,7 @@ class FakeSim:
         self._counts = {k: np.zeros((n, self.bins, self.bins)) for k, n in
                         self.layer_sizes.items()}
         self.occupancy_s = np.zeros((self.bins, self.bins))
+        self.ratemaps_epoch = 0
         self._last_rates = {k: np.zeros(n) for k, n in self.layer_sizes.items()}
 
     @property
@@ -134,6 +135,7 @@ class FakeSim:
             for c in self._counts.values():
                 c[:] = 0
             self.occupancy_s[:] = 0
+            self.ratemaps_epoch += 1
         else:
             raise P.ParamError(f"unknown command op {op!r}")
         self.command_log.append((self.step, dict(cmd)))

@@ -193,3 +193,82 @@ def test_replay_schedule_applies_commands_at_their_steps(
     wait_until(lambda: r.source.step() > 250)
     r.submit(Reset(seed=9)).result(10)  # another seed leaves the replay
     assert r.replay_progress is None
+
+
+def test_only_the_wanted_layers_are_smoothed_each_second(
+        make_runner: Callable[..., SimRunner]) -> None:
+    """``want_map_layers``: after one publication of every layer only the wanted layers' maps are
+    made again; the others are kept (the same arrays) until a layer is newly wanted, a metrics
+    job (every layer) or the maps start afresh."""
+    from hippoviz.runtime import ResetRatemaps
+
+    r = make_runner()
+    src = r.source
+    r.ratemaps_every_s = 0.0
+    r.metrics_min_wall_s = 1e9  # no metrics job until the test asks for one
+    r.want_map_layers({"ca1"})
+    r.command(Play())
+    first = wait_until(lambda: src.ratemaps())
+    layers = set(src.layer_sizes())
+    assert set(first.maps) == layers  # the first publication has every layer
+
+    def newer(than: Any, layer: str) -> Any:
+        return wait_until(lambda: (m := src.ratemaps()) is not None
+                          and m.maps[layer] is not than.maps[layer] and m)
+
+    # snapshots taken before the worker published every layer once have every layer too
+    wait_until(lambda: r._full_maps_key is not None)
+    base = newer(newer(src.ratemaps(), "ca1"), "ca1")
+    later = newer(newer(base, "ca1"), "ca1")
+    assert set(later.maps) == layers
+    for layer in layers - {"ca1"}:
+        assert later.maps[layer] is base.maps[layer], layer  # not smoothed again
+    # a layer newly wanted comes at once, the one no longer wanted stays as it was
+    r.ratemaps_every_s = 1e9  # from now on published only when asked
+    r.want_map_layers({"dg"})
+    got = newer(later, "dg")
+    r.ratemaps_every_s = 0.0
+    assert got.maps["ec"] is base.maps["ec"]
+    ca1 = src.ratemaps().maps["ca1"]
+    newer(newer(got, "dg"), "dg")
+    assert src.ratemaps().maps["ca1"] is ca1
+    # a metrics job smooths every layer
+    r.metrics_min_wall_s = 0.0
+    wait_until(lambda: r.source.metrics_history())
+    r.metrics_min_wall_s = 1e9
+    fresh = newer(got, "ec")
+    assert fresh.maps["out"] is not base.maps["out"]
+    # maps started afresh: the next publication has every layer anew
+    before = src.ratemaps()
+    src.command(ResetRatemaps())
+    after = newer(before, "ec")
+    for layer in layers:
+        assert after.maps[layer] is not before.maps[layer], layer
+    # every layer wanted again (None): all of them made each time
+    r.want_map_layers(None)
+    one = src.ratemaps()
+    two = newer(newer(one, "ec"), "ec")
+    for layer in layers:
+        assert two.maps[layer] is not one.maps[layer], layer
+    r.command(Pause())
+
+
+def test_a_queued_map_job_keeps_its_layers_when_a_newer_one_replaces_it() -> None:
+    from hippoviz.runtime.maps import MapJob, MapWorker
+
+    worker = MapWorker(lambda *_: None, lambda *_: None, lambda *_: None)  # never started
+    occ = np.ones((2, 2))
+    a, b, a2 = (np.full((1, 2, 2), v, np.float32) for v in (1.0, 2.0, 3.0))
+    extent = (0.0, 1.0, 0.0, 1.0)
+    worker.submit(MapJob(1, 0.0, {"a": a, "b": b}, occ, extent, full=True, maps_key=(1, 0)))
+    worker.submit(MapJob(1, 0.1, {"a": a2}, occ, extent, full=False, maps_key=(1, 0)))
+    job = worker._job
+    assert job is not None and job.full and job.t_s == 0.1
+    assert job.raw["a"] is a2 and job.raw["b"] is b
+    # a partial job after a partial one: the union, still partial
+    worker.submit(MapJob(1, 0.2, {"b": b}, occ, extent, full=False, maps_key=(1, 1)))
+    worker._job = None
+    worker.submit(MapJob(1, 0.3, {"a": a}, occ, extent, full=False, maps_key=(1, 1)))
+    worker.submit(MapJob(1, 0.4, {"b": b}, occ, extent, full=False, maps_key=(1, 1)))
+    job = worker._job
+    assert job is not None and not job.full and set(job.raw) == {"a", "b"}

@@ -448,6 +448,14 @@ class QtArenaView(QWidget):
         rgb = (110, 190, 255) if theme == "dark" else (20, 90, 200)
         self.trail.set_pens(_trail_pens(rgb))
 
+    def map_layers(self) -> set[str]:
+        """The layers whose rate maps this view shows now (the selected cell's, under the
+        map overlay)."""
+        sel = self.selection
+        if not self.act_map.isChecked() or sel.unit is None or sel.layer is None:
+            return set()
+        return {str(sel.layer)}
+
     def refresh(self) -> None:
         """Pull the latest arena, objects, position and rate map and redraw."""
         self._apply_theme()

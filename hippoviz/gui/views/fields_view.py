@@ -264,6 +264,10 @@ class QtFieldsView(QtWidgets.QWidget, StagedRedraw):
                 or not np.array_equal(ld._order, self._order)):
             self._dirty = True
 
+    def map_layers(self) -> set[str]:
+        """The layers whose rate maps this view shows now (the gallery's)."""
+        return {self.layer}
+
     def refresh(self) -> None:
         """Pull the rate maps; recompute and redraw only if they changed: at once when asked
         for, else one stage per call (the display timer's tick)."""

@@ -457,6 +457,10 @@ class QtRasterView(QWidget):
             img[(sel_row - r0) // f, sel_cols] = SELECTED_INDEX
         return img
 
+    def map_layers(self) -> set[str]:
+        """The layers whose rate maps this view reads now (all, to sort by field position)."""
+        return set(self._sizes) if self.order_box.currentIndex() != 0 else set()
+
     def refresh(self) -> None:
         """Pull the spikes of the current window and redraw."""
         tic = time.perf_counter()

@@ -267,6 +267,17 @@ class QtWeightsView(QtWidgets.QWidget, StagedRedraw):
         """The matrix as drawn (rows = post, columns = pre, after sorting)."""
         return self._w
 
+    def map_layers(self) -> set[str]:
+        """The layers whose rate maps this view reads now (to sort rows or columns by field
+        position; EC's for EC out, whose unit i rebuilds EC unit i)."""
+        _label, pre, post = PROJECTIONS.get(self.projection, ("", "", ""))
+        out: set[str] = set()
+        for layer, on in ((post, self.sort_rows_action.isChecked()),
+                          (pre, self.sort_cols_action.isChecked())):
+            if on:
+                out |= {layer, "ec"} if layer == "out" else {layer}
+        return out
+
     def refresh(self) -> None:
         """Pull the weights (and the rate maps when sorting); redraw only if they changed: at once
         when asked for, else one stage per call (the display timer's tick)."""
