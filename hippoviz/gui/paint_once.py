@@ -21,8 +21,11 @@ from PyQt6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
 from PyQt6.QtWidgets import QApplication, QGraphicsScene, QGraphicsView, QWidget
 
 #: Seconds between two searches of a view for the graphics views it holds (views may add or
-#: remove plots, rarely).
+#: remove plots, rarely); doubled after each search that found the same scenes, up to
+#: RESCAN_MAX_S (searching the parameter panel's thousand widgets takes ~2 ms). A scene not yet
+#: found is still painted, by Qt's own repaint, only not coalesced with the others.
 RESCAN_S = 1.0
+RESCAN_MAX_S = 16.0
 
 
 class PaintOnce(QObject):
@@ -34,15 +37,17 @@ class PaintOnce(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._windows: list[QObject] = []
-        self._scenes: dict[int, tuple[float, list[QGraphicsScene]]] = {}
+        #: id(widget) -> (time of the search, seconds until the next, the scenes found)
+        self._scenes: dict[int, tuple[float, float, list[QGraphicsScene]]] = {}
         self.held = 0  #: UpdateRequests held back so far (for tests and the log)
 
     def scenes_of(self, widget: QWidget) -> list[QGraphicsScene]:
-        """The graphics scenes shown in ``widget`` (cached for :data:`RESCAN_S`)."""
+        """The graphics scenes shown in ``widget`` (cached for :data:`RESCAN_S` to
+        :data:`RESCAN_MAX_S`)."""
         now = time.monotonic()
         hit = self._scenes.get(id(widget))
-        if hit is not None and now - hit[0] < RESCAN_S:
-            return hit[1]
+        if hit is not None and now - hit[0] < hit[1]:
+            return hit[2]
         views = widget.findChildren(QGraphicsView)
         if isinstance(widget, QGraphicsView):
             views.append(widget)
@@ -51,7 +56,10 @@ class PaintOnce(QObject):
             s = v.scene()
             if s is not None and s not in scenes:
                 scenes.append(s)
-        self._scenes[id(widget)] = (now, scenes)
+        same = hit is not None and len(scenes) == len(hit[2]) and all(
+            a is b for a, b in zip(scenes, hit[2]))
+        every = min(2.0 * hit[1], RESCAN_MAX_S) if same and hit is not None else RESCAN_S
+        self._scenes[id(widget)] = (now, every, scenes)
         return scenes
 
     def forget(self) -> None:

@@ -166,3 +166,40 @@ def test_two_windows_are_repainted_in_passes_of_their_own(qtbot: Any) -> None:
     qtbot.wait(50)
     assert near(on_screen(tops[0][1][0]), RED) > 50
     assert near(on_screen(tops[1][1][0]), GREEN) > 50
+
+
+def test_a_view_is_searched_for_scenes_less_often_while_they_stay_the_same(
+        qtbot: Any, monkeypatch: Any) -> None:
+    from hippoviz.gui import paint_once
+
+    clock = [100.0]
+    monkeypatch.setattr(paint_once.time, "monotonic", lambda: clock[0])
+    top, _plots, _curves = two_plots(qtbot)
+    po = PaintOnce()
+    searches = [0]
+    real = top.findChildren
+
+    def counted(*a: Any, **kw: Any) -> Any:
+        searches[0] += 1
+        return real(*a, **kw)
+
+    monkeypatch.setattr(top, "findChildren", counted)
+    scenes = po.scenes_of(top)
+    assert len(scenes) == 2 and searches[0] == 1
+    # searched again after 1, 2, 4, 8, 16, 16 s: the same scenes each time
+    at = []
+    for _ in range(64 * 4):
+        clock[0] += 0.25
+        po.scenes_of(top)
+        if searches[0] > len(at) + 1:
+            at.append(round(clock[0] - 100.0, 1))
+    assert at == [1.0, 3.0, 7.0, 15.0, 31.0, 47.0, 63.0]
+    # a plot added: found at the next search, and the interval starts again at 1 s
+    third = pg.PlotWidget()
+    top.layout().addWidget(third)
+    clock[0] += paint_once.RESCAN_MAX_S
+    assert len(po.scenes_of(top)) == 3
+    clock[0] += 1.0
+    n = searches[0]
+    po.scenes_of(top)
+    assert searches[0] == n + 1
