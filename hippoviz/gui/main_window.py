@@ -27,6 +27,7 @@ from PyQt6.QtWidgets import (
 )
 
 from hippoviz import params as P
+from hippoviz.gui import palette
 from hippoviz.gui.frame_budget import FrameBudget
 from hippoviz.gui.paint_once import PaintOnce
 from hippoviz.gui.panels.branch_panel import QtBranchPanel
@@ -232,6 +233,8 @@ class QtMainWindow(QMainWindow):
         for cls, obj_name in HOSTED_VIEWS:
             self._host(cls, obj_name)
         self._sizes = self.source.layer_sizes()
+        for view in (self.arena, self.raster):
+            palette.uncache_backgrounds(view)
 
         self._build_menus()
         self._build_status()
@@ -294,6 +297,7 @@ class QtMainWindow(QMainWindow):
             log.error(msg)
             self.view_errors.append(msg)
             return None
+        palette.uncache_backgrounds(view)
         old = dock.widget()
         dock.setWidget(view)
         self.views[title] = view
@@ -810,6 +814,7 @@ class QtMainWindow(QMainWindow):
             except Exception:
                 self._view_failed(f"{title} B", traceback.format_exc())
                 continue
+            palette.uncache_backgrounds(view_b)
             follow = getattr(view_b, "follow", None)
             if callable(follow):
                 follow(view_a)
@@ -819,6 +824,7 @@ class QtMainWindow(QMainWindow):
             self.views[f"{title} B"] = view_b
         if self.twin_strip is None:
             self.twin_strip = QtTwinStrip(self.runner.twin_history, self._describe_fork, self)
+            palette.uncache_backgrounds(self.twin_strip)
             self.twin_dock = QDockWidget(QtTwinStrip.title, self)
             self.twin_dock.setObjectName("dock_twin")
             self.twin_dock.setWidget(self.twin_strip)

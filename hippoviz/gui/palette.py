@@ -180,6 +180,21 @@ def style_plot(
     cache_axes(plot)
 
 
+def uncache_backgrounds(widget: Any) -> None:
+    """Paint the plain background of every pyqtgraph view in ``widget`` (itself included)
+    straight from its brush rather than from pyqtgraph's cached background pixmap.
+
+    Copying that window-sized pixmap at each repaint cost more than filling with one colour:
+    the arena's GUI thread took about a fifth less CPU at the display rate without it.
+    """
+    import pyqtgraph as pg
+    from PyQt6.QtWidgets import QGraphicsView
+
+    views = [widget] if isinstance(widget, pg.GraphicsView) else []
+    for view in [*views, *widget.findChildren(pg.GraphicsView)]:
+        view.setCacheMode(QGraphicsView.CacheModeFlag.CacheNone)
+
+
 def cache_axes(plot: Any) -> None:
     """Keep each axis of a pyqtgraph ``PlotItem`` drawn in a pixmap of the screen's resolution.
 

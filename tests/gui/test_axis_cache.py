@@ -74,3 +74,38 @@ def test_cached_axes_draw_as_uncached_ones_after_changes(qtbot: Any) -> None:
     assert np.array_equal(recoloured, _pixels(plain))
     red = (recoloured >> 16) & 0xFF
     assert ((red > 200) & ((recoloured >> 8) & 0xFF < 60)).any()
+
+
+def test_views_paint_their_background_from_its_brush(qtbot: Any, make_window: Any) -> None:
+    """The window's plots draw their background with its brush (``uncache_backgrounds``), as
+    they look with pyqtgraph's cached background, and show a new theme's background at once."""
+    from PyQt6.QtWidgets import QGraphicsView
+
+    from .test_paint_once import on_screen
+
+    mode = QGraphicsView.CacheModeFlag
+    none, cached = mode.CacheNone, mode.CacheBackground
+    win = make_window()
+    win.resize(1280, 800)
+    for title in ("Place fields", "Mismatch", "Weights", "Metrics"):
+        win.docks[title].raise_()
+        qtbot.wait(50)
+    views = win.findChildren(pg.GraphicsView)
+    assert len(views) >= 6 and all(v.cacheMode() == none for v in views)
+    win.controls.play()
+    qtbot.waitUntil(lambda: win.source.step() > 200, timeout=10000)
+    win.controls.pause()
+    qtbot.wait(300)
+    plot = win.arena.plot
+    plain = _pixels(plot)
+    plot.setCacheMode(cached)
+    plot.resetCachedContent()
+    assert np.array_equal(_pixels(plot), plain)
+    plot.setCacheMode(none)
+    for theme in ("light", "dark"):
+        win.set_theme(theme)
+        qtbot.wait(300)
+        bg = plot.backgroundBrush().color()
+        shot = on_screen(plot).astype(int)
+        share = (np.abs(shot - [bg.red(), bg.green(), bg.blue()]).max(axis=-1) <= 2).mean()
+        assert share > 0.2, (theme, share)
