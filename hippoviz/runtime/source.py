@@ -71,7 +71,11 @@ class ArenaShape:
 @dataclass(frozen=True, eq=False)
 class RateMaps:
     """Online rate maps ``{layer: (n_units, ny, nx) float32}`` in Hz (NaN where unvisited) over
-    ``extent`` = ``(xmin, xmax, ymin, ymax)`` metres."""
+    ``extent`` = ``(xmin, xmax, ymin, ymax)`` metres.
+
+    A live run smooths the maps of the layers its views read each second and every layer with
+    each metrics job (``SimRunner.want_map_layers``), so a layer no view reads may be older than
+    the others by up to that interval."""
 
     maps: Mapping[str, NDArray[np.float32]]
     extent: Extent
