@@ -83,7 +83,9 @@ def main(ns: argparse.Namespace | Any = None) -> int:
     from PyQt6.QtWidgets import QApplication
 
     import hippoviz
+    from hippoviz.runtime.malloc import tune_malloc
 
+    tune_malloc()  # before the threads start: freed arrays go back to the system
     ns = ns if ns is not None else argparse.Namespace()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     holder: dict[str, Any] = {}

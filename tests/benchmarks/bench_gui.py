@@ -137,7 +137,9 @@ def app_figures(preset: str, seconds: float, rows: tuple[str, ...] = ("default",
     from hippoviz import params as P
     from hippoviz.gui.main_window import STATUS_EVERY_S, QtMainWindow
     from hippoviz.gui.style import apply_theme
+    from hippoviz.runtime.malloc import tune_malloc
 
+    tune_malloc()  # as `hippoviz gui` does
     app = QApplication.instance() or QApplication(sys.argv[:1])
     apply_theme(app, "dark")
     tmp = tempfile.mkdtemp(prefix="hippoviz-bench-")

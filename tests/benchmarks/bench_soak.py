@@ -6,7 +6,8 @@ and samples the process's resident memory (RSS) every ``--every`` seconds. Every
 once within the first 40 seconds (each view made and drawn, the Circuit's OpenGL context
 included) before the rotation settles to ``--rotate``, so that the first minute holds the
 views' start-up. Reports RSS after the first minute, at the end, the growth in between and
-the largest RSS seen::
+the largest RSS seen. glibc's allocator is set as ``hippoviz gui`` sets it
+(``hippoviz.runtime.malloc``) unless ``--default-malloc``::
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python tests/benchmarks/bench_soak.py
     ... --minutes 30 --json > soak.json
@@ -34,14 +35,17 @@ def rss_mb() -> float:
         return int(fh.read().split()[1]) * resource.getpagesize() / 2**20
 
 
-def soak(preset: str, minutes: float, every_s: float, rotate_s: float) -> dict[str, Any]:
+def soak(preset: str, minutes: float, every_s: float, rotate_s: float,
+         tuned_malloc: bool = True) -> dict[str, Any]:
     from PyQt6.QtCore import QSettings, QTimer
     from PyQt6.QtWidgets import QApplication
 
     from hippoviz import params as P
     from hippoviz.gui.main_window import QtMainWindow
     from hippoviz.gui.style import apply_theme
+    from hippoviz.runtime.malloc import tune_malloc
 
+    malloc = tune_malloc() if tuned_malloc else {}  # as `hippoviz gui` does
     app = QApplication.instance() or QApplication(sys.argv[:1])
     apply_theme(app, "dark")
     tmp = tempfile.mkdtemp(prefix="hippoviz-soak-")
@@ -105,6 +109,7 @@ def soak(preset: str, minutes: float, every_s: float, rotate_s: float) -> dict[s
         "median_growth": (med_late - med_early) / med_early,
         "steps": samples[-1][2] - samples[0][2],
         "load_average": os.getloadavg(),
+        "malloc": malloc,  # what hippoviz.runtime.malloc.tune_malloc set
         "samples": samples,
     }
 
@@ -116,8 +121,11 @@ def main() -> int:
     ap.add_argument("--every", type=float, default=10.0, help="seconds between RSS samples")
     ap.add_argument("--rotate", type=float, default=20.0, help="seconds per raised tab")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--default-malloc", action="store_true",
+                    help="leave glibc's allocator as it is (the app tunes it)")
     args = ap.parse_args()
-    res = soak(args.preset, args.minutes, args.every, args.rotate)
+    res = soak(args.preset, args.minutes, args.every, args.rotate,
+               tuned_malloc=not args.default_malloc)
     if args.json:
         print(json.dumps(res))
         return 0
