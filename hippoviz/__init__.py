@@ -4,4 +4,4 @@ A live, self-supervised entorhinal-hippocampal loop (Santos-Pata et al. 2021, iS
 driven by a foraging rat. Importing this package imports nothing heavy.
 """
 
-__version__ = "0.6.1"
+__version__ = "0.6.2"
