@@ -6,7 +6,8 @@ and samples the process's resident memory (RSS) every ``--every`` seconds. Every
 once within the first 40 seconds (each view made and drawn, the Circuit's OpenGL context
 included) before the rotation settles to ``--rotate``, so that the first minute holds the
 views' start-up. Reports RSS after the first minute, at the end, the growth in between and
-the largest RSS seen. glibc's allocator is set as ``hippoviz gui`` sets it
+the largest RSS seen, and which mappings (the main heap, anonymous memory, each library) grew
+after the first minute. glibc's allocator is set as ``hippoviz gui`` sets it
 (``hippoviz.runtime.malloc``) unless ``--default-malloc``::
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python tests/benchmarks/bench_soak.py
@@ -35,6 +36,25 @@ def rss_mb() -> float:
         return int(fh.read().split()[1]) * resource.getpagesize() / 2**20
 
 
+def rss_by_mapping() -> dict[str, float]:
+    """Resident memory (MB) by kind of mapping (Linux): ``[heap]`` (the main malloc arena),
+    ``anon`` (every anonymous mapping: other arenas, large arrays, thread stacks, GL buffers),
+    and each mapped file (libraries, fonts) by name."""
+    out: dict[str, float] = {}
+    key = "anon"
+    with open("/proc/self/smaps", encoding="ascii", errors="replace") as fh:
+        for line in fh:
+            head = line.split(maxsplit=5)
+            if len(head) >= 5 and "-" in head[0] and ":" not in head[0]:
+                name = head[5].strip() if len(head) > 5 else ""
+                key = name if name and not name.startswith("[anon") else "anon"
+                if name.startswith("[stack"):
+                    key = "anon"
+            elif line.startswith("Rss:"):
+                out[key] = out.get(key, 0.0) + int(line.split()[1]) / 1024
+    return out
+
+
 def soak(preset: str, minutes: float, every_s: float, rotate_s: float,
          tuned_malloc: bool = True) -> dict[str, Any]:
     from PyQt6.QtCore import QSettings, QTimer
@@ -55,11 +75,16 @@ def soak(preset: str, minutes: float, every_s: float, rotate_s: float,
     win.controls.speed_box.setCurrentText("max")
     samples: list[tuple[float, float, int]] = []
     state = {"t0": 0.0, "tab": 0, "raised": 0}
+    #: RSS by mapping at the first sample after one minute, and at the last
+    mappings: dict[str, dict[str, float]] = {}
 
     def sample() -> None:
         t = time.perf_counter() - state["t0"]
         samples.append((round(t, 1), round(rss_mb(), 1), win.source.step()))
+        if t >= 60.0 and "after_1min" not in mappings:
+            mappings["after_1min"] = rss_by_mapping()
         if t >= 60 * minutes:
+            mappings["end"] = rss_by_mapping()
             sampler.stop()
             rotator.stop()
             win.close()
@@ -110,8 +135,17 @@ def soak(preset: str, minutes: float, every_s: float, rotate_s: float,
         "steps": samples[-1][2] - samples[0][2],
         "load_average": os.getloadavg(),
         "malloc": malloc,  # what hippoviz.runtime.malloc.tune_malloc set
+        # where the growth after the first minute lies (MB, largest changes first)
+        "growth_by_mapping_mb": _growth(mappings),
         "samples": samples,
     }
+
+
+def _growth(mappings: dict[str, dict[str, float]], n: int = 8) -> dict[str, float]:
+    a, b = mappings.get("after_1min", {}), mappings.get("end", {})
+    diff = {k: b.get(k, 0.0) - a.get(k, 0.0) for k in set(a) | set(b)}
+    top = sorted(diff, key=lambda k: -abs(diff[k]))[:n]
+    return {k: round(diff[k], 1) for k in top}
 
 
 def main() -> int:
