@@ -1035,13 +1035,14 @@ class SimRunner:
     def _publish_maps(self, job: MapJob, maps: dict[str, Any]) -> None:
         if job.build_id != self._build_id:
             return
+        # a new dict each time, never changed once published
         if job.full:
-            self._full_maps_key, self._maps_base = job.maps_key, dict(maps)
+            self._full_maps_key, self._maps_base = job.maps_key, maps
         elif job.maps_key == self._full_maps_key:  # the other layers as published before
             self._maps_base = {**self._maps_base, **maps}
         else:  # the maps started afresh since the last job with every layer: the next has them
             return
-        self.source.slots.ratemaps.put(RateMaps(dict(self._maps_base), job.extent))
+        self.source.slots.ratemaps.put(RateMaps(self._maps_base, job.extent))
 
     def _record_metrics(self, job: MapJob, point: MetricsPoint) -> None:
         if job.build_id != self._build_id:
